@@ -1,0 +1,1 @@
+"""Loading, validating and flagging CNC experiment data (Qt-free)."""

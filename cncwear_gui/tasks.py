@@ -1,0 +1,41 @@
+"""Progress and cancellation for long core work, without Qt.
+
+Core functions take an optional ``Task``; the UI layer subclasses nothing, it just passes a Task
+whose ``on_progress`` emits a signal and whose ``cancel()`` is wired to a Cancel button.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+
+class Cancelled(Exception):
+    """The user cancelled; whatever was in progress has been rolled back."""
+
+
+class Task:
+    def __init__(self, on_progress: Callable[[float, str], None] | None = None):
+        self._cancel = threading.Event()
+        self._on_progress = on_progress
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled()
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        """Report progress (0..1) and stop here if cancellation was requested."""
+        self.check()
+        if self._on_progress is not None:
+            self._on_progress(max(0.0, min(1.0, fraction)), message)
+
+
+def ensure_task(task: Task | None) -> Task:
+    return task if task is not None else Task()
