@@ -30,6 +30,12 @@ class Task:
         if self._cancel.is_set():
             raise Cancelled()
 
+    def child(self, start: float, end: float, label: str = "") -> Task:
+        """A task for one step of this one: progress maps into [start, end], cancel is shared."""
+        child = Task(lambda fraction, message: self.progress(start + (end - start) * fraction, label + message))
+        child._cancel = self._cancel
+        return child
+
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress (0..1) and stop here if cancellation was requested."""
         self.check()

@@ -6,7 +6,7 @@ import numpy as np
 
 from .ranges import plausible_ranges
 from .report import FileReport
-from .schema import FLAG_BITS, PROCESS_COLUMN, QUALITY_FLAGS, SIGNAL_COLUMNS, UNKNOWN_PHASE_CODE
+from .schema import DOCUMENTED_UNRELIABLE, FLAG_BITS, PROCESS_COLUMN, QUALITY_FLAGS, SIGNAL_COLUMNS, UNKNOWN_PHASE_CODE
 
 _MAX_LOCATED = 3  # how many example locations a warning names
 _COLUMN = {name: index for index, name in enumerate(SIGNAL_COLUMNS)}
@@ -59,7 +59,10 @@ def check_values(
 
 
 def flag_counts(flags: np.ndarray) -> dict[str, int]:
-    return {name: int(np.count_nonzero(flags & bit)) for bit, name, _ in QUALITY_FLAGS}
+    """Rows per flag, plus ``documented_unreliable``: rows with either of the README's two rules."""
+    counts = {name: int(np.count_nonzero(flags & bit)) for bit, name, _ in QUALITY_FLAGS}
+    counts["documented_unreliable"] = int(np.count_nonzero(flags & DOCUMENTED_UNRELIABLE))
+    return counts
 
 
 def _warn_cells(report, mask, what, values, line_numbers, column_numbers) -> None:

@@ -1,0 +1,1 @@
+"""AutoML: auto-sklearn in its own runtime (Python 3.9) and FLAML in-process."""

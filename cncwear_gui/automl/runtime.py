@@ -1,0 +1,58 @@
+"""Finding and checking the AutoML runtime: a Python 3.9 venv with auto-sklearn 0.15.0.
+
+auto-sklearn pins scikit-learn 0.24, which cannot share an environment with the main runtime
+(alibi, shap and mlflow need scikit-learn >= 1.0), so it runs in separate processes.
+``packaging/dev.sh`` creates the venv at ``<project>/.venv-automl``; ``CNCWEAR_AUTOML_PYTHON``
+points elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..paths import project_root
+
+_PROBE = (
+    "import json, sys, autosklearn, autosklearn.classification, sklearn, numpy; "
+    "print(json.dumps({'python': sys.version.split()[0], 'autosklearn': autosklearn.__version__, "
+    "'sklearn': sklearn.__version__, 'numpy': numpy.__version__}))"
+)
+
+
+@dataclass(frozen=True)
+class RuntimeStatus:
+    available: bool
+    python: str | None
+    versions: dict
+    message: str
+
+
+def automl_python() -> Path | None:
+    """The AutoML runtime's interpreter, or None when it is not installed."""
+    override = os.environ.get("CNCWEAR_AUTOML_PYTHON")
+    if override:
+        return Path(override)
+    scripts = "Scripts/python.exe" if sys.platform == "win32" else "bin/python"
+    candidate = project_root() / ".venv-automl" / scripts
+    return candidate if candidate.exists() else None
+
+
+def check_runtime(timeout: float = 180.0) -> RuntimeStatus:
+    """Import auto-sklearn in the AutoML runtime and report its versions."""
+    python = automl_python()
+    if python is None:
+        return RuntimeStatus(False, None, {}, "AutoML runtime not installed (needs Python 3.9 on Linux); FLAML is used instead")
+    try:
+        done = subprocess.run([str(python), "-c", _PROBE], capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return RuntimeStatus(False, str(python), {}, f"AutoML runtime at {python} did not start: {error}")
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return RuntimeStatus(False, str(python), {}, f"auto-sklearn does not import in {python}: {last}")
+    versions = json.loads(done.stdout.strip().splitlines()[-1])
+    return RuntimeStatus(True, str(python), versions, f"auto-sklearn {versions['autosklearn']} on Python {versions['python']}")

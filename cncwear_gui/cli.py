@@ -1,0 +1,214 @@
+"""The ``cncwear`` command: every capability headless, with ``--json`` output.
+
+Exit codes: 0 success, 2 bad input (the message names file, line and column), 1 other failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+log = logging.getLogger("cncwear")
+
+
+class BadInput(Exception):
+    """Input the user must fix; reported with exit code 2."""
+
+
+def _add_data_paths(parser: argparse.ArgumentParser, nargs: str = "*") -> None:
+    parser.add_argument("paths", nargs=nargs, metavar="PATH", help="experiment files and/or folders (default: the bundled dataset)")
+    manual = parser.add_argument_group("metadata entered by hand (for a single experiment file without train.csv)")
+    manual.add_argument("--experiment", type=int, help="experiment number")
+    manual.add_argument("--feedrate", type=float)
+    manual.add_argument("--clamp-pressure", type=float)
+    manual.add_argument("--tool-condition", choices=["worn", "unworn", "unknown"])
+    manual.add_argument("--material", default="wax")
+
+
+def _manual_meta(args):
+    if args.experiment is None:
+        given = [o for o in ("feedrate", "clamp_pressure", "tool_condition") if getattr(args, o) is not None]
+        if given:
+            raise BadInput(f"--{given[0].replace('_', '-')} needs --experiment as well")
+        return None
+    from .data.metadata import ExperimentMeta
+
+    condition = None if args.tool_condition in (None, "unknown") else args.tool_condition
+    return ExperimentMeta(
+        experiment=args.experiment,
+        material=args.material,
+        feedrate=args.feedrate if args.feedrate is not None else math.nan,
+        clamp_pressure=args.clamp_pressure if args.clamp_pressure is not None else math.nan,
+        tool_condition=condition,
+        source="manual",
+    )
+
+
+def _load(paths: list[str], args):
+    from .data.dataset import load_dataset
+    from .paths import bundled_dataset_dir
+
+    return load_dataset(paths or [bundled_dataset_dir()], manual_meta=_manual_meta(args))
+
+
+def _print_reports(dataset) -> None:
+    for report in dataset.reports:
+        label = f"experiment {report.experiment}" if report.experiment is not None else report.kind
+        print(f"{report.status.upper():9} {report.path}  ({label}, {report.rows} rows)")
+        for problem in report.errors:
+            print(f"  error: {problem.located(report.path)}")
+        for problem in report.warnings:
+            print(f"  warning: {problem.located(report.path)}")
+        raised = {k: v for k, v in report.flags.items() if v}
+        if raised:
+            print("  flags: " + ", ".join(f"{k}={v}" for k, v in raised.items()))
+    print(f"{len(dataset.experiments)} experiment(s), {dataset.rows} rows usable")
+
+
+def cmd_validate(args) -> int:
+    dataset = _load(args.paths, args)
+    if args.json:
+        print(json.dumps(dataset.to_json(), indent=2))
+    else:
+        _print_reports(dataset)
+    return EXIT_OK if dataset.ok else EXIT_BAD_INPUT
+
+
+def cmd_import(args) -> int:
+    from .store.feature_store import FeatureStore, ImportRejected
+
+    dataset = _load(args.paths, args)
+    store = FeatureStore(args.store)
+    try:
+        result = store.import_dataset(dataset)
+    except ImportRejected as error:
+        if args.json:
+            print(json.dumps({"error": str(error), **dataset.to_json()}, indent=2))
+        else:
+            _print_reports(dataset)
+        print(f"cncwear import: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"store": _redact(store.url), **result.to_json(), **dataset.to_json()}, indent=2))
+    else:
+        for entry in result.imported:
+            print(f"imported  experiment {entry['experiment']:>3} v{entry['version']}  {entry['rows']:>5} rows  {entry['file']}")
+        for entry in result.unchanged:
+            print(f"unchanged experiment {entry['experiment']:>3} v{entry['version']}  {entry['file']}")
+        print(f"store: {_redact(store.url)}")
+    return EXIT_OK
+
+
+def cmd_benchmark(args) -> int:
+    from .features.sets import get_feature_set
+    from .models.baselines import BASELINE_NAMES
+    from .models.benchmark import format_table, run_benchmark
+
+    protocols = ["seed", "loeo"] if args.protocol == "both" else [args.protocol]
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in models if m not in BASELINE_NAMES]
+    if unknown or not models:
+        raise BadInput(f"--models: unknown model(s) {unknown}; known: {', '.join(BASELINE_NAMES)}")
+    try:
+        feature_set = get_feature_set(args.feature_set)
+    except KeyError as error:
+        raise BadInput(f"--feature-set: {error.args[0]}") from None
+    dataset = _load(args.data or [], args)
+    if not dataset.ok:
+        _print_reports(dataset) if not args.json else print(json.dumps(dataset.to_json(), indent=2))
+        return EXIT_BAD_INPUT
+    rows = run_benchmark(dataset, feature_set, protocols, models, seed=args.seed, log_to_mlflow=not args.no_mlflow)
+    if args.json:
+        print(json.dumps([row.to_json() for row in rows], indent=2))
+    else:
+        print(f"feature set {feature_set.key}: {feature_set.description}\n")
+        print(format_table(rows))
+        if not args.no_mlflow:
+            from .store.tracking import tracking_uri
+
+            print(f"\nlogged to MLflow: {_redact(tracking_uri())} (experiment 'cncwear-benchmark')")
+    return EXIT_OK
+
+
+def cmd_gui(args) -> int:
+    from .ui.app import run_gui
+
+    return run_gui(screenshot_dir=args.screenshot)
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL before printing it."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="cncwear", description="Milling-tool wear prediction for CNC shop floors.")
+    parser.add_argument("--version", action="version", version=f"cncwear {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gui = commands.add_parser("gui", help="open the desktop app")
+    gui.add_argument("--screenshot", metavar="DIR", help="render every view to PNG files in DIR and exit")
+    gui.set_defaults(func=cmd_gui)
+
+    validate = commands.add_parser("validate", help="check experiment files and train.csv; exit 2 if any file is rejected")
+    _add_data_paths(validate)
+    validate.add_argument("--json", action="store_true")
+    validate.set_defaults(func=cmd_validate)
+
+    imp = commands.add_parser("import", help="validate and store experiments in the feature store (all or nothing)")
+    _add_data_paths(imp)
+    imp.add_argument("--store", metavar="URL", help="SQLAlchemy URL (default: SQLite in the user data directory)")
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(func=cmd_import)
+
+    bench = commands.add_parser("benchmark", help="the talk's table under the seed and leave-one-experiment-out protocols")
+    bench.add_argument("--data", nargs="+", metavar="PATH", help="folder or files (default: the bundled dataset)")
+    bench.add_argument("--protocol", choices=["seed", "loeo", "both"], default="both")
+    bench.add_argument("--models", default="dt,rf", help="comma-separated: dt, rf")
+    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--feature-set", default="seed_slides")
+    bench.add_argument("--no-mlflow", action="store_true", help="do not log the runs to MLflow")
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(func=cmd_benchmark, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except BadInput as error:
+        print(f"cncwear {args.command}: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # reported, logged with traceback in verbose mode
+        log.debug("failure", exc_info=True)
+        print(f"cncwear {args.command}: failed: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def gui_main() -> int:
+    """Entry point of the GUI script (no console on Windows)."""
+    return main(["gui", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

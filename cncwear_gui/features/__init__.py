@@ -1,0 +1,1 @@
+"""Feature sets: named, versioned column selections and transforms over loaded samples."""

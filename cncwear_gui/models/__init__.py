@@ -1,0 +1,1 @@
+"""Models: baseline estimators, evaluation protocols, the benchmark."""

@@ -1,0 +1,153 @@
+"""The seed benchmark: the talk's table under the seed and LOEO protocols, logged to MLflow."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..data.dataset import Dataset
+from ..features.sets import FeatureSet
+from ..tasks import Task, ensure_task
+from .baselines import BASELINE_NAMES, make_baseline
+from .evaluation import EVALUATORS, PROTOCOL_LABELS, Evaluation
+
+log = logging.getLogger(__name__)
+MLFLOW_EXPERIMENT = "cncwear-benchmark"
+
+
+@dataclass
+class BenchmarkRow:
+    model: str
+    protocol: str
+    metrics: dict[str, float]
+    fit_seconds: float
+    feature_set: str
+    experiments_correct: int | None = None
+    experiments: int | None = None
+    per_experiment: list[dict] = field(default_factory=list)
+    run_id: str | None = None
+    model_id: str | None = None
+
+    def to_json(self) -> dict:
+        row = {
+            "model": self.model,
+            "protocol": self.protocol,
+            **{k: round(v, 6) for k, v in self.metrics.items()},
+            "fit_seconds": round(self.fit_seconds, 3),
+            "feature_set": self.feature_set,
+        }
+        if self.protocol == "loeo":
+            row["experiments_correct"] = self.experiments_correct
+            row["experiments"] = self.experiments
+        row["per_experiment"] = self.per_experiment
+        row["mlflow_run_id"] = self.run_id
+        return row
+
+
+def run_benchmark(
+    dataset: Dataset,
+    feature_set: FeatureSet,
+    protocols: list[str],
+    models: list[str],
+    seed: int = 0,
+    log_to_mlflow: bool = True,
+    task: Task | None = None,
+) -> list[BenchmarkRow]:
+    task = ensure_task(task)
+    samples = dataset.samples(labelled_only=True)
+    if samples.empty:
+        raise ValueError("the dataset has no labelled experiments (tool_condition from train.csv)")
+    X = feature_set.build(samples).to_numpy()
+    y = samples["worn"].to_numpy(dtype=np.int64)
+    groups = samples["experiment"].to_numpy()
+    rows: list[BenchmarkRow] = []
+    jobs = [(protocol, code) for protocol in protocols for code in models]
+    for index, (protocol, code) in enumerate(jobs):
+        step = task.child(index / len(jobs), (index + 1) / len(jobs), f"{protocol} / {code}: ")
+        estimator = make_baseline(code, seed=seed)
+        kwargs = {"seed": seed} if protocol == "seed" else {}
+        evaluation = EVALUATORS[protocol](estimator, X, y, groups, task=step, **kwargs)
+        row = _row(code, evaluation, feature_set)
+        if log_to_mlflow:
+            _log_row(row, evaluation, feature_set, dataset, seed, len(y))
+        rows.append(row)
+    task.progress(1.0, "benchmark done")
+    return rows
+
+
+def _row(code: str, evaluation: Evaluation, feature_set: FeatureSet) -> BenchmarkRow:
+    verdicts = evaluation.verdicts
+    return BenchmarkRow(
+        model=code,
+        protocol=evaluation.protocol,
+        metrics=evaluation.metrics,
+        fit_seconds=evaluation.fit_seconds,
+        feature_set=feature_set.key,
+        experiments_correct=evaluation.experiments_correct if evaluation.protocol == "loeo" else None,
+        experiments=len(verdicts) if evaluation.protocol == "loeo" else None,
+        per_experiment=[v.to_json() for v in verdicts],
+    )
+
+
+def _log_row(row: BenchmarkRow, evaluation: Evaluation, feature_set: FeatureSet, dataset: Dataset, seed: int, n_rows: int) -> None:
+    from ..store.tracking import ensure_experiment, log_trusted_model, mlflow_client
+
+    mlflow = mlflow_client()
+    experiment_id = ensure_experiment(MLFLOW_EXPERIMENT)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{row.model}-{row.protocol}") as run:
+        mlflow.set_tags(
+            {
+                "cncwear.protocol": row.protocol,
+                "cncwear.protocol_note": PROTOCOL_LABELS[row.protocol],
+                "cncwear.model": BASELINE_NAMES[row.model],
+                "cncwear.feature_set": feature_set.key,
+                "cncwear.feature_set_fingerprint": feature_set.fingerprint,
+                "cncwear.uses_experiment_constants": str(feature_set.uses_experiment_constants).lower(),
+                "cncwear.dataset_files": ",".join(sorted(e.sha256[:12] for e in dataset.experiments.values())),
+            }
+        )
+        mlflow.log_params({"model": row.model, "protocol": row.protocol, "seed": seed, "rows": n_rows, **_estimator_params(evaluation.model)})
+        metrics = {**row.metrics, "fit_seconds": row.fit_seconds}
+        if row.protocol == "loeo":
+            metrics["experiments_correct"] = row.experiments_correct
+            metrics["experiments"] = row.experiments
+        mlflow.log_metrics(metrics)
+        mlflow.log_dict({"per_experiment": row.per_experiment}, "per_experiment.json")
+        logged = log_trusted_model(evaluation.model, name="model")
+        row.run_id = run.info.run_id
+        row.model_id = logged.model_id
+
+
+def _estimator_params(model) -> dict:
+    params = model.get_params()
+    keep = ("n_estimators", "max_depth", "max_features", "criterion", "random_state")
+    return {k: params[k] for k in keep if k in params}
+
+
+def format_table(rows: list[BenchmarkRow]) -> str:
+    """The talk's table, one block per protocol, with what each protocol means."""
+    lines = []
+    for protocol in dict.fromkeys(r.protocol for r in rows):
+        lines.append(PROTOCOL_LABELS[protocol])
+        header = f"  {'model':<15}{'Accuracy':>10}{'Precision':>11}{'Recall':>9}{'F1':>9}{'MCC':>9}{'fit s':>8}"
+        if protocol == "loeo":
+            header += f"{'experiments':>13}"
+        lines.append(header)
+        for r in (r for r in rows if r.protocol == protocol):
+            m = r.metrics
+            line = (
+                f"  {BASELINE_NAMES[r.model]:<15}{m['accuracy'] * 100:>9.2f}%{m['precision']:>11.4f}"
+                f"{m['recall']:>9.4f}{m['f1']:>9.4f}{m['mcc']:>9.4f}{r.fit_seconds:>8.2f}"
+            )
+            if protocol == "loeo":
+                line += f"{f'{r.experiments_correct}/{r.experiments}':>13}"
+            lines.append(line)
+        lines.append("")
+    if any(r.protocol == "seed" for r in rows) and any(r.protocol == "loeo" for r in rows):
+        lines.append(
+            "The seed split shares neighbouring 100 ms samples of each run between train and test;\n"
+            "LOEO is what to expect on the next, unseen tool."
+        )
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Persistence: the SQLAlchemy feature store and the MLflow tracking helpers."""

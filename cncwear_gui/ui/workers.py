@@ -1,0 +1,81 @@
+"""Running core work off the GUI thread: one task at a time, progress, cancel, errors shown.
+
+Core functions take a ``cncwear_gui.tasks.Task``; ``TaskRunner`` gives them one whose progress
+becomes a Qt signal and whose cancel flag is set by ``cancel()``. Starting a new task cancels the
+running one; ``shutdown()`` cancels and waits, for closing windows.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal
+from superqt.utils import create_worker
+
+from ..tasks import Cancelled, Task
+
+log = logging.getLogger(__name__)
+
+
+class TaskRunner(QObject):
+    progress = Signal(float, str)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    running_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._task: Task | None = None
+        self._worker = None
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def start(self, function: Callable, *args, **kwargs) -> None:
+        """Run ``function(*args, task=..., **kwargs)`` in the thread pool."""
+        self.cancel()
+        task = Task(on_progress=lambda fraction, message: self.progress.emit(fraction, message))
+        self._task = task
+        self.running_changed.emit(True)
+        # Handlers passed in _connect (not connected later), or superqt re-raises errors.
+        self._worker = create_worker(
+            function,
+            *args,
+            task=task,
+            _connect={
+                "returned": lambda result, t=task: self._finish(t, result),
+                "errored": lambda error, t=task: self._fail(t, error),
+            },
+            **kwargs,
+        )
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task, self._worker = None, None
+            self.running_changed.emit(False)
+            self.cancelled.emit()
+
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        from superqt.utils._qthreading import WorkerBase
+
+        self.cancel()
+        WorkerBase.await_workers(timeout_ms)
+
+    def _finish(self, task: Task, result) -> None:
+        if task is not self._task:  # a cancelled task finished late: ignore its result
+            return
+        self._task, self._worker = None, None
+        self.running_changed.emit(False)
+        self.succeeded.emit(result)
+
+    def _fail(self, task: Task, error: BaseException) -> None:
+        if task is not self._task or isinstance(error, Cancelled):
+            return
+        log.error("background task failed", exc_info=error)
+        self._task, self._worker = None, None
+        self.running_changed.emit(False)
+        self.failed.emit(f"{type(error).__name__}: {error}")

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Sets up both Python runtimes from the pinned lock files, then runs what you ask for.
+#
+#   bash packaging/dev.sh gui          set up, then open the app on the bundled dataset
+#   bash packaging/dev.sh test [ARGS]  set up, then run the whole test suite (ARGS go to pytest)
+#   bash packaging/dev.sh setup        set up only
+#
+# Main runtime:  .venv         Python 3.11, packaging/requirements/main.lock.txt
+# AutoML runtime: .venv-automl  Python 3.9,  packaging/requirements/automl.lock.txt (auto-sklearn)
+# Re-running is cheap: a runtime is rebuilt only when its lock file changed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+REQ=packaging/requirements
+say() { printf '[cncwear setup] %s\n' "$*" >&2; }
+
+# A working interpreter for X.Y: on PATH (and really runnable: pyenv shims may not be), in pyenv.
+find_python() {
+    local version=$1 candidate
+    for candidate in "python$version" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/"python$version" \
+                     /usr/bin/"python$version" /usr/local/bin/"python$version"; do
+        if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import venv' >/dev/null 2>&1; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# Qt needs a few system libraries even offscreen; install them when missing and we may.
+system_libraries() {
+    local needed=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libfontconfig1 libdbus-1-3 libglib2.0-0)
+    local missing=()
+    command -v dpkg-query >/dev/null 2>&1 || return 0
+    for package in "${needed[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing system libraries for Qt: ${missing[*]}"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        say "warning: missing system libraries for Qt (${missing[*]}); install them with your package manager"
+    fi
+}
+
+main_runtime() {
+    local python stamp
+    python=$(find_python 3.11) || { say "Python 3.11 is required for the main runtime and was not found"; exit 1; }
+    stamp=$(stamp_of "$REQ/main.lock.txt" pyproject.toml)
+    if [ -f .venv/.cncwear-stamp ] && [ "$(cat .venv/.cncwear-stamp)" = "$stamp" ]; then
+        return 0
+    fi
+    say "creating the main runtime (.venv, $("$python" -V)) from $REQ/main.lock.txt"
+    rm -rf .venv
+    "$python" -m venv .venv
+    .venv/bin/python -m pip install -q --upgrade "pip==25.3"
+    .venv/bin/python -m pip install -q -r "$REQ/main.lock.txt"
+    .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+    echo "$stamp" > .venv/.cncwear-stamp
+}
+
+automl_runtime() {
+    local python stamp
+    if [ "$(uname -s)" != Linux ]; then
+        say "auto-sklearn runs on Linux only: no AutoML runtime here; the app trains with FLAML instead"
+        return 0
+    fi
+    if ! python=$(find_python 3.9); then
+        say "no Python 3.9 found: the AutoML runtime (auto-sklearn) is not installed; the app trains with FLAML instead"
+        return 0
+    fi
+    stamp=$(stamp_of "$REQ/automl.lock.txt")
+    if [ -f .venv-automl/.cncwear-stamp ] && [ "$(cat .venv-automl/.cncwear-stamp)" = "$stamp" ]; then
+        return 0
+    fi
+    say "creating the AutoML runtime (.venv-automl, $("$python" -V)) from $REQ/automl.lock.txt"
+    rm -rf .venv-automl
+    "$python" -m venv .venv-automl
+    .venv-automl/bin/python -m pip install -q --upgrade "pip==25.3"
+    .venv-automl/bin/python -m pip install -q -r "$REQ/automl.lock.txt"
+    echo "$stamp" > .venv-automl/.cncwear-stamp
+}
+
+setup() {
+    system_libraries
+    main_runtime
+    automl_runtime
+}
+
+command=${1:-gui}
+shift || true
+case "$command" in
+    setup) setup ;;
+    gui) setup; exec .venv/bin/cncwear gui "$@" ;;
+    test)
+        setup
+        export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
+        exec .venv/bin/python -m pytest "$@"
+        ;;
+    *) echo "usage: bash packaging/dev.sh gui|test|setup [args]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,122 @@
+"""`cncwear benchmark`: both protocols on the bundled data, real models, a real MLflow store.
+
+The whole benchmark (seed + LOEO, Decision Tree + Random Forest) runs once for this module,
+through the real command line, into a fresh user data directory.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+
+KEYS = {"model", "protocol", "accuracy", "precision", "recall", "f1", "mcc", "fit_seconds"}
+
+
+@pytest.fixture(scope="module")
+def benchmark(tmp_path_factory):
+    home = tmp_path_factory.mktemp("bench-home")
+    workdir = tmp_path_factory.mktemp("bench-cwd")
+    done = run_cli("benchmark", "--json", "--protocol", "both", env={"CNCWEAR_HOME": str(home)}, cwd=workdir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout), home, workdir
+
+
+def test_both_protocols_and_both_models_with_the_contract_keys(benchmark):
+    rows, _, _ = benchmark
+    assert {(r["model"], r["protocol"]) for r in rows} == {("dt", "seed"), ("rf", "seed"), ("dt", "loeo"), ("rf", "loeo")}
+    for row in rows:
+        assert KEYS <= set(row)
+        assert 0 <= row["accuracy"] <= 1 and -1 <= row["mcc"] <= 1
+        if row["protocol"] == "loeo":
+            assert row["experiments"] == 18 and 0 <= row["experiments_correct"] <= 18
+            assert len(row["per_experiment"]) == 18
+
+
+def test_seed_protocol_reproduces_the_talks_level(benchmark):
+    rows, _, _ = benchmark
+    seed = {r["model"]: r for r in rows if r["protocol"] == "seed"}
+    assert seed["rf"]["accuracy"] >= 0.99
+    assert seed["dt"]["accuracy"] >= 0.98
+    assert seed["rf"]["accuracy"] > seed["dt"]["accuracy"]
+
+
+def test_loeo_shows_what_the_seed_figure_hides(benchmark):
+    rows, _, _ = benchmark
+    by = {(r["model"], r["protocol"]): r for r in rows}
+    for model in ("dt", "rf"):
+        assert by[(model, "loeo")]["accuracy"] < by[(model, "seed")]["accuracy"] - 0.1
+        assert by[(model, "loeo")]["experiments_correct"] < 18
+    # the per-experiment verdicts add up to the reported count
+    for model in ("dt", "rf"):
+        verdicts = by[(model, "loeo")]["per_experiment"]
+        assert sum(v["correct"] for v in verdicts) == by[(model, "loeo")]["experiments_correct"]
+
+
+def test_mlflow_store_holds_every_run_in_the_user_data_dir(benchmark):
+    rows, home, workdir = benchmark
+    assert (home / "mlflow.db").exists()
+    assert not (workdir / "mlruns").exists() and not (workdir / "mlartifacts").exists()
+    import os
+
+    os.environ["CNCWEAR_HOME"] = str(home)
+    try:
+        from cncwear_gui.store.tracking import ensure_experiment, mlflow_client
+
+        mlflow = mlflow_client()
+        experiment_id = ensure_experiment("cncwear-benchmark")
+        runs = mlflow.search_runs([experiment_id], output_format="list")
+        assert len(runs) == 4
+        logged = {(r.data.tags["cncwear.model"], r.data.tags["cncwear.protocol"]): r for r in runs}
+        for row in rows:
+            name = {"dt": "Decision Tree", "rf": "Random Forest"}[row["model"]]
+            run = logged[(name, row["protocol"])]
+            assert run.info.run_id == row["mlflow_run_id"]
+            assert run.data.metrics["accuracy"] == pytest.approx(row["accuracy"], abs=1e-6)
+            assert run.data.metrics["mcc"] == pytest.approx(row["mcc"], abs=1e-6)
+            assert run.data.tags["cncwear.feature_set"] == "seed_slides@v1"
+            artifacts = Path(run.info.artifact_uri.replace("file://", ""))
+            assert str(artifacts).startswith(str(home / "mlartifacts"))
+    finally:
+        os.environ.pop("CNCWEAR_HOME")
+
+
+def test_logged_models_load_under_the_trust_policy_and_tampering_is_refused(benchmark, bundled_dataset):
+    _, home, _ = benchmark
+    import os
+
+    os.environ["CNCWEAR_HOME"] = str(home)
+    try:
+        from cncwear_gui.features.sets import get_feature_set
+        from cncwear_gui.store.tracking import ModelTrustError, ensure_experiment, load_trusted_model, mlflow_client
+
+        mlflow = mlflow_client()
+        experiment_id = ensure_experiment("cncwear-benchmark")
+        models = mlflow.search_logged_models(experiment_ids=[experiment_id], output_format="list")
+        assert len(models) == 4
+        tree = next(m for m in models if "DecisionTree" in str(load_trusted_model(m.model_id)))
+        model = load_trusted_model(tree.model_id)
+        X = get_feature_set("seed_slides").build(bundled_dataset.samples()).to_numpy()
+        proba = model.predict_proba(X[:50])
+        assert proba.shape == (50, 2) and np.allclose(proba.sum(axis=1), 1)
+
+        skops_file = next(Path(tree.artifact_location.replace("file://", "")).rglob("model.skops"))
+        skops_file.write_bytes(skops_file.read_bytes() + b"\0")
+        with pytest.raises(ModelTrustError, match="changed after cncwear wrote it"):
+            load_trusted_model(tree.model_id)
+    finally:
+        os.environ.pop("CNCWEAR_HOME")
+
+
+def test_human_readable_table_says_what_each_protocol_means(tmp_path):
+    done = run_cli("benchmark", "--protocol", "seed", "--models", "dt", "--no-mlflow", env={"CNCWEAR_HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert "Decision Tree" in done.stdout and "stratified random 80/20 row split" in done.stdout
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_benchmark_bad_arguments_exit_2(tmp_path):
+    done = run_cli("benchmark", "--models", "xgb", "--no-mlflow")
+    assert done.returncode == 2 and "unknown model" in done.stderr

@@ -1,0 +1,53 @@
+"""The command line contract: names, JSON keys, exit codes."""
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT, run_cli
+
+
+def test_validate_bundled_dataset_json():
+    done = run_cli("validate", "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["experiments"] == 18 and out["rows"] == 25_286
+    assert len(out["files"]) == 19
+    for entry in out["files"]:
+        assert {"path", "rows", "status", "flags", "errors"} <= set(entry)
+        assert entry["status"] == "ok" and entry["errors"] == []
+
+
+def test_validate_warning_is_still_exit_0(tmp_path, bundled_dir):
+    path = tmp_path / "experiment_04.csv"
+    path.write_bytes((bundled_dir / "experiment_04.csv").read_bytes())  # no train.csv beside it
+    done = run_cli("validate", "--json", str(path))
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["files"][0]["status"] == "warning"
+
+
+def test_manual_metadata_options(tmp_path, bundled_dir):
+    path = tmp_path / "spindle_log.csv"
+    path.write_bytes((bundled_dir / "experiment_04.csv").read_bytes())
+    done = run_cli("validate", "--json", str(path))
+    assert done.returncode == 2 and "experiment number" in done.stdout
+    done = run_cli("validate", "--json", "--experiment", "31", "--feedrate", "6", "--clamp-pressure", "4",
+                   "--tool-condition", "worn", str(path))
+    assert done.returncode == 0, done.stdout
+    assert json.loads(done.stdout)["files"][0]["experiment"] == 31
+    done = run_cli("validate", "--feedrate", "6", str(path))
+    assert done.returncode == 2 and "--experiment" in done.stderr
+
+
+def test_missing_path_is_bad_input(tmp_path):
+    done = run_cli("validate", "--json", str(tmp_path / "nope.csv"))
+    assert done.returncode == 2
+    assert json.loads(done.stdout)["files"][0]["errors"][0]["message"] == "no such file or directory"
+
+
+def test_main_py_is_the_gui_command():
+    text = (ROOT / "main.py").read_text()
+    assert 'main(["gui"' in text
+    done = subprocess.run([sys.executable, "-m", "cncwear_gui.cli", "--help"], capture_output=True, text=True, cwd=ROOT)
+    for command in ("gui", "validate", "import", "benchmark"):
+        assert command in done.stdout
