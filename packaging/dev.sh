@@ -28,6 +28,13 @@ find_python() {
     return 1
 }
 
+# pip, minus the noise of index locations this machine's global pip config names but lacks.
+pip_in() {
+    local venv=$1
+    shift
+    "$venv/bin/python" -m pip "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+
 stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 # Qt needs a few system libraries even offscreen; install them when missing and we may.
@@ -57,9 +64,9 @@ main_runtime() {
     say "creating the main runtime (.venv, $("$python" -V)) from $REQ/main.lock.txt"
     rm -rf .venv
     "$python" -m venv .venv
-    .venv/bin/python -m pip install -q --upgrade "pip==25.3"
-    .venv/bin/python -m pip install -q -r "$REQ/main.lock.txt"
-    .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+    pip_in .venv install -q --upgrade "pip==25.3"
+    pip_in .venv install -q -r "$REQ/main.lock.txt"
+    pip_in .venv install -q --no-deps --no-build-isolation -e .
     echo "$stamp" > .venv/.cncwear-stamp
 }
 
@@ -80,8 +87,8 @@ automl_runtime() {
     say "creating the AutoML runtime (.venv-automl, $("$python" -V)) from $REQ/automl.lock.txt"
     rm -rf .venv-automl
     "$python" -m venv .venv-automl
-    .venv-automl/bin/python -m pip install -q --upgrade "pip==25.3"
-    .venv-automl/bin/python -m pip install -q -r "$REQ/automl.lock.txt"
+    pip_in .venv-automl install -q --upgrade "pip==25.3"
+    pip_in .venv-automl install -q -r "$REQ/automl.lock.txt"
     echo "$stamp" > .venv-automl/.cncwear-stamp
 }
 

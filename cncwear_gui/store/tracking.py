@@ -18,13 +18,13 @@ mlflow is imported lazily (≈1 s), never on the GUI start-up path.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
+from ..data.csvtext import file_sha256
 from ..paths import user_data_dir
 
 WRITER_TAG = "cncwear.writer"
@@ -91,7 +91,7 @@ def log_trusted_model(model, name: str = "model", **log_kwargs) -> LoggedModel:
         model, name=name, serialization_format="skops", skops_trusted_types=list(types), **log_kwargs
     )
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri))
-    digest = _sha256(local / MODEL_FILE)
+    digest = file_sha256(local / MODEL_FILE)
     tags = {WRITER_TAG: f"cncwear {__version__}", SHA_TAG: digest, TYPES_TAG: json.dumps(list(types))}
     mlflow.set_logged_model_tags(info.model_id, tags)
     mlflow.set_tags({f"{key}.{name}": value for key, value in tags.items()})
@@ -111,18 +111,10 @@ def load_trusted_model(model_id: str):
     path = local / MODEL_FILE
     if not path.is_file():
         raise ModelTrustError(f"model {model_id} has no {MODEL_FILE}; it is not loaded")
-    if _sha256(path) != tags[SHA_TAG]:
+    if file_sha256(path) != tags[SHA_TAG]:
         raise ModelTrustError(f"model {model_id} was changed after cncwear wrote it; it is not loaded")
     recorded = set(json.loads(tags[TYPES_TAG]))
     found = set(skops.io.get_untrusted_types(file=path))
     if not found <= recorded or any(not t.startswith(TRUSTED_TYPE_PREFIXES) for t in found):
         raise ModelTrustError(f"model {model_id} needs types that were not recorded: {sorted(found - recorded)}")
     return skops.io.load(path, trusted=sorted(found))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
