@@ -140,7 +140,14 @@ def cmd_benchmark(args) -> int:
 def cmd_gui(args) -> int:
     from .ui.app import run_gui
 
-    return run_gui(screenshot_dir=args.screenshot)
+    size = None
+    if args.size:
+        try:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            raise BadInput(f"--size: expected WIDTHxHEIGHT such as 1600x1000, got '{args.size}'") from None
+        size = (width, height)
+    return run_gui(screenshot_dir=args.screenshot, size=size)
 
 
 def _redact(url: str) -> str:
@@ -162,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gui = commands.add_parser("gui", help="open the desktop app")
-    gui.add_argument("--screenshot", metavar="DIR", help="render every view to PNG files in DIR and exit")
+    gui.add_argument("--screenshot", metavar="DIR", help="render every view to DIR/<view>.png and exit")
+    gui.add_argument("--size", metavar="WxH", help="window size, e.g. 1600x1000")
     gui.set_defaults(func=cmd_gui)
 
     validate = commands.add_parser("validate", help="check experiment files and train.csv; exit 2 if any file is rejected")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,14 +11,15 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.pop("CNCWEAR_MLFLOW_URI", None)
 
-ROOT = Path(__file__).resolve().parent.parent
-BUNDLED = ROOT / "resources" / "data" / "cnc_mill_tool_wear"
+from helpers import BUNDLED, ROOT  # noqa: F401  (re-exported for tests)
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_home(tmp_path_factory):
+    """Never the user's stores or config: a session home and config dir in a temp dir."""
     home = tmp_path_factory.mktemp("cncwear-home")
     os.environ["CNCWEAR_HOME"] = str(home)
+    os.environ["CNCWEAR_CONFIG_DIR"] = str(tmp_path_factory.mktemp("cncwear-config"))
     yield home
 
 
@@ -52,16 +51,3 @@ def data_copy(tmp_path, bundled_dir) -> Path:
     for source in bundled_dir.glob("*.csv"):
         shutil.copyfile(source, target / source.name)
     return target
-
-
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
-    """Run the real ``cncwear`` command line in a subprocess."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "cncwear_gui.cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd or ROOT,
-        timeout=timeout,
-    )

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from conftest import run_cli
+from helpers import run_cli
 from cncwear_gui.store.feature_store import FeatureStore
 
 

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, run_cli
+from helpers import ROOT, run_cli
 
 
 def test_validate_bundled_dataset_json():

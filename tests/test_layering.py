@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
+from helpers import ROOT
 
 QT_MODULES = ("PySide6", "shiboken6", "pyqtgraph", "superqt", "qtpy")
 

@@ -88,7 +88,7 @@ def test_feature_sets_are_versioned(store):
 
 
 def test_import_cli_json(tmp_path, bundled_dir):
-    from conftest import run_cli
+    from helpers import run_cli
     import json
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"

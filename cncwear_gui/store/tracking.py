@@ -76,6 +76,7 @@ class LoggedModel:
     model_id: str
     sha256: str
     skops_types: tuple[str, ...]
+    registered_version: str | None = None  # when logged with registered_model_name
 
 
 def log_trusted_model(model, name: str = "model", **log_kwargs) -> LoggedModel:
@@ -95,7 +96,8 @@ def log_trusted_model(model, name: str = "model", **log_kwargs) -> LoggedModel:
     tags = {WRITER_TAG: f"cncwear {__version__}", SHA_TAG: digest, TYPES_TAG: json.dumps(list(types))}
     mlflow.set_logged_model_tags(info.model_id, tags)
     mlflow.set_tags({f"{key}.{name}": value for key, value in tags.items()})
-    return LoggedModel(info.model_uri, info.model_id, digest, types)
+    version = getattr(info, "registered_model_version", None)
+    return LoggedModel(info.model_uri, info.model_id, digest, types, None if version is None else str(version))
 
 
 def load_trusted_model(model_id: str):

@@ -3,54 +3,104 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+SCREENSHOT_TIMEOUT_S = 600  # first start trains a model; the bundled data takes ~20 s here
+OPERATOR_FAST_FORWARD_S = 240
 
 
-def run_gui(screenshot_dir: str | None = None) -> int:
-    import os
+def log_dir() -> Path:
+    home = os.environ.get("CNCWEAR_HOME")
+    if home:
+        path = Path(home) / "logs"
+    else:
+        import platformdirs
 
+        path = Path(platformdirs.user_log_dir("cncwear", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def setup_logging() -> Path:
+    path = log_dir() / "cncwear.log"
+    handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for existing in root.handlers:  # the console keeps its level; the file gets INFO and up
+        existing.setLevel(max(existing.level, root.level))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def run_gui(screenshot_dir: str | None = None, size: tuple[int, int] | None = None) -> int:
     if screenshot_dir is not None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen needed to render PNGs
     elif sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
     ):
-        print("cncwear gui: no display found (DISPLAY/WAYLAND_DISPLAY unset). Run it on a desktop, "
-              "under xvfb-run, or use --screenshot DIR.", file=sys.stderr)
+        print(
+            "cncwear gui: no display found (DISPLAY/WAYLAND_DISPLAY unset). Run it on a desktop, "
+            "under xvfb-run, or use --screenshot DIR.",
+            file=sys.stderr,
+        )
         return 1
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
+    from superqt.utils import QMessageHandler
 
+    from ..settings import load_settings
     from .main_window import MainWindow
+    from .theme import apply_theme
 
+    log_file = setup_logging()
+    settings = load_settings()
+    if settings.mlflow_tracking_uri:
+        os.environ["CNCWEAR_MLFLOW_URI"] = settings.mlflow_tracking_uri
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("cncwear")
-    window = MainWindow()
-    window.show()
-    if screenshot_dir is None:
-        return app.exec()
+    apply_theme(app, settings.theme)
+    with QMessageHandler(logging.getLogger("qt")):
+        window = MainWindow(settings, persist_settings=screenshot_dir is None)
+        if size:
+            window.resize(*size)
+        window.show()
+        log.info("window shown; log file %s", log_file)
+        if screenshot_dir is None:
+            return app.exec()
+        return _screenshots(app, window, Path(screenshot_dir))
 
-    target = Path(screenshot_dir)
+
+def _screenshots(app, window, target: Path) -> int:
+    """Wait until each view has its content, grab it to ``<view>.png``, exit 0 (1 on timeout)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
     target.mkdir(parents=True, exist_ok=True)
-    result = {"code": 1}
+    deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
+    while not all(_loaded(window.tabs.widget(i)) for i in range(window.tabs.count())):
+        if time.monotonic() > deadline or (window.last_error and not window.busy):
+            print(f"cncwear gui --screenshot: views did not load ({window.last_error or 'timeout'})", file=sys.stderr)
+            window.close()
+            return 1
+        loop = QEventLoop()
+        QTimer.singleShot(100, loop.quit)
+        loop.exec()
+    window.operator_view.timer.stop()
+    window.operator_view.fast_forward(OPERATOR_FAST_FORWARD_S)
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        app.processEvents()  # lay the tab out before grabbing (screenshot mode only)
+        name = window.tabs.tabText(index).lower().replace(" ", "_")
+        path = target / f"{name}.png"
+        window.grab().save(str(path))
+        print(path)
+    window.close()
+    return 0
 
-    def capture() -> None:
-        if window.loader.running:
-            QTimer.singleShot(100, capture)
-            return
-        for index in range(window.tabs.count()):
-            window.tabs.setCurrentIndex(index)
-            app.processEvents()  # let the tab lay out before grabbing (screenshot mode only)
-            name = window.tabs.tabText(index).lower().replace(" ", "_")
-            path = target / f"{index + 1:02d}_{name}.png"
-            window.grab().save(str(path))
-            print(path)
-        result["code"] = 0
-        window.close()
-        app.quit()
 
-    QTimer.singleShot(200, capture)
-    app.exec()
-    return result["code"]
+def _loaded(view) -> bool:
+    return bool(getattr(view, "loaded", True))

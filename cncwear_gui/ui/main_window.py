@@ -1,175 +1,200 @@
-"""The main window. For now: the Data view with the validation report of the loaded files.
+"""The main window: views in tabs, the load → model → score pipeline in workers, settings.
 
-Operator, Predictions, Training, Explanations and Monitoring views arrive with their issues;
-each is one panel added to ``self.tabs``.
+Pipeline: load the dataset (bundled by default) → the registry's champion, or on first start a
+quick Random Forest trained and registered → score every experiment. Each step is a TaskRunner
+(one task per kind; a new load cancels the running one). Training, Explanations and Monitoring
+views arrive with their issues as further tabs.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QTableView,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QTabWidget
 
 from .. import __version__
 from ..data.dataset import Dataset, load_dataset
+from ..models.active import ActiveModel
+from ..models.champion import ensure_champion
+from ..models.scoring import ScoredDataset, score_dataset
 from ..paths import bundled_dataset_dir
+from ..settings import Settings, save_settings
+from .settings_dialog import SettingsDialog
+from .state import AppState
+from .views.data_view import DataView
+from .views.operator_view import OperatorView
+from .views.predictions_view import PredictionsView
 from .workers import TaskRunner
 
-_STATUS_COLOURS = {"ok": None, "warning": QColor("#fff3cd"), "rejected": QColor("#f8d7da")}
-
-
-class ReportTableModel(QAbstractTableModel):
-    """One row per file: status (text, never colour alone), experiment, rows, flags, first problem."""
-
-    COLUMNS = ("Status", "File", "Experiment", "Rows", "Unreliable rows", "Program ≠ 0", "First problem")
-
-    def __init__(self):
-        super().__init__()
-        self._reports = []
-
-    def set_dataset(self, dataset: Dataset) -> None:
-        self.beginResetModel()
-        self._reports = list(dataset.reports)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._reports)
-
-    def columnCount(self, parent=QModelIndex()):
-        return len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index, role=Qt.DisplayRole):
-        report = self._reports[index.row()]
-        if role == Qt.BackgroundRole:
-            return _STATUS_COLOURS[report.status]
-        if role != Qt.DisplayRole:
-            return None
-        flags = report.flags
-        problems = report.errors or report.warnings
-        values = (
-            {"ok": "✔ OK", "warning": "▲ Warning", "rejected": "✖ Rejected"}[report.status],
-            Path(report.path).name,
-            "" if report.experiment is None else str(report.experiment),
-            str(report.rows),
-            str(flags.get("documented_unreliable", "")),
-            str(flags.get("m1_program_nonzero", "")) if flags else "",
-            problems[0].located(Path(report.path).name) if problems else "",
-        )
-        return values[index.column()]
-
-
-class DataView(QWidget):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.summary = QLabel("Loading the bundled dataset …")
-        self.summary.setWordWrap(True)
-        font = self.summary.font()
-        font.setPointSize(font.pointSize() + 2)
-        self.summary.setFont(font)
-        self.model = ReportTableModel()
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.table)
-
-    def show_dataset(self, dataset: Dataset) -> None:
-        self.model.set_dataset(dataset)
-        rejected = sum(not r.usable for r in dataset.reports)
-        text = f"{len(dataset.experiments)} experiments, {dataset.rows:,} samples loaded"
-        if rejected:
-            text += f" — {rejected} file(s) rejected, see below"
-        self.summary.setText(text)
+log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, initial_paths: list[Path] | None = None):
+    def __init__(self, settings: Settings | None = None, initial_paths: list[Path] | None = None, persist_settings: bool = False):
         super().__init__()
         self.setWindowTitle(f"cncwear {__version__} — milling-tool wear")
-        self.resize(1280, 800)
-        self.dataset: Dataset | None = None
+        self.setAcceptDrops(True)
+        self.persist_settings = persist_settings
+        self.state = AppState(settings or Settings())
+        self.last_error: str | None = None
+
         self.loader = TaskRunner(self)
+        self.modeller = TaskRunner(self)
+        self.scorer = TaskRunner(self)
+        self.runners = (self.loader, self.modeller, self.scorer)
 
+        self.operator_view = OperatorView(self.state)
+        self.data_view = DataView(self.state)
+        self.predictions_view = PredictionsView(self.state)
         self.tabs = QTabWidget()
-        self.data_view = DataView()
+        self.tabs.addTab(self.operator_view, "Operator")
         self.tabs.addTab(self.data_view, "Data")
+        self.tabs.addTab(self.predictions_view, "Predictions")
+        self.setCentralWidget(self.tabs)
+        self.data_view.open_files_requested.connect(self.choose_files)
+        self.data_view.open_folder_requested.connect(self.choose_folder)
 
-        self.open_button = QPushButton("Open files…")
-        self.open_button.setMinimumHeight(48)
-        self.open_button.clicked.connect(self._choose_files)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(True)
+        self.progress.setMinimumWidth(420)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setMinimumHeight(48)
-        self.cancel_button.clicked.connect(self.loader.cancel)
-        bar = QHBoxLayout()
-        bar.addWidget(self.open_button)
-        bar.addWidget(self.progress, 1)
-        bar.addWidget(self.cancel_button)
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_all)
+        self.model_label = QLabel("model: —")
+        status = self.statusBar()
+        status.addWidget(self.model_label, 1)
+        status.addPermanentWidget(self.progress)
+        status.addPermanentWidget(self.cancel_button)
+        self._build_menu()
 
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addLayout(bar)
-        layout.addWidget(self.tabs)
-        self.setCentralWidget(central)
-
-        self.loader.progress.connect(self._on_progress)
+        for runner in self.runners:
+            runner.progress.connect(self._on_progress)
+            runner.failed.connect(self._on_failed)
+            runner.running_changed.connect(self._on_running)
         self.loader.succeeded.connect(self._on_loaded)
-        self.loader.failed.connect(self._on_failed)
-        self.loader.running_changed.connect(self._on_running)
-        self.load(initial_paths or [bundled_dataset_dir()])
+        self.modeller.succeeded.connect(self._on_model)
+        self.scorer.succeeded.connect(self._on_scored)
+        self.state.model_changed.connect(lambda m: self.model_label.setText(f"model: {m.label} · {m.engine} · trained {m.trained_at or '—'}"))
+
+        self.resize(1600, 1000)
+        self._restore_geometry()
+        self.load(initial_paths or self._default_paths())
+
+    # -- pipeline ------------------------------------------------------------------------------
+    def _default_paths(self) -> list[Path]:
+        data_dir = self.state.settings.data_dir
+        return [Path(data_dir).expanduser()] if data_dir else [bundled_dataset_dir()]
 
     def load(self, paths: list[Path]) -> None:
         self.loader.start(load_dataset, paths)
 
-    def _choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open experiment files", "", "CSV files (*.csv)")
-        if files:
-            self.load([Path(f) for f in files])
+    def _on_loaded(self, dataset: Dataset) -> None:
+        self.state.set_dataset(dataset)
+        if self.state.model is None:
+            self.modeller.start(ensure_champion, dataset)
+        else:
+            self._score()
+
+    def _on_model(self, model: ActiveModel) -> None:
+        self.state.set_model(model)
+        self._score()
+
+    def _score(self) -> None:
+        if self.state.dataset is not None and self.state.model is not None:
+            self.scorer.start(score_dataset, self.state.model, self.state.dataset, self.state.settings.worn_threshold)
+
+    def _on_scored(self, scores: ScoredDataset) -> None:
+        self.state.set_scores(scores)
+
+    @property
+    def busy(self) -> bool:
+        return any(r.running for r in self.runners)
+
+    def cancel_all(self) -> None:
+        for runner in self.runners:
+            runner.cancel()
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(fraction * 1000))
         self.progress.setFormat(message or "%p%")
 
-    def _on_running(self, running: bool) -> None:
-        self.cancel_button.setEnabled(running)
-        if not running and self.progress.value() < 1000:
-            self.progress.setFormat("cancelled")
-
-    def _on_loaded(self, dataset: Dataset) -> None:
-        self.dataset = dataset
-        self.data_view.show_dataset(dataset)
-        self.progress.setValue(1000)
-        self.progress.setFormat("ready")
+    def _on_running(self, _running: bool) -> None:
+        busy = self.busy
+        self.cancel_button.setEnabled(busy)
+        if not busy:
+            self.progress.setValue(1000 if self.state.scores is not None else 0)
+            self.progress.setFormat("ready" if self.state.scores is not None else "stopped")
 
     def _on_failed(self, message: str) -> None:
-        self.progress.setFormat("failed")
-        QMessageBox.critical(self, "Loading failed", message)
+        self.last_error = message
+        self.progress.setFormat("failed — see the message")
+        box = QMessageBox(QMessageBox.Critical, "cncwear", message, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()  # not exec(): the app keeps running behind the message
+
+    # -- files, menu, settings ------------------------------------------------------------------
+    def _build_menu(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        for text, shortcut, slot in (
+            ("Open files…", QKeySequence.Open, self.choose_files),
+            ("Open folder…", None, self.choose_folder),
+            ("Reload bundled dataset", None, lambda: self.load([bundled_dataset_dir()])),
+            ("Quit", QKeySequence.Quit, self.close),
+        ):
+            action = QAction(text, self)
+            if shortcut is not None:
+                action.setShortcut(shortcut)
+            action.triggered.connect(slot)
+            file_menu.addAction(action)
+        settings = QAction("Settings…", self)
+        settings.triggered.connect(self.edit_settings)
+        self.menuBar().addMenu("&Edit").addAction(settings)
+
+    def choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open experiment files", "", "CSV files (*.csv);;All files (*)")
+        if files:
+            self.load([Path(f) for f in files])
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of experiment files")
+        if folder:
+            self.load([Path(folder)])
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            self.tabs.setCurrentWidget(self.data_view)
+            self.load(paths)
+
+    def edit_settings(self) -> None:
+        dialog = SettingsDialog(self.state.settings, self)
+        if dialog.exec():
+            old = self.state.settings
+            new = dialog.edited()
+            self.state.set_settings(new)
+            if self.persist_settings:
+                save_settings(new)
+            if new.worn_threshold != old.worn_threshold:
+                self._score()
+            if new.data_dir != old.data_dir:
+                self.load(self._default_paths())
+
+    def _restore_geometry(self) -> None:
+        if self.state.settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(self.state.settings.window_geometry.encode()))
 
     def closeEvent(self, event) -> None:
-        self.loader.shutdown()
+        self.operator_view.timer.stop()
+        for runner in self.runners:
+            runner.shutdown()
+        if self.persist_settings:
+            self.state.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
+            save_settings(self.state.settings)
         super().closeEvent(event)

@@ -32,7 +32,7 @@ class TaskRunner(QObject):
 
     @property
     def running(self) -> bool:
-        return self._worker is not None
+        return self._task is not None
 
     def start(self, function: Callable, *args, **kwargs) -> None:
         """Run ``function(*args, task=..., **kwargs)`` in the thread pool."""
@@ -69,8 +69,8 @@ class TaskRunner(QObject):
         if task is not self._task:  # a cancelled task finished late: ignore its result
             return
         self._task, self._worker = None, None
-        self.running_changed.emit(False)
         self.succeeded.emit(result)
+        self.running_changed.emit(False)
 
     def _fail(self, task: Task, error: BaseException) -> None:
         if task is not self._task or isinstance(error, Cancelled):

@@ -1,56 +1,146 @@
-"""The window opens on the bundled dataset, loads it off the GUI thread, and renders to PNG."""
+"""The main window on the bundled data: views, workers, cancel, errors, shutdown, screenshots."""
 
+import numpy as np
 import pytest
+from PySide6.QtCore import QPointF, QThreadPool, Qt
 
-pytest.importorskip("PySide6")
 pytestmark = pytest.mark.ui
 
 
-def test_window_loads_the_bundled_dataset_in_a_worker(qtbot):
+def test_first_start_trains_a_champion_with_visible_progress(qtbot, home):
     from cncwear_gui.ui.main_window import MainWindow
 
     window = MainWindow()
     qtbot.addWidget(window)
-    assert window.loader.running  # the load was started, not done on the GUI thread
-    with qtbot.waitSignal(window.loader.succeeded, timeout=60_000):
-        pass
-    assert window.dataset.rows == 25_286
-    assert window.data_view.model.rowCount() == 19
-    assert "18 experiments" in window.data_view.summary.text()
+    seen = []
+    window.modeller.progress.connect(lambda fraction, message: seen.append(message))
+    qtbot.waitUntil(lambda: window.state.scores is not None, timeout=180_000)
+    assert any(message.startswith("first start: ") for message in seen)
+    assert window.state.model.label == "cncwear-tool-wear v1"
+    assert "cncwear-tool-wear v1" in window.model_label.text()
+    assert window.progress.format() == "ready"
     window.close()
+    # the next start finds the champion instead of training again
+    again = MainWindow()
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: again.state.model is not None, timeout=120_000)
+    assert again.state.model.version == "1"
+    again.close()
 
 
-def test_a_rejected_file_is_shown_as_text_not_colour_only(qtbot, tmp_path):
-    from cncwear_gui.ui.main_window import MainWindow
+def test_data_view_shows_the_bundled_data_and_its_flags(window_with_champion, qtbot):
+    view = window_with_champion.data_view
+    assert view.reports.rowCount() == 19
+    assert view.samples.rowCount() == 25_286
+    reports = {r.experiment: r for r in view.reports.reports if r.experiment}
+    row = [r.experiment for r in view.reports.reports].index(2)
+    assert view.reports.data(view.reports.index(row, 5)) == f"{reports[2].flags['m1_feedrate_50']:,}"
+    assert view.reports.data(view.reports.index(row, 0)) == "✔ OK"
+    # click through from the file to its rows
+    rect = view.report_table.visualRect(view.reports.index(row, 1))
+    qtbot.mouseClick(view.report_table.viewport(), Qt.LeftButton, pos=rect.center())
+    selected = view.sample_table.selectionModel().selectedRows()
+    assert selected and view.samples.data(view.samples.index(selected[0].row(), 0)) == "2"
+    assert view.experiment_box.currentData() == 2
+    assert len(view.plot.getPlotItem().listDataItems()) == 2  # the two default signals
 
-    bad = tmp_path / "experiment_01.csv"
-    bad.write_text("a;b;c\n1;2;3\n")
-    window = MainWindow([bad])
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.loader.succeeded, timeout=60_000):
-        pass
-    model = window.data_view.model
-    assert model.data(model.index(0, 0)) == "✖ Rejected"
-    assert "delimiter" in model.data(model.index(0, 6))
-    window.close()
+
+def test_clicking_the_curve_selects_that_sample(window_with_champion, qtbot):
+    view = window_with_champion.predictions_view
+    window_with_champion.tabs.setCurrentWidget(view)
+    view.show_experiment(6)
+    qtbot.waitUntil(lambda: view.experiment == 6)
+    view.plot.getPlotItem().vb.setXRange(0, 60, padding=0)
+    view.plot.getPlotItem().vb.setYRange(0, 1, padding=0)
+    qtbot.wait(50)
+    scene_point = view.plot.getPlotItem().vb.mapViewToScene(QPointF(42.0, 0.5))
+    widget_point = view.plot.mapFromScene(scene_point)
+    with qtbot.waitSignal(window_with_champion.state.sample_selected, timeout=5_000) as blocker:
+        qtbot.mouseClick(view.plot.viewport(), Qt.LeftButton, pos=widget_point)
+    experiment, row = blocker.args
+    assert experiment == 6 and abs(row - 420) <= 3  # 42 s at 10 Hz
+    assert window_with_champion.state.selected == (6, row)
+    assert "experiment 6, sample" in view.selection_label.text()
 
 
-def test_cancel_stops_the_load(qtbot):
-    from cncwear_gui.ui.main_window import MainWindow
+def test_operator_tiles_state_in_text_and_shape(window_with_champion):
+    view = window_with_champion.operator_view
+    assert len(view.tiles) == 4
+    view.timer.stop()
+    view.fast_forward(60)
+    truth = {m.experiment: window_with_champion.state.dataset.experiments[m.experiment].meta.tool_condition for m in view.machines}
+    for machine, tile in zip(view.machines, view.tiles):
+        expected = ("▲", "REPLACE TOOL") if truth[machine.experiment] == "worn" else ("●", "TOOL OK")
+        assert (tile.symbol.text(), tile.status.text()) == expected
+        assert "cncwear-tool-wear v" in tile.model.text()
+        assert len(tile.curve.getData()[0]) > 0
 
-    window = MainWindow()
-    qtbot.addWidget(window)
+
+def test_cancel_stops_a_running_task(qtbot, window_with_champion, bundled_dir):
+    window = window_with_champion
+    window.load([bundled_dir])
+    assert window.loader.running
     with qtbot.waitSignal(window.loader.cancelled, timeout=5_000):
         window.cancel_button.click()
-    assert not window.loader.running and window.dataset is None
+    assert not window.busy
+
+
+def test_an_exception_in_a_worker_reaches_the_user(qtbot, home, tmp_path, bundled_dir):
+    """A file without train.csv and an empty registry: training must fail, visibly."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from cncwear_gui.ui.main_window import MainWindow
+
+    lonely = tmp_path / "experiment_04.csv"
+    lonely.write_bytes((bundled_dir / "experiment_04.csv").read_bytes())
+    window = MainWindow(initial_paths=[lonely])
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=60_000)
+    assert "no labelled experiments" in window.last_error
+    boxes = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+    assert boxes and "no labelled experiments" in boxes[0].text()
     window.close()
 
 
-def test_screenshot_mode_writes_a_png_per_view(tmp_path):
-    from conftest import run_cli
+def test_closing_leaves_no_thread_running(qtbot, champion_home, monkeypatch, bundled_dir):
+    from cncwear_gui.ui.main_window import MainWindow
 
-    done = run_cli("gui", "--screenshot", str(tmp_path), env={"QT_QPA_PLATFORM": "offscreen"})
-    assert done.returncode == 0, done.stderr
-    pngs = sorted(tmp_path.glob("*.png"))
-    assert [p.name for p in pngs] == ["01_data.png"]
-    assert pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pngs[0].stat().st_size > 10_000
+    monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert window.busy
+    window.close()  # while loading
+    assert QThreadPool.globalInstance().waitForDone(10_000)
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+
+
+def test_window_geometry_is_restored(qtbot, champion_home, monkeypatch):
+    from cncwear_gui.settings import Settings
+    from cncwear_gui.ui.main_window import MainWindow
+
+    monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.resize(700, 500)  # within the offscreen screen (restoreGeometry clamps to it)
+    geometry = bytes(first.saveGeometry().toBase64()).decode()
+    first.close()
+    second = MainWindow(Settings(window_geometry=geometry))
+    qtbot.addWidget(second)
+    assert (second.width(), second.height()) == (700, 500)
+    second.close()
+
+
+def test_screenshot_mode_renders_every_view(tmp_path, champion_home):
+    from PySide6.QtGui import QImage
+
+    from helpers import run_cli
+
+    done = run_cli("gui", "--screenshot", str(tmp_path), "--size", "1400x900", env={"CNCWEAR_HOME": str(champion_home)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert names == ["data.png", "operator.png", "predictions.png"]
+    for name in names:
+        image = QImage(str(tmp_path / name)).convertToFormat(QImage.Format_Grayscale8)
+        assert (image.width(), image.height()) == (1400, 900)
+        pixels = np.frombuffer(image.constBits(), dtype=np.uint8)[: image.bytesPerLine() * image.height()]
+        assert pixels.std() > 20, f"{name} looks blank"

@@ -1,0 +1,1 @@
+"""Live data: sources, smoothing of per-sample probabilities into a wear state, alarms."""

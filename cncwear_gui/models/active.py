@@ -1,0 +1,40 @@
+"""The model the app currently predicts with, and how it turns samples into worn probabilities.
+
+``estimator`` follows the scikit-learn contract (predict, predict_proba, classes_); the AutoML
+issue's sidecar predictor will satisfy the same contract, so nothing downstream changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..features.sets import FeatureSet
+
+WORN = 1
+
+
+@dataclass
+class ActiveModel:
+    name: str  # registered model name
+    version: str  # registry version ("local" when not registered)
+    engine: str  # e.g. "scikit-learn RandomForest"
+    feature_set: FeatureSet
+    estimator: object
+    trained_at: str = ""
+    run_id: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def worn_probability(self, samples: pd.DataFrame) -> np.ndarray:
+        """P(worn) per row of ``Dataset.samples()``-shaped data."""
+        if samples.empty:
+            return np.empty(0)
+        X = self.feature_set.build(samples).to_numpy()
+        proba = self.estimator.predict_proba(X)
+        column = list(self.estimator.classes_).index(WORN)
+        return proba[:, column]

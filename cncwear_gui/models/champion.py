@@ -1,0 +1,115 @@
+"""The champion model in the MLflow registry: load it, or train a quick one on first start.
+
+Registered as ``cncwear-tool-wear`` with the alias ``champion``. The quick model is a Random
+Forest on the ``signals`` feature set (no train.csv constants, which a live machine does not
+have and which identify the experiment). The AutoML issue adds challengers and promotion.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+
+from ..data.dataset import Dataset
+from ..features.sets import get_feature_set
+from ..tasks import Task, ensure_task
+from .active import ActiveModel
+
+log = logging.getLogger(__name__)
+REGISTERED_NAME = "cncwear-tool-wear"
+CHAMPION_ALIAS = "champion"
+MODELS_EXPERIMENT = "cncwear-models"
+QUICK_FEATURE_SET = "signals"
+QUICK_TREES = 100
+
+
+def load_champion(task: Task | None = None) -> ActiveModel | None:
+    """The registry's champion, loaded under the trust policy; None when there is none."""
+    task = ensure_task(task)
+    task.progress(0.0, "opening the model registry")
+    from ..store.tracking import load_trusted_model, mlflow_client
+
+    mlflow = mlflow_client()
+    client = mlflow.MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION_ALIAS)
+    except mlflow.exceptions.MlflowException:
+        return None
+    task.progress(0.5, f"loading {REGISTERED_NAME} v{version.version}")
+    # The sqlite registry returns model_id=None; the source is "models:/<model id>".
+    model_id = version.model_id or version.source.removeprefix("models:/")
+    estimator = load_trusted_model(model_id)
+    tags = version.tags or {}
+    run = client.get_run(version.run_id)
+    task.progress(1.0, "model ready")
+    return ActiveModel(
+        name=REGISTERED_NAME,
+        version=str(version.version),
+        engine=run.data.tags.get("cncwear.engine", type(estimator).__name__),
+        feature_set=get_feature_set(run.data.tags.get("cncwear.feature_set_name", QUICK_FEATURE_SET)),
+        estimator=estimator,
+        trained_at=run.data.tags.get("cncwear.trained_at", tags.get("trained_at", "")),
+        run_id=version.run_id,
+    )
+
+
+def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int = 0) -> ActiveModel:
+    """Fit a Random Forest on every labelled sample, log and register it as the champion."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    task = ensure_task(task)
+    feature_set = get_feature_set(QUICK_FEATURE_SET)
+    samples = dataset.samples(labelled_only=True)
+    if samples.empty:
+        raise ValueError("no labelled experiments to train on (train.csv is needed)")
+    X = feature_set.build(samples).to_numpy()
+    y = samples["worn"].to_numpy(dtype=np.int64)
+    task.progress(0.05, f"training a Random Forest on {len(y):,} samples")
+    model = RandomForestClassifier(n_estimators=QUICK_TREES, n_jobs=-1, random_state=seed, min_samples_leaf=2)
+    started = time.perf_counter()
+    model.fit(X, y)
+    fit_seconds = time.perf_counter() - started
+    task.progress(0.5, "logging the model to MLflow")
+
+    from ..store.tracking import ensure_experiment, log_trusted_model, mlflow_client
+
+    mlflow = mlflow_client()
+    trained_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with mlflow.start_run(experiment_id=ensure_experiment(MODELS_EXPERIMENT), run_name="quick-random-forest") as run:
+        mlflow.set_tags(
+            {
+                "cncwear.engine": "scikit-learn RandomForest",
+                "cncwear.feature_set": feature_set.key,
+                "cncwear.feature_set_name": feature_set.name,
+                "cncwear.trained_at": trained_at,
+                "cncwear.purpose": "first-start champion",
+            }
+        )
+        mlflow.log_params({"n_estimators": QUICK_TREES, "min_samples_leaf": 2, "rows": len(y), "seed": seed})
+        mlflow.log_metric("fit_seconds", fit_seconds)
+        task.progress(0.7, "registering the model")
+        logged = log_trusted_model(model, name="model", registered_model_name=REGISTERED_NAME)
+    mlflow.MlflowClient().set_registered_model_alias(REGISTERED_NAME, CHAMPION_ALIAS, logged.registered_version)
+    task.progress(1.0, "model ready")
+    return ActiveModel(
+        name=REGISTERED_NAME,
+        version=logged.registered_version,
+        engine="scikit-learn RandomForest",
+        feature_set=feature_set,
+        estimator=model,
+        trained_at=trained_at,
+        run_id=run.info.run_id,
+    )
+
+
+def ensure_champion(dataset: Dataset, task: Task | None = None) -> ActiveModel:
+    """The champion, trained first when the registry has none (first start)."""
+    task = ensure_task(task)
+    champion = load_champion(task.child(0.0, 0.3))
+    if champion is not None:
+        task.progress(1.0, "model ready")
+        return champion
+    return train_quick_champion(dataset, task.child(0.3, 1.0, "first start: "))

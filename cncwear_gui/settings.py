@@ -1,0 +1,98 @@
+"""Typed, versioned user settings, stored as JSON in the user config directory (platformdirs).
+
+``CNCWEAR_CONFIG_DIR`` replaces the directory (tests set it, so they never touch a real user's
+config). Unknown keys are dropped, missing keys get defaults, older versions are migrated, and a
+broken file is set aside (``settings.json.broken``) rather than crashing the app.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+SETTINGS_VERSION = 1
+THEMES = ("light", "dark")
+
+
+@dataclass
+class Settings:
+    version: int = SETTINGS_VERSION
+    data_dir: str = ""  # empty: the bundled dataset
+    mlflow_tracking_uri: str = ""  # empty: sqlite in the user data dir
+    feature_store_url: str = ""  # empty: sqlite in the user data dir
+    worn_threshold: float = 0.5
+    theme: str = "light"
+    metrics_bind_address: str = "127.0.0.1"  # loopback by default; LAN binding is opt-in
+    metrics_port: int = 9464
+    window_geometry: str = ""  # base64 of QWidget.saveGeometry()
+    window_state: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def validate(self) -> list[str]:
+        """Human-readable problems; empty when the settings are usable."""
+        problems = []
+        if not 0.0 < self.worn_threshold < 1.0:
+            problems.append("worn threshold must be between 0 and 1 (exclusive)")
+        if self.theme not in THEMES:
+            problems.append(f"theme must be one of {', '.join(THEMES)}")
+        if not 1 <= self.metrics_port <= 65535:
+            problems.append("metrics port must be between 1 and 65535")
+        if self.data_dir and not Path(self.data_dir).expanduser().is_dir():
+            problems.append(f"data directory {self.data_dir} does not exist")
+        return problems
+
+
+def config_dir() -> Path:
+    override = os.environ.get("CNCWEAR_CONFIG_DIR")
+    if override:
+        path = Path(override)
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_config_dir("cncwear", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def settings_path() -> Path:
+    return config_dir() / "settings.json"
+
+
+def _migrate(raw: dict) -> dict:
+    version = int(raw.get("version", 0))
+    if version < 1:  # v0 (never released) called the threshold "threshold"
+        if "threshold" in raw:
+            raw["worn_threshold"] = raw.pop("threshold")
+        raw["version"] = 1
+    return raw
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = path or settings_path()
+    if not path.exists():
+        return Settings()
+    try:
+        raw = _migrate(json.loads(path.read_text()))
+        known = {f.name for f in fields(Settings)}
+        settings = Settings(**{k: v for k, v in raw.items() if k in known})
+        settings.version = SETTINGS_VERSION
+        if settings.validate():
+            raise ValueError("; ".join(settings.validate()))
+        return settings
+    except (ValueError, TypeError) as error:
+        broken = path.with_suffix(".json.broken")
+        path.replace(broken)
+        log.warning("settings file %s was unusable (%s); moved to %s, using defaults", path, error, broken)
+        return Settings()
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    """Write atomically: a crash mid-write never leaves half a settings file."""
+    path = path or settings_path()
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(asdict(settings), indent=2, sort_keys=True))
+    temporary.replace(path)

@@ -1,0 +1,50 @@
+"""The app's shared state; views get it in their constructor and subscribe to its signals.
+
+The state knows no views. Heavy work that produces its values runs in workers (main_window).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from ..data.dataset import Dataset
+from ..models.active import ActiveModel
+from ..models.scoring import ScoredDataset
+from ..settings import Settings
+
+
+class AppState(QObject):
+    dataset_changed = Signal(object)  # Dataset
+    model_changed = Signal(object)  # ActiveModel
+    scores_changed = Signal(object)  # ScoredDataset
+    sample_selected = Signal(int, int)  # experiment, row: "the selected sample"
+    settings_changed = Signal(object)
+
+    def __init__(self, settings: Settings):
+        super().__init__()
+        self.settings = settings
+        self.dataset: Dataset | None = None
+        self.model: ActiveModel | None = None
+        self.scores: ScoredDataset | None = None
+        self.selected: tuple[int, int] | None = None
+
+    def set_dataset(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        self.scores = None
+        self.dataset_changed.emit(dataset)
+
+    def set_model(self, model: ActiveModel) -> None:
+        self.model = model
+        self.model_changed.emit(model)
+
+    def set_scores(self, scores: ScoredDataset) -> None:
+        self.scores = scores
+        self.scores_changed.emit(scores)
+
+    def select_sample(self, experiment: int, row: int) -> None:
+        self.selected = (experiment, row)
+        self.sample_selected.emit(experiment, row)
+
+    def set_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.settings_changed.emit(settings)

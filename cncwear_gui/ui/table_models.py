@@ -1,0 +1,149 @@
+"""Qt table models over core objects. Virtualised: Qt asks only for the visible cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QColor
+
+from ..data.dataset import Dataset
+from ..data.schema import QUALITY_FLAGS
+from ..models.scoring import ScoredDataset
+
+STATUS_TEXT = {"ok": "✔ OK", "warning": "▲ Warning", "rejected": "✖ Rejected"}
+STATUS_BACKGROUND = {"ok": None, "warning": QColor("#f3e6b3"), "rejected": QColor("#efc0c0")}
+_FLAG_NAMES = {name: text for _, name, text in QUALITY_FLAGS}
+
+
+class _Table(QAbstractTableModel):
+    COLUMNS: tuple[str, ...] = ()
+
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else self._rows()
+
+    def columnCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if role != Qt.DisplayRole:
+            return None
+        return self.COLUMNS[section] if orientation == Qt.Horizontal else str(section + 1)
+
+    def _rows(self) -> int:
+        raise NotImplementedError
+
+
+class ReportTableModel(_Table):
+    """One row per file: status as text and symbol (never colour alone), counts, first problem."""
+
+    COLUMNS = ("Status", "File", "Exp.", "Rows", "Unreliable", "FEED=50", "X=198", "Prog≠0", "Out of range", "NaN/inf", "First problem")
+    _FLAG_COLUMNS = {4: "documented_unreliable", 5: "m1_feedrate_50", 6: "x1_position_198", 7: "m1_program_nonzero", 8: "out_of_range", 9: "non_finite"}
+
+    def __init__(self):
+        super().__init__()
+        self.reports = []
+
+    def set_dataset(self, dataset: Dataset) -> None:
+        self.beginResetModel()
+        self.reports = list(dataset.reports)
+        self.endResetModel()
+
+    def _rows(self) -> int:
+        return len(self.reports)
+
+    def data(self, index, role=Qt.DisplayRole):
+        report = self.reports[index.row()]
+        column = index.column()
+        if role == Qt.BackgroundRole:
+            return STATUS_BACKGROUND[report.status]
+        if role == Qt.ToolTipRole and column == len(self.COLUMNS) - 1:
+            return "\n".join(p.located(Path(report.path).name) for p in report.errors + report.warnings) or None
+        if role == Qt.ToolTipRole and column in self._FLAG_COLUMNS:
+            return _FLAG_NAMES.get(self._FLAG_COLUMNS[column], "rows matching either documented rule")
+        if role != Qt.DisplayRole:
+            return None
+        if column == 0:
+            return STATUS_TEXT[report.status]
+        if column == 1:
+            return Path(report.path).name
+        if column == 2:
+            return "" if report.experiment is None else str(report.experiment)
+        if column == 3:
+            return f"{report.rows:,}"
+        if column in self._FLAG_COLUMNS:
+            value = report.flags.get(self._FLAG_COLUMNS[column])
+            return "" if value is None else f"{value:,}"
+        problems = report.errors or report.warnings
+        return problems[0].located(Path(report.path).name) if problems else ""
+
+
+class SamplesTableModel(_Table):
+    """All samples of a dataset; cells are formatted on demand from numpy columns."""
+
+    def __init__(self):
+        super().__init__()
+        self._frame = pd.DataFrame()
+        self._columns: list[np.ndarray] = []
+        self.COLUMNS = ()
+
+    def set_frame(self, frame: pd.DataFrame) -> None:
+        self.beginResetModel()
+        self._frame = frame
+        self.COLUMNS = tuple(frame.columns)
+        self._columns = [frame[c].to_numpy() for c in frame.columns]
+        self.endResetModel()
+
+    def _rows(self) -> int:
+        return len(self._frame)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if role not in (Qt.DisplayRole, Qt.TextAlignmentRole):
+            return None
+        value = self._columns[index.column()][index.row()]
+        if role == Qt.TextAlignmentRole:
+            return int(Qt.AlignRight | Qt.AlignVCenter) if isinstance(value, (float, np.floating, np.integer)) else None
+        if isinstance(value, (float, np.floating)):
+            return f"{value:.6g}"
+        return str(value)
+
+    def row_of(self, experiment: int, row: int) -> int | None:
+        matches = np.flatnonzero((self._frame["experiment"].to_numpy() == experiment) & (self._frame["row"].to_numpy() == row))
+        return int(matches[0]) if matches.size else None
+
+
+class VerdictTableModel(_Table):
+    COLUMNS = ("Exp.", "Verdict", "Mean P(worn)", "Confidence", "True label", "Match")
+
+    def __init__(self):
+        super().__init__()
+        self.scores: list = []
+
+    def set_scores(self, scored: ScoredDataset) -> None:
+        self.beginResetModel()
+        self.scores = [scored.experiments[n] for n in sorted(scored.experiments)]
+        self.endResetModel()
+
+    def _rows(self) -> int:
+        return len(self.scores)
+
+    def data(self, index, role=Qt.DisplayRole):
+        score = self.scores[index.row()]
+        column = index.column()
+        if role == Qt.BackgroundRole and column == 5 and score.correct is False:
+            return QColor("#efc0c0")
+        if role != Qt.DisplayRole:
+            return None
+        truth = {1: "worn", 0: "unworn"}.get(score.true_worn, "unknown")
+        match = {True: "✔ yes", False: "✖ no", None: "—"}[score.correct]
+        values = (
+            str(score.experiment),
+            "▲ WORN" if score.verdict_worn else "● OK",
+            f"{score.mean_probability:.2f}",
+            f"{score.confidence:.0%}",
+            truth,
+            match,
+        )
+        return values[column]

@@ -1,0 +1,1 @@
+"""One panel per view; each takes the AppState and subscribes to it."""

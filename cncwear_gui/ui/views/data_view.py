@@ -1,0 +1,178 @@
+"""Data view: the validation report per file, all samples in a virtualised table, signal plots
+with the machining phases shaded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...data.dataset import Dataset
+from ...data.schema import PHASES, SIGNAL_COLUMNS
+from ...models.scoring import SAMPLE_PERIOD_S
+from ..state import AppState
+from ..table_models import ReportTableModel, SamplesTableModel
+
+DEFAULT_SIGNALS = ("X1_OutputCurrent", "S1_CurrentFeedback")
+_PHASE_BRUSHES = {
+    name: pg.mkBrush(*colour)
+    for name, colour in zip(PHASES, [(200, 200, 200, 40)] * 2 + [(90, 140, 200, 45), (90, 140, 200, 25)] * 3 + [(200, 200, 200, 40)] * 2)
+}
+
+
+class DataView(QWidget):
+    open_files_requested = Signal()
+    open_folder_requested = Signal()
+
+    def __init__(self, state: AppState, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.summary = QLabel("Loading …")
+        self.summary.setObjectName("viewTitle")
+        self.summary.setWordWrap(True)
+        open_files = QPushButton("Open files…")
+        open_folder = QPushButton("Open folder…")
+        open_files.clicked.connect(self.open_files_requested)
+        open_folder.clicked.connect(self.open_folder_requested)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(QLabel("or drop CSV files here"))
+        top.addWidget(open_files)
+        top.addWidget(open_folder)
+
+        self.reports = ReportTableModel()
+        self.report_table = QTableView()
+        self.report_table.setModel(self.reports)
+        self.report_table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.report_table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.report_table.verticalHeader().hide()
+        self.report_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.report_table.horizontalHeader().setStretchLastSection(True)
+        self.report_table.clicked.connect(self._file_clicked)
+
+        self.samples = SamplesTableModel()
+        self.sample_table = QTableView()
+        self.sample_table.setModel(self.samples)
+        self.sample_table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.sample_table.verticalHeader().setDefaultSectionSize(22)
+        self.sample_table.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        self.sample_table.horizontalHeader().setDefaultSectionSize(110)
+
+        self.experiment_box = QComboBox()
+        self.experiment_box.currentIndexChanged.connect(self._replot)
+        self.signal_list = QListWidget()
+        self.signal_list.setSelectionMode(QAbstractItemView.MultiSelection)
+        self.signal_list.addItems(SIGNAL_COLUMNS)
+        self.signal_list.setMaximumWidth(240)
+        for index, name in enumerate(SIGNAL_COLUMNS):
+            if name in DEFAULT_SIGNALS:
+                self.signal_list.item(index).setSelected(True)
+        self.signal_list.itemSelectionChanged.connect(self._replot)
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "time", units="s")
+        self.plot.addLegend(offset=(10, 10))
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        side = QVBoxLayout()
+        side.addWidget(QLabel("Experiment"))
+        side.addWidget(self.experiment_box)
+        side.addWidget(QLabel("Signals"))
+        side.addWidget(self.signal_list)
+        legend = QLabel("Bands: blue = cutting layers\n(darker: Up, lighter: Down),\ngrey = prep / repositioning / end")
+        legend.setWordWrap(True)
+        side.addWidget(legend)
+        plot_row = QHBoxLayout()
+        plot_row.addLayout(side)
+        plot_row.addWidget(self.plot, 1)
+        plot_panel = QWidget()
+        plot_panel.setLayout(plot_row)
+
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(self.report_table)
+        splitter.addWidget(plot_panel)
+        splitter.addWidget(self.sample_table)
+        splitter.setSizes([260, 360, 260])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter)
+        state.dataset_changed.connect(self.show_dataset)
+
+    @property
+    def loaded(self) -> bool:
+        return self.state.dataset is not None
+
+    def show_dataset(self, dataset: Dataset) -> None:
+        self.reports.set_dataset(dataset)
+        samples = dataset.samples()
+        visible = ["experiment", "row", "line", "Machining_Process", "quality_flags", *SIGNAL_COLUMNS, "tool_condition"]
+        self.samples.set_frame(samples[[c for c in visible if c in samples.columns]])
+        rejected = sum(not r.usable for r in dataset.reports)
+        text = f"{len(dataset.experiments)} experiments · {dataset.rows:,} samples"
+        if rejected:
+            text += f" · {rejected} file(s) rejected (see the first column)"
+        self.summary.setText(text)
+        self.experiment_box.blockSignals(True)
+        self.experiment_box.clear()
+        for number in sorted(dataset.experiments):
+            meta = dataset.experiments[number].meta
+            condition = meta.tool_condition if meta and meta.tool_condition else "unknown"
+            self.experiment_box.addItem(f"Experiment {number} ({condition})", number)
+        self.experiment_box.blockSignals(False)
+        self._replot()
+
+    def _file_clicked(self, index) -> None:
+        """Click through from a file to its rows: the first flagged row, else the first row."""
+        report = self.reports.reports[index.row()]
+        if report.experiment is None or self.state.dataset is None or report.experiment not in self.state.dataset.experiments:
+            return
+        experiment = self.state.dataset.experiments[report.experiment]
+        flagged = np.flatnonzero(experiment.samples["quality_flags"].to_numpy() & ~0b100)  # program≠0 is near-universal
+        row = int(flagged[0]) if flagged.size else 0
+        table_row = self.samples.row_of(report.experiment, row)
+        if table_row is not None:
+            self.sample_table.selectRow(table_row)
+            self.sample_table.scrollTo(self.samples.index(table_row, 0), QAbstractItemView.PositionAtCenter)
+        self.experiment_box.setCurrentIndex(self.experiment_box.findData(report.experiment))
+
+    def _replot(self) -> None:
+        self.plot.clear()
+        dataset = self.state.dataset
+        number = self.experiment_box.currentData()
+        if dataset is None or number is None:
+            return
+        samples = dataset.experiments[number].samples
+        time_s = np.arange(len(samples)) * SAMPLE_PERIOD_S
+        self._shade_phases(samples["Machining_Process"].to_numpy(), time_s)
+        for index, item in enumerate(self.signal_list.selectedItems()):
+            curve = self.plot.plot(time_s, samples[item.text()].to_numpy(), pen=pg.mkPen(pg.intColor(index, hues=8), width=1.5), name=item.text())
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+
+    def _shade_phases(self, process: np.ndarray, time_s: np.ndarray) -> None:
+        """One translucent band per contiguous phase; cutting layers in blue, the rest grey."""
+        if not len(process):
+            return
+        changes = np.flatnonzero(process[1:] != process[:-1]) + 1
+        starts = np.concatenate(([0], changes))
+        ends = np.concatenate((changes, [len(process)]))
+        for start, end in zip(starts, ends):
+            name = process[start]
+            region = pg.LinearRegionItem(
+                (time_s[start], time_s[end - 1] + 0.1), movable=False, brush=_PHASE_BRUSHES.get(name, pg.mkBrush(255, 0, 0, 30))
+            )
+            region.setZValue(-10)
+            for line in region.lines:
+                line.setPen(pg.mkPen(None))
+            self.plot.addItem(region)

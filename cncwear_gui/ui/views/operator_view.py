@@ -1,0 +1,171 @@
+"""Operator view: one large tile per machine, readable from two metres.
+
+ISA-101 style: a muted grey background; colour only for the abnormal state, and always with text
+and a shape (● OK, ▲ REPLACE TOOL, — NO DATA). Each tile shows the smoothed worn probability,
+the trend over the last minutes against the threshold, the machine's source and the active model.
+For now machines replay experiment files (10x real time); the live-data issue adds real sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from ...live.wear_state import WearState, WearStateTracker
+from ...models.scoring import SAMPLE_PERIOD_S, ScoredDataset
+from ..state import AppState
+
+TREND_SECONDS = 300  # the last five minutes
+REPLAY_SPEED = 10  # samples advanced per 100 ms tick
+DEMO_MACHINES = {"Mill 1": 1, "Mill 2": 6, "Mill 3": 11, "Mill 4": 18}
+
+_LOOK = {
+    WearState.OK: ("●", "TOOL OK", "#d9d9d9", "#1f1f1f"),
+    WearState.WORN: ("▲", "REPLACE TOOL", "#e8a33d", "#000000"),
+    WearState.UNKNOWN: ("—", "NO DATA YET", "#d9d9d9", "#555555"),
+}
+
+
+@dataclass
+class ReplayMachine:
+    name: str
+    experiment: int
+    probability: np.ndarray
+    position: int = 0
+    parts: int = 1  # replays loop: part n of the same recorded run
+    tracker: WearStateTracker = field(default_factory=WearStateTracker)
+    smoothed: list = field(default_factory=list)
+
+    def advance(self, samples: int) -> None:
+        for _ in range(samples):
+            if self.position >= len(self.probability):  # the run ended: the same tool cuts the next part
+                self.position = 0
+                self.parts += 1
+            self.tracker.update(float(self.probability[self.position]))
+            self.smoothed.append(self.tracker.smoothed)
+            self.position += 1
+        keep = int(TREND_SECONDS / SAMPLE_PERIOD_S)
+        if len(self.smoothed) > 2 * keep:
+            del self.smoothed[:-keep]
+
+
+class MachineTile(QFrame):
+    def __init__(self, name: str, parent=None):
+        super().__init__(parent)
+        self.setObjectName("machineTile")
+        self.setFrameShape(QFrame.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.name = QLabel(name)
+        self.name.setObjectName("machineName")
+        self.source = QLabel("")
+        self.symbol = QLabel("—")
+        self.symbol.setObjectName("stateSymbol")
+        self.status = QLabel("NO DATA YET")
+        self.status.setObjectName("stateText")
+        self.probability = QLabel("P(worn) —")
+        self.probability.setObjectName("probability")
+        self.model = QLabel("")
+        self.trend = pg.PlotWidget(background=None)
+        self.trend.setMouseEnabled(False, False)
+        self.trend.hideButtons()
+        self.trend.setYRange(0, 1, padding=0.02)
+        self.trend.setLabel("left", "P(worn)")
+        self.trend.setLabel("bottom", "minutes ago")
+        self.curve = self.trend.plot(pen=pg.mkPen((40, 40, 40), width=2))
+        self.threshold = pg.InfiniteLine(angle=0, pen=pg.mkPen((190, 90, 0), width=2, style=Qt.DashLine))
+        self.trend.addItem(self.threshold)
+        self.trend.setXRange(-TREND_SECONDS / 60, 0, padding=0)
+
+        head = QHBoxLayout()
+        head.addWidget(self.name)
+        head.addStretch(1)
+        head.addWidget(self.source)
+        state_row = QHBoxLayout()
+        state_row.addWidget(self.symbol)
+        state_row.addWidget(self.status, 1)
+        detail_row = QHBoxLayout()
+        detail_row.addWidget(self.probability)
+        detail_row.addStretch(1)
+        detail_row.addWidget(self.model)
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addLayout(state_row)
+        layout.addLayout(detail_row)
+        layout.addWidget(self.trend, 1)
+
+    def show_state(self, machine: ReplayMachine, threshold: float, model_label: str) -> None:
+        state = machine.tracker.state
+        symbol, text, background, foreground = _LOOK[state]
+        self.symbol.setText(symbol)
+        self.status.setText(text)
+        self.setStyleSheet(f"#machineTile {{ background: {background}; }} QLabel {{ color: {foreground}; }}")
+        smoothed = machine.tracker.smoothed
+        self.probability.setText("P(worn) —" if np.isnan(smoothed) else f"P(worn) {smoothed:.2f}")
+        self.source.setText(
+            f"replay of experiment {machine.experiment} · part {machine.parts} · {machine.position * SAMPLE_PERIOD_S:.0f} s"
+        )
+        self.model.setText(f"model {model_label}")
+        self.threshold.setValue(threshold)
+        values = np.asarray(machine.smoothed[-int(TREND_SECONDS / SAMPLE_PERIOD_S):])
+        minutes_ago = (np.arange(len(values)) - len(values) + 1) * SAMPLE_PERIOD_S / 60
+        self.curve.setData(minutes_ago, values)
+
+
+class OperatorView(QWidget):
+    def __init__(self, state: AppState, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.setObjectName("operatorView")
+        self.machines: list[ReplayMachine] = []
+        self.tiles: list[MachineTile] = []
+        self.grid = QGridLayout()
+        self.grid.setSpacing(16)
+        self.note = QLabel(
+            "Wear trend and advice from 10 Hz machine data — not a breakage stop. "
+            "Demo: each machine replays a recorded run at 10× speed."
+        )
+        self.note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.grid, 1)
+        layout.addWidget(self.note)
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self.tick)
+        state.scores_changed.connect(self.start_replays)
+
+    @property
+    def loaded(self) -> bool:
+        return bool(self.machines)
+
+    def start_replays(self, scored: ScoredDataset) -> None:
+        self.timer.stop()
+        for tile in self.tiles:
+            tile.deleteLater()
+        self.machines, self.tiles = [], []
+        available = [n for n in DEMO_MACHINES.values() if n in scored.experiments] or sorted(scored.experiments)[:4]
+        names = list(DEMO_MACHINES) if len(available) == len(DEMO_MACHINES) else [f"Mill {i + 1}" for i in range(len(available))]
+        threshold = scored.threshold
+        for index, (name, experiment) in enumerate(zip(names, available)):
+            machine = ReplayMachine(name, experiment, scored.experiments[experiment].probability)
+            machine.tracker = WearStateTracker(threshold=threshold)
+            tile = MachineTile(name)
+            self.machines.append(machine)
+            self.tiles.append(tile)
+            self.grid.addWidget(tile, index // 2, index % 2)
+        self.tick()
+        self.timer.start()
+
+    def tick(self, samples: int = REPLAY_SPEED) -> None:
+        scored = self.state.scores
+        label = self.state.model.label if self.state.model else "—"
+        for machine, tile in zip(self.machines, self.tiles):
+            machine.advance(samples)
+            tile.show_state(machine, scored.threshold if scored else 0.5, label)
+
+    def fast_forward(self, seconds: float) -> None:
+        """Advance every replay (screenshot mode shows what an operator sees minutes in)."""
+        self.tick(int(seconds / SAMPLE_PERIOD_S))

@@ -1,0 +1,24 @@
+"""Helpers for tests: the repository root and running the real command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = ROOT / "resources" / "data" / "cnc_mill_tool_wear"
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
+    """Run the real ``cncwear`` command line in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "cncwear_gui.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+    )
