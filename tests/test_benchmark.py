@@ -55,59 +55,49 @@ def test_loeo_shows_what_the_seed_figure_hides(benchmark):
         assert sum(v["correct"] for v in verdicts) == by[(model, "loeo")]["experiments_correct"]
 
 
-def test_mlflow_store_holds_every_run_in_the_user_data_dir(benchmark):
+def test_mlflow_store_holds_every_run_in_the_user_data_dir(benchmark, monkeypatch):
     rows, home, workdir = benchmark
     assert (home / "mlflow.db").exists()
     assert not (workdir / "mlruns").exists() and not (workdir / "mlartifacts").exists()
-    import os
+    monkeypatch.setenv("CNCWEAR_HOME", str(home))
+    from cncwear_gui.store.tracking import ensure_experiment, mlflow_client
 
-    os.environ["CNCWEAR_HOME"] = str(home)
-    try:
-        from cncwear_gui.store.tracking import ensure_experiment, mlflow_client
-
-        mlflow = mlflow_client()
-        experiment_id = ensure_experiment("cncwear-benchmark")
-        runs = mlflow.search_runs([experiment_id], output_format="list")
-        assert len(runs) == 4
-        logged = {(r.data.tags["cncwear.model"], r.data.tags["cncwear.protocol"]): r for r in runs}
-        for row in rows:
-            name = {"dt": "Decision Tree", "rf": "Random Forest"}[row["model"]]
-            run = logged[(name, row["protocol"])]
-            assert run.info.run_id == row["mlflow_run_id"]
-            assert run.data.metrics["accuracy"] == pytest.approx(row["accuracy"], abs=1e-6)
-            assert run.data.metrics["mcc"] == pytest.approx(row["mcc"], abs=1e-6)
-            assert run.data.tags["cncwear.feature_set"] == "seed_slides@v1"
-            artifacts = Path(run.info.artifact_uri.replace("file://", ""))
-            assert str(artifacts).startswith(str(home / "mlartifacts"))
-    finally:
-        os.environ.pop("CNCWEAR_HOME")
+    mlflow = mlflow_client()
+    experiment_id = ensure_experiment("cncwear-benchmark")
+    runs = mlflow.search_runs([experiment_id], output_format="list")
+    assert len(runs) == 4
+    logged = {(r.data.tags["cncwear.model"], r.data.tags["cncwear.protocol"]): r for r in runs}
+    for row in rows:
+        name = {"dt": "Decision Tree", "rf": "Random Forest"}[row["model"]]
+        run = logged[(name, row["protocol"])]
+        assert run.info.run_id == row["mlflow_run_id"]
+        assert run.data.metrics["accuracy"] == pytest.approx(row["accuracy"], abs=1e-6)
+        assert run.data.metrics["mcc"] == pytest.approx(row["mcc"], abs=1e-6)
+        assert run.data.tags["cncwear.feature_set"] == "seed_slides@v1"
+        artifacts = Path(run.info.artifact_uri.replace("file://", ""))
+        assert str(artifacts).startswith(str(home / "mlartifacts"))
 
 
-def test_logged_models_load_under_the_trust_policy_and_tampering_is_refused(benchmark, bundled_dataset):
+def test_logged_models_load_under_the_trust_policy_and_tampering_is_refused(benchmark, bundled_dataset, monkeypatch):
     _, home, _ = benchmark
-    import os
+    monkeypatch.setenv("CNCWEAR_HOME", str(home))
+    from cncwear_gui.features.sets import get_feature_set
+    from cncwear_gui.store.tracking import ModelTrustError, ensure_experiment, load_trusted_model, mlflow_client
 
-    os.environ["CNCWEAR_HOME"] = str(home)
-    try:
-        from cncwear_gui.features.sets import get_feature_set
-        from cncwear_gui.store.tracking import ModelTrustError, ensure_experiment, load_trusted_model, mlflow_client
+    mlflow = mlflow_client()
+    experiment_id = ensure_experiment("cncwear-benchmark")
+    models = mlflow.search_logged_models(experiment_ids=[experiment_id], output_format="list")
+    assert len(models) == 4
+    tree = next(m for m in models if "DecisionTree" in str(load_trusted_model(m.model_id)))
+    model = load_trusted_model(tree.model_id)
+    X = get_feature_set("seed_slides").build(bundled_dataset.samples()).to_numpy()
+    proba = model.predict_proba(X[:50])
+    assert proba.shape == (50, 2) and np.allclose(proba.sum(axis=1), 1)
 
-        mlflow = mlflow_client()
-        experiment_id = ensure_experiment("cncwear-benchmark")
-        models = mlflow.search_logged_models(experiment_ids=[experiment_id], output_format="list")
-        assert len(models) == 4
-        tree = next(m for m in models if "DecisionTree" in str(load_trusted_model(m.model_id)))
-        model = load_trusted_model(tree.model_id)
-        X = get_feature_set("seed_slides").build(bundled_dataset.samples()).to_numpy()
-        proba = model.predict_proba(X[:50])
-        assert proba.shape == (50, 2) and np.allclose(proba.sum(axis=1), 1)
-
-        skops_file = next(Path(tree.artifact_location.replace("file://", "")).rglob("model.skops"))
-        skops_file.write_bytes(skops_file.read_bytes() + b"\0")
-        with pytest.raises(ModelTrustError, match="changed after cncwear wrote it"):
-            load_trusted_model(tree.model_id)
-    finally:
-        os.environ.pop("CNCWEAR_HOME")
+    skops_file = next(Path(tree.artifact_location.replace("file://", "")).rglob("model.skops"))
+    skops_file.write_bytes(skops_file.read_bytes() + b"\0")
+    with pytest.raises(ModelTrustError, match="changed after cncwear wrote it"):
+        load_trusted_model(tree.model_id)
 
 
 def test_human_readable_table_says_what_each_protocol_means(tmp_path):

@@ -181,6 +181,12 @@ class MainWindow(QMainWindow):
             self.state.set_settings(new)
             if self.persist_settings:
                 save_settings(new)
+            if new.theme != old.theme:
+                from PySide6.QtWidgets import QApplication
+
+                from .theme import apply_theme
+
+                apply_theme(QApplication.instance(), new.theme)  # plots take it fully after a restart
             if new.worn_threshold != old.worn_threshold:
                 self._score()
             if new.data_dir != old.data_dir:
