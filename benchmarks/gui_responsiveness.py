@@ -34,15 +34,19 @@ def main() -> None:
     clock.start()
     last = [clock.elapsed()]
 
+    stages: list[str] = []
+
     def beat() -> None:
         now = clock.elapsed()
         gaps.append(now - last[0])
+        stages.append(window.progress.format() if window is not None else "creating the window")
         last[0] = now
 
     heartbeat = QTimer()
     heartbeat.setInterval(10)
     heartbeat.timeout.connect(beat)
     heartbeat.start()
+    window = None
     started = time.perf_counter()
     window = MainWindow()
     window.show()
@@ -52,6 +56,8 @@ def main() -> None:
     heartbeat.stop()
     stalls = np.asarray(gaps[5:]) - 10  # skip the first ticks (window creation and first paint)
     print(f"load + first-start training + scoring took {pipeline:.1f} s with the window open")
+    worst = np.argsort(stalls)[-3:][::-1]
+    print("longest stalls: " + "; ".join(f"{stalls[i]:.0f} ms during '{stages[i + 5]}'" for i in worst))
     print(f"main-thread stall: max {stalls.max():.0f} ms, 99th percentile {np.percentile(stalls, 99):.0f} ms over {len(stalls)} heartbeats (target max <= 50 ms)")
 
     view = window.predictions_view

@@ -137,6 +137,33 @@ def cmd_benchmark(args) -> int:
     return EXIT_OK
 
 
+def cmd_champion(args) -> int:
+    """Locate the registry's champion, training and registering a quick one when there is none."""
+    from .models.champion import resolve_champion
+    from .tasks import Task
+
+    def report(fraction: float, message: str) -> None:
+        if args.progress_json:
+            print(json.dumps({"progress": round(fraction, 4), "message": message}), flush=True)
+
+    def dataset():
+        loaded = _load(args.data or [], args)
+        if not loaded.ok:
+            rejected = next(r for r in loaded.reports if not r.usable)
+            raise BadInput(f"{rejected.errors[0].located(rejected.path)}")
+        return loaded
+
+    try:
+        champion = resolve_champion(dataset, Task(report))
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+    if args.progress_json or args.json:
+        print(json.dumps({"champion": champion.to_json()}), flush=True)
+    else:
+        print(f"champion: {champion.name} v{champion.version} ({champion.engine}, trained {champion.trained_at})")
+    return EXIT_OK
+
+
 def cmd_gui(args) -> int:
     from .ui.app import run_gui
 
@@ -183,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--store", metavar="URL", help="SQLAlchemy URL (default: SQLite in the user data directory)")
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import)
+
+    champ = commands.add_parser("champion", help="show the registry's champion model; train one if there is none")
+    champ.add_argument("--data", nargs="+", metavar="PATH", help="data to train on if needed (default: bundled)")
+    champ.add_argument("--json", action="store_true")
+    champ.add_argument("--progress-json", action="store_true", help="JSON lines: progress, then the champion")
+    champ.set_defaults(func=cmd_champion, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
 
     bench = commands.add_parser("benchmark", help="the talk's table under the seed and leave-one-experiment-out protocols")
     bench.add_argument("--data", nargs="+", metavar="PATH", help="folder or files (default: the bundled dataset)")

@@ -3,18 +3,26 @@
 Registered as ``cncwear-tool-wear`` with the alias ``champion``. The quick model is a Random
 Forest on the ``signals`` feature set (no train.csv constants, which a live machine does not
 have and which identify the experiment). The AutoML issue adds challengers and promotion.
+
+``resolve_champion`` talks to MLflow and returns a ``ChampionRef`` (JSON-able: where the model
+file is and what the registry recorded about it); ``load_active_model`` turns that into a model
+without importing mlflow. The GUI runs the first part in a subprocess (champion_process.py),
+because importing mlflow stalls any other thread of the process for up to ~0.4 s.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from typing import Callable
 
 import numpy as np
 
 from ..data.dataset import Dataset
 from ..features.sets import get_feature_set
+from ..store.tracking import TrustedModelFile
 from ..tasks import Task, ensure_task
 from .active import ActiveModel
 
@@ -26,11 +34,30 @@ QUICK_FEATURE_SET = "signals"
 QUICK_TREES = 100
 
 
-def load_champion(task: Task | None = None) -> ActiveModel | None:
-    """The registry's champion, loaded under the trust policy; None when there is none."""
+@dataclass(frozen=True)
+class ChampionRef:
+    name: str
+    version: str
+    engine: str
+    feature_set: str
+    trained_at: str
+    run_id: str
+    model: TrustedModelFile
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> ChampionRef:
+        model = data["model"]
+        return cls(**{**data, "model": TrustedModelFile(**{**model, "skops_types": tuple(model["skops_types"])})})
+
+
+def find_champion(task: Task | None = None) -> ChampionRef | None:
+    """The registry's champion (located, not loaded); None when there is none."""
     task = ensure_task(task)
     task.progress(0.0, "opening the model registry")
-    from ..store.tracking import load_trusted_model, mlflow_client
+    from ..store.tracking import mlflow_client, trusted_model_file
 
     mlflow = mlflow_client()
     client = mlflow.MlflowClient()
@@ -38,25 +65,38 @@ def load_champion(task: Task | None = None) -> ActiveModel | None:
         version = client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION_ALIAS)
     except mlflow.exceptions.MlflowException:
         return None
-    task.progress(0.5, f"loading {REGISTERED_NAME} v{version.version}")
+    task.progress(0.5, f"locating {REGISTERED_NAME} v{version.version}")
     # The sqlite registry returns model_id=None; the source is "models:/<model id>".
     model_id = version.model_id or version.source.removeprefix("models:/")
-    estimator = load_trusted_model(model_id)
-    tags = version.tags or {}
-    run = client.get_run(version.run_id)
-    task.progress(1.0, "model ready")
-    return ActiveModel(
+    tags = client.get_run(version.run_id).data.tags
+    task.progress(1.0, "model located")
+    return ChampionRef(
         name=REGISTERED_NAME,
         version=str(version.version),
-        engine=run.data.tags.get("cncwear.engine", type(estimator).__name__),
-        feature_set=get_feature_set(run.data.tags.get("cncwear.feature_set_name", QUICK_FEATURE_SET)),
-        estimator=estimator,
-        trained_at=run.data.tags.get("cncwear.trained_at", tags.get("trained_at", "")),
+        engine=tags.get("cncwear.engine", ""),
+        feature_set=tags.get("cncwear.feature_set_name", QUICK_FEATURE_SET),
+        trained_at=tags.get("cncwear.trained_at", ""),
         run_id=version.run_id,
+        model=trusted_model_file(model_id),
     )
 
 
-def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int = 0) -> ActiveModel:
+def load_active_model(ref: ChampionRef) -> ActiveModel:
+    """Deserialise the champion under the trust policy; needs no mlflow."""
+    from ..store.tracking import load_verified
+
+    return ActiveModel(
+        name=ref.name,
+        version=ref.version,
+        engine=ref.engine or "scikit-learn",
+        feature_set=get_feature_set(ref.feature_set),
+        estimator=load_verified(ref.model),
+        trained_at=ref.trained_at,
+        run_id=ref.run_id,
+    )
+
+
+def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int = 0) -> ChampionRef:
     """Fit a Random Forest on every labelled sample, log and register it as the champion."""
     from sklearn.ensemble import RandomForestClassifier
 
@@ -93,23 +133,24 @@ def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int =
         task.progress(0.7, "registering the model")
         logged = log_trusted_model(model, name="model", registered_model_name=REGISTERED_NAME)
     mlflow.MlflowClient().set_registered_model_alias(REGISTERED_NAME, CHAMPION_ALIAS, logged.registered_version)
+    task.progress(1.0, "model registered")
+    return find_champion()
+
+
+def resolve_champion(dataset: Dataset | Callable[[], Dataset], task: Task | None = None) -> ChampionRef:
+    """The champion, trained first when the registry has none (first start).
+
+    ``dataset`` may be a callable, so the data is only loaded when training is needed.
+    """
+    task = ensure_task(task)
+    champion = find_champion(task.child(0.0, 0.3))
+    if champion is None:
+        data = dataset() if callable(dataset) else dataset
+        champion = train_quick_champion(data, task.child(0.3, 1.0, "first start: "))
     task.progress(1.0, "model ready")
-    return ActiveModel(
-        name=REGISTERED_NAME,
-        version=logged.registered_version,
-        engine="scikit-learn RandomForest",
-        feature_set=feature_set,
-        estimator=model,
-        trained_at=trained_at,
-        run_id=run.info.run_id,
-    )
+    return champion
 
 
 def ensure_champion(dataset: Dataset, task: Task | None = None) -> ActiveModel:
-    """The champion, trained first when the registry has none (first start)."""
-    task = ensure_task(task)
-    champion = load_champion(task.child(0.0, 0.3))
-    if champion is not None:
-        task.progress(1.0, "model ready")
-        return champion
-    return train_quick_champion(dataset, task.child(0.3, 1.0, "first start: "))
+    """In-process: resolve (training on first start) and load the champion."""
+    return load_active_model(resolve_champion(dataset, task))

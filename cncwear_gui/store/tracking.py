@@ -100,23 +100,43 @@ def log_trusted_model(model, name: str = "model", **log_kwargs) -> LoggedModel:
     return LoggedModel(info.model_uri, info.model_id, digest, types, None if version is None else str(version))
 
 
-def load_trusted_model(model_id: str):
-    """Load a model logged by ``log_trusted_model``; raise ModelTrustError for anything else."""
-    import skops.io
+@dataclass(frozen=True)
+class TrustedModelFile:
+    """A model file and what the tracking database recorded about it when cncwear wrote it."""
 
+    model_id: str
+    path: str
+    sha256: str
+    skops_types: tuple[str, ...]
+
+
+def trusted_model_file(model_id: str) -> TrustedModelFile:
+    """Locate a model logged by ``log_trusted_model`` and its recorded hash and types."""
     mlflow = mlflow_client()
-    logged = mlflow.get_logged_model(model_id)
-    tags = logged.tags or {}
+    tags = mlflow.get_logged_model(model_id).tags or {}
     if WRITER_TAG not in tags or SHA_TAG not in tags or TYPES_TAG not in tags:
         raise ModelTrustError(f"model {model_id} was not written by cncwear; it is not loaded")
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_id}"))
-    path = local / MODEL_FILE
+    cache = user_data_dir() / "model-cache" / model_id
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_id}", dst_path=str(cache)))
+    return TrustedModelFile(model_id, str(local / MODEL_FILE), tags[SHA_TAG], tuple(json.loads(tags[TYPES_TAG])))
+
+
+def load_verified(file: TrustedModelFile):
+    """Deserialise a model file only if it matches what was recorded (no mlflow import here)."""
+    import skops.io
+
+    path = Path(file.path)
     if not path.is_file():
-        raise ModelTrustError(f"model {model_id} has no {MODEL_FILE}; it is not loaded")
-    if file_sha256(path) != tags[SHA_TAG]:
-        raise ModelTrustError(f"model {model_id} was changed after cncwear wrote it; it is not loaded")
-    recorded = set(json.loads(tags[TYPES_TAG]))
+        raise ModelTrustError(f"model {file.model_id} has no {MODEL_FILE}; it is not loaded")
+    if file_sha256(path) != file.sha256:
+        raise ModelTrustError(f"model {file.model_id} was changed after cncwear wrote it; it is not loaded")
+    recorded = set(file.skops_types)
     found = set(skops.io.get_untrusted_types(file=path))
     if not found <= recorded or any(not t.startswith(TRUSTED_TYPE_PREFIXES) for t in found):
-        raise ModelTrustError(f"model {model_id} needs types that were not recorded: {sorted(found - recorded)}")
+        raise ModelTrustError(f"model {file.model_id} needs types that were not recorded: {sorted(found - recorded)}")
     return skops.io.load(path, trusted=sorted(found))
+
+
+def load_trusted_model(model_id: str):
+    """Load a model logged by ``log_trusted_model``; raise ModelTrustError for anything else."""
+    return load_verified(trusted_model_file(model_id))

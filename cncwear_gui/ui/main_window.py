@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QPr
 from .. import __version__
 from ..data.dataset import Dataset, load_dataset
 from ..models.active import ActiveModel
-from ..models.champion import ensure_champion
+from ..models.champion import load_active_model
+from ..models.champion_process import resolve_champion_in_subprocess
 from ..models.scoring import ScoredDataset, score_dataset
 from ..paths import bundled_dataset_dir
 from ..settings import Settings, save_settings
@@ -30,6 +31,21 @@ from .views.predictions_view import PredictionsView
 from .workers import TaskRunner
 
 log = logging.getLogger(__name__)
+
+
+def _load_and_prepare(paths: list[Path], task) -> Dataset:
+    """In the worker: load, and build the combined samples frame the views read (cached)."""
+    dataset = load_dataset(paths, task=task)
+    dataset.samples()
+    return dataset
+
+
+def _champion(paths: list[Path], task) -> ActiveModel:
+    """In the worker: the registry work in a child process (mlflow stays out of the GUI process),
+    then the model file is verified and loaded here."""
+    reference = resolve_champion_in_subprocess(paths, task.child(0.0, 0.9))
+    task.progress(0.9, f"loading {reference.name} v{reference.version}")
+    return load_active_model(reference)
 
 
 class MainWindow(QMainWindow):
@@ -89,12 +105,13 @@ class MainWindow(QMainWindow):
         return [Path(data_dir).expanduser()] if data_dir else [bundled_dataset_dir()]
 
     def load(self, paths: list[Path]) -> None:
-        self.loader.start(load_dataset, paths)
+        self._paths = paths
+        self.loader.start(_load_and_prepare, paths)
 
     def _on_loaded(self, dataset: Dataset) -> None:
         self.state.set_dataset(dataset)
         if self.state.model is None:
-            self.modeller.start(ensure_champion, dataset)
+            self.modeller.start(_champion, self._paths)
         else:
             self._score()
 

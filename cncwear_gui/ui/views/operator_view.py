@@ -57,6 +57,7 @@ class MachineTile(QFrame):
     def __init__(self, name: str, parent=None):
         super().__init__(parent)
         self.setObjectName("machineTile")
+        self._shown_state: WearState | None = None
         self.setFrameShape(QFrame.StyledPanel)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.name = QLabel(name)
@@ -99,10 +100,12 @@ class MachineTile(QFrame):
 
     def show_state(self, machine: ReplayMachine, threshold: float, model_label: str) -> None:
         state = machine.tracker.state
-        symbol, text, background, foreground = _LOOK[state]
-        self.symbol.setText(symbol)
-        self.status.setText(text)
-        self.setStyleSheet(f"#machineTile {{ background: {background}; }} QLabel {{ color: {foreground}; }}")
+        if state is not self._shown_state:  # restyling is costly: only when the state changes
+            symbol, text, background, foreground = _LOOK[state]
+            self.symbol.setText(symbol)
+            self.status.setText(text)
+            self.setStyleSheet(f"#machineTile {{ background: {background}; }} QLabel {{ color: {foreground}; }}")
+            self._shown_state = state
         smoothed = machine.tracker.smoothed
         self.probability.setText("P(worn) —" if np.isnan(smoothed) else f"P(worn) {smoothed:.2f}")
         self.source.setText(
@@ -135,6 +138,10 @@ class OperatorView(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(100)
         self.timer.timeout.connect(self.tick)
+        for index in range(len(DEMO_MACHINES)):  # created up front, filled when scores arrive
+            tile = MachineTile("")
+            self.grid.addWidget(tile, index // 2, index % 2)
+            self.tiles.append(tile)
         state.scores_changed.connect(self.start_replays)
 
     @property
@@ -142,20 +149,22 @@ class OperatorView(QWidget):
         return bool(self.machines)
 
     def start_replays(self, scored: ScoredDataset) -> None:
+        """Bind one replay per tile; tiles are created once and reused (cheap on the GUI thread)."""
         self.timer.stop()
-        for tile in self.tiles:
-            tile.deleteLater()
-        self.machines, self.tiles = [], []
         available = [n for n in DEMO_MACHINES.values() if n in scored.experiments] or sorted(scored.experiments)[:4]
         names = list(DEMO_MACHINES) if len(available) == len(DEMO_MACHINES) else [f"Mill {i + 1}" for i in range(len(available))]
-        threshold = scored.threshold
-        for index, (name, experiment) in enumerate(zip(names, available)):
-            machine = ReplayMachine(name, experiment, scored.experiments[experiment].probability)
-            machine.tracker = WearStateTracker(threshold=threshold)
-            tile = MachineTile(name)
-            self.machines.append(machine)
+        while len(self.tiles) < len(available):
+            tile = MachineTile("")
+            self.grid.addWidget(tile, len(self.tiles) // 2, len(self.tiles) % 2)
             self.tiles.append(tile)
-            self.grid.addWidget(tile, index // 2, index % 2)
+        for index, tile in enumerate(self.tiles):
+            tile.setVisible(index < len(available))
+        self.machines = []
+        for name, experiment, tile in zip(names, available, self.tiles):
+            tile.name.setText(name)
+            machine = ReplayMachine(name, experiment, scored.experiments[experiment].probability)
+            machine.tracker = WearStateTracker(threshold=scored.threshold)
+            self.machines.append(machine)
         self.tick()
         self.timer.start()
 
