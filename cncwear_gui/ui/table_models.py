@@ -16,6 +16,19 @@ from ..models.scoring import ScoredDataset
 STATUS_TEXT = {"ok": "✔ OK", "warning": "▲ Warning", "rejected": "✖ Rejected"}
 STATUS_BACKGROUND = {"ok": None, "warning": QColor("#f3e6b3"), "rejected": QColor("#efc0c0")}
 _FLAG_NAMES = {name: text for _, name, text in QUALITY_FLAGS}
+_FLAG_SHORT = {
+    "m1_feedrate_50": "FEED=50",
+    "x1_position_198": "X=198",
+    "m1_program_nonzero": "Prog≠0",
+    "out_of_range": "range",
+    "non_finite": "NaN/inf",
+    "unknown_phase": "phase?",
+}
+
+
+def describe_flags(bits: int) -> str:
+    """A flag bitmask as short names, e.g. 'FEED=50 · X=198 · Prog≠0'."""
+    return " · ".join(_FLAG_SHORT[name] for bit, name, _ in QUALITY_FLAGS if bits & bit)
 
 
 class _Table(QAbstractTableModel):
@@ -103,6 +116,8 @@ class SamplesTableModel(_Table):
         if role not in (Qt.DisplayRole, Qt.TextAlignmentRole):
             return None
         value = self._columns[index.column()][index.row()]
+        if self.COLUMNS[index.column()] == "quality_flags":
+            return describe_flags(int(value)) if role == Qt.DisplayRole else None
         if role == Qt.TextAlignmentRole:
             return int(Qt.AlignRight | Qt.AlignVCenter) if isinstance(value, (float, np.floating, np.integer)) else None
         if isinstance(value, (float, np.floating)):

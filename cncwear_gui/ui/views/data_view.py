@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
 )
 
 from ...data.dataset import Dataset
-from ...data.schema import PHASES, SIGNAL_COLUMNS
+from ...data.schema import FLAG_BITS, PHASES, SIGNAL_COLUMNS
 from ...models.scoring import SAMPLE_PERIOD_S
 from ..state import AppState
 from ..table_models import ReportTableModel, SamplesTableModel
 
-DEFAULT_SIGNALS = ("X1_OutputCurrent", "S1_CurrentFeedback")
+DEFAULT_SIGNALS = ("X1_CurrentFeedback", "S1_CurrentFeedback")  # same unit (A), similar scale
 _PHASE_BRUSHES = {
     name: pg.mkBrush(*colour)
     for name, colour in zip(PHASES, [(200, 200, 200, 40)] * 2 + [(90, 140, 200, 45), (90, 140, 200, 25)] * 3 + [(200, 200, 200, 40)] * 2)
@@ -118,6 +118,8 @@ class DataView(QWidget):
         samples = dataset.samples()
         visible = ["experiment", "row", "line", "Machining_Process", "quality_flags", *SIGNAL_COLUMNS, "tool_condition"]
         self.samples.set_frame(samples[[c for c in visible if c in samples.columns]])
+        for name, width in (("Machining_Process", 130), ("quality_flags", 190)):
+            self.sample_table.setColumnWidth(self.samples.COLUMNS.index(name), width)
         rejected = sum(not r.usable for r in dataset.reports)
         text = f"{len(dataset.experiments)} experiments · {dataset.rows:,} samples"
         if rejected:
@@ -138,7 +140,7 @@ class DataView(QWidget):
         if report.experiment is None or self.state.dataset is None or report.experiment not in self.state.dataset.experiments:
             return
         experiment = self.state.dataset.experiments[report.experiment]
-        flagged = np.flatnonzero(experiment.samples["quality_flags"].to_numpy() & ~0b100)  # program≠0 is near-universal
+        flagged = np.flatnonzero(experiment.samples["quality_flags"].to_numpy() & ~FLAG_BITS["m1_program_nonzero"])  # near-universal: skip
         row = int(flagged[0]) if flagged.size else 0
         table_row = self.samples.row_of(report.experiment, row)
         if table_row is not None:
