@@ -10,7 +10,6 @@ import json
 import logging
 import math
 import sys
-from pathlib import Path
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 log = logging.getLogger("cncwear")

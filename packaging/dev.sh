@@ -38,8 +38,9 @@ pip_in() {
 stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 # Qt needs a few system libraries even offscreen; install them when missing and we may.
+# Extra packages can be asked for (the test suite also renders under a real X server, Xvfb).
 system_libraries() {
-    local needed=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libfontconfig1 libdbus-1-3 libglib2.0-0)
+    local needed=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libfontconfig1 libdbus-1-3 libglib2.0-0 "$@")
     local missing=()
     command -v dpkg-query >/dev/null 2>&1 || return 0
     for package in "${needed[@]}"; do
@@ -93,7 +94,7 @@ automl_runtime() {
 }
 
 setup() {
-    system_libraries
+    system_libraries "$@"
     main_runtime
     automl_runtime
 }
@@ -104,7 +105,7 @@ case "$command" in
     setup) setup ;;
     gui) setup; exec .venv/bin/cncwear gui "$@" ;;
     test)
-        setup
+        setup xvfb xauth
         export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
         exec .venv/bin/python -m pytest "$@"
         ;;

@@ -1,6 +1,5 @@
 """The feature store: round trip, idempotent re-import, versions, all-or-nothing imports."""
 
-import shutil
 
 import pandas as pd
 import pytest

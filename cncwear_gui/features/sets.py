@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..data.schema import OUTCOME_COLUMNS, SIGNAL_COLUMNS
@@ -69,6 +70,15 @@ FEATURE_SETS: dict[str, FeatureSet] = {fs.name: fs for fs in (_SEED, _SIGNALS)}
 DEFAULT_FEATURE_SET = _SEED.name
 
 assert not any(c in OUTCOME_COLUMNS for fs in FEATURE_SETS.values() for c in fs.columns)
+
+
+def training_matrix(samples: pd.DataFrame, feature_set: FeatureSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X, y, experiment groups) from the labelled rows of ``Dataset.samples()``."""
+    labelled = samples[samples["worn"] >= 0]
+    if labelled.empty:
+        raise ValueError("no labelled experiments to train on (tool_condition comes from train.csv)")
+    X = feature_set.build(labelled).to_numpy()
+    return X, labelled["worn"].to_numpy(dtype=np.int64), labelled["experiment"].to_numpy()
 
 
 def get_feature_set(name: str) -> FeatureSet:

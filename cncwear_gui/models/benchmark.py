@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from ..data.dataset import Dataset
-from ..features.sets import FeatureSet
+from ..features.sets import FeatureSet, training_matrix
 from ..tasks import Task, ensure_task
 from .baselines import BASELINE_NAMES, make_baseline
 from .evaluation import EVALUATORS, PROTOCOL_LABELS, Evaluation
@@ -56,12 +55,7 @@ def run_benchmark(
     task: Task | None = None,
 ) -> list[BenchmarkRow]:
     task = ensure_task(task)
-    samples = dataset.samples(labelled_only=True)
-    if samples.empty:
-        raise ValueError("the dataset has no labelled experiments (tool_condition from train.csv)")
-    X = feature_set.build(samples).to_numpy()
-    y = samples["worn"].to_numpy(dtype=np.int64)
-    groups = samples["experiment"].to_numpy()
+    X, y, groups = training_matrix(dataset.samples(), feature_set)
     rows: list[BenchmarkRow] = []
     jobs = [(protocol, code) for protocol in protocols for code in models]
     for index, (protocol, code) in enumerate(jobs):

@@ -18,10 +18,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-import numpy as np
 
 from ..data.dataset import Dataset
-from ..features.sets import get_feature_set
+from ..features.sets import get_feature_set, training_matrix
 from ..store.tracking import TrustedModelFile
 from ..tasks import Task, ensure_task
 from .active import ActiveModel
@@ -102,11 +101,7 @@ def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int =
 
     task = ensure_task(task)
     feature_set = get_feature_set(QUICK_FEATURE_SET)
-    samples = dataset.samples(labelled_only=True)
-    if samples.empty:
-        raise ValueError("no labelled experiments to train on (train.csv is needed)")
-    X = feature_set.build(samples).to_numpy()
-    y = samples["worn"].to_numpy(dtype=np.int64)
+    X, y, _ = training_matrix(dataset.samples(), feature_set)
     task.progress(0.05, f"training a Random Forest on {len(y):,} samples")
     model = RandomForestClassifier(n_estimators=QUICK_TREES, n_jobs=-1, random_state=seed, min_samples_leaf=2)
     started = time.perf_counter()
@@ -118,7 +113,7 @@ def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int =
 
     mlflow = mlflow_client()
     trained_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    with mlflow.start_run(experiment_id=ensure_experiment(MODELS_EXPERIMENT), run_name="quick-random-forest") as run:
+    with mlflow.start_run(experiment_id=ensure_experiment(MODELS_EXPERIMENT), run_name="quick-random-forest"):
         mlflow.set_tags(
             {
                 "cncwear.engine": "scikit-learn RandomForest",

@@ -8,7 +8,6 @@ same experiment becomes a new version (older versions are kept, marked not curre
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path

@@ -1,5 +1,8 @@
 """The main window on the bundled data: views, workers, cancel, errors, shutdown, screenshots."""
 
+import os
+import shutil
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QThreadPool, Qt
@@ -144,3 +147,20 @@ def test_screenshot_mode_renders_every_view(tmp_path, champion_home):
         assert (image.width(), image.height()) == (1400, 900)
         pixels = np.frombuffer(image.constBits(), dtype=np.uint8)[: image.bytesPerLine() * image.height()]
         assert pixels.std() > 20, f"{name} looks blank"
+
+
+@pytest.mark.skipif(not shutil.which("xvfb-run"), reason="xvfb-run is not installed (packaging/dev.sh test installs it as root)")
+def test_screenshot_mode_under_a_real_x_server(tmp_path, champion_home):
+    """The same mode on the xcb platform under Xvfb, as on a desktop."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    env = {**os.environ, "CNCWEAR_HOME": str(champion_home), "QT_QPA_PLATFORM": "xcb"}
+    done = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1920x1200x24", sys.executable, "-m", "cncwear_gui.cli", "gui", "--screenshot", str(tmp_path)],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["data.png", "operator.png", "predictions.png"]
