@@ -1,0 +1,146 @@
+"""The auto-sklearn training job. Runs in the AutoML runtime (Python 3.9), never in the app.
+
+    <automl python> autosklearn_job.py CONFIG.json
+
+Protocol (stdout, one JSON object per line, flushed):
+    {"event": "started", "budget_s", "rows", "features", "resampling", "pid"}
+    {"event": "trial", "n", "model", "score", "duration_s", "status", "elapsed_s"}
+    {"event": "best", "n", "model", "score", "elapsed_s"}          (after a trial that improved it)
+    {"event": "ensemble", "members": [{"model", "weight", "score"}]}
+    {"event": "done", "model_path", "leaderboard_path", "elapsed_s"}
+    {"event": "error", "message"}                                   (then exit code 1)
+Anything else on stdout/stderr is auto-sklearn's own logging.
+
+CONFIG: {"table": CSV with feature columns + "worn" + "experiment", "output_dir", "budget_s",
+"per_run_s", "memory_mb", "seed", "metric", "resampling" (holdout|cv|grouped-cv), "folds",
+"dask_address" (optional)}. The model is written to ``output_dir/.partial`` and renamed to
+``output_dir/model.pkl`` only when complete, so a killed job leaves no model behind.
+This file must stay importable by Python 3.9 and must not import cncwear_gui.
+"""
+
+import json
+import os
+import pickle
+import sys
+import time
+
+_STARTED = time.monotonic()
+
+
+def emit(event, **fields):
+    fields["event"] = event
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+def _elapsed():
+    return round(time.monotonic() - _STARTED, 2)
+
+
+class TrialReporter:
+    """auto-sklearn's get_trials_callback: one 'trial' event per finished SMAC run."""
+
+    def __init__(self, higher_is_better=True):
+        self.count = 0
+        self.best = None
+
+    def __call__(self, smbo, run_info, result, time_left):
+        self.count += 1
+        model = str(run_info.config.get("classifier:__choice__", "unknown")) if run_info.config else "unknown"
+        status = str(result.status).split(".")[-1]
+        score = round(1.0 - float(result.cost), 6) if status == "SUCCESS" and result.cost is not None else None
+        emit(
+            "trial",
+            n=self.count,
+            model=model,
+            score=score,
+            duration_s=round(float(result.time), 3),
+            status=status,
+            elapsed_s=_elapsed(),
+        )
+        if score is not None and (self.best is None or score > self.best):
+            self.best = score
+            emit("best", n=self.count, model=model, score=score, elapsed_s=_elapsed())
+        return None
+
+
+def main(config_path):
+    with open(config_path) as handle:
+        config = json.load(handle)
+    import numpy as np
+    import pandas as pd
+
+    table = pd.read_csv(config["table"])
+    y = table.pop("worn").to_numpy()
+    groups = table.pop("experiment").to_numpy()
+    X = table.to_numpy(dtype=np.float64)
+
+    import autosklearn.classification
+    import autosklearn.metrics
+    from sklearn.model_selection import GroupKFold
+
+    metric = getattr(autosklearn.metrics, config.get("metric", "accuracy"))
+    resampling = config.get("resampling", "holdout")
+    folds = int(config.get("folds", 5))
+    if resampling == "grouped-cv":
+        strategy, arguments = GroupKFold(n_splits=folds), {"groups": groups}
+    elif resampling == "cv":
+        strategy, arguments = "cv", {"folds": folds}
+    else:
+        strategy, arguments = "holdout", {"train_size": 0.67}
+    dask_client = None
+    if config.get("dask_address"):
+        from dask.distributed import Client
+
+        dask_client = Client(config["dask_address"])
+
+    emit("started", budget_s=config["budget_s"], rows=int(len(y)), features=int(X.shape[1]), resampling=resampling, pid=os.getpid())
+    reporter = TrialReporter()
+    automl = autosklearn.classification.AutoSklearnClassifier(
+        time_left_for_this_task=int(config["budget_s"]),
+        per_run_time_limit=int(config.get("per_run_s") or max(10, int(config["budget_s"]) // 6)),
+        memory_limit=int(config.get("memory_mb", 3072)),
+        seed=int(config.get("seed", 1)),
+        metric=metric,
+        resampling_strategy=strategy,
+        resampling_strategy_arguments=arguments,
+        n_jobs=1 if dask_client is None else None,
+        dask_client=dask_client,
+        get_trials_callback=reporter,
+        tmp_folder=os.path.join(config["output_dir"], "autosklearn-tmp"),
+        delete_tmp_folder_after_terminate=True,
+    )
+    automl.fit(X, y)
+    if resampling != "holdout":
+        automl.refit(X, y)  # cv strategies keep no fitted models until refit
+
+    members = []
+    leaderboard = automl.leaderboard(detailed=False, ensemble_only=False)
+    for weight, pipeline in automl.get_models_with_weights():
+        step = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+        choice = getattr(step, "choice", step)
+        members.append({"model": type(choice).__name__, "weight": round(float(weight), 4)})
+    emit("ensemble", members=members)
+
+    output = config["output_dir"]
+    leaderboard_path = os.path.join(output, "leaderboard.csv")
+    leaderboard.to_csv(leaderboard_path)
+    with open(os.path.join(output, "ensemble.json"), "w") as handle:
+        json.dump({"members": members, "trials": reporter.count, "best_score": reporter.best}, handle)
+    # The callback lives in this script's __main__; the saved model must not depend on it.
+    automl.get_trials_callback = None
+    automl.automl_._get_trials_callback = None
+    partial = os.path.join(output, ".partial")
+    with open(partial, "wb") as handle:
+        pickle.dump(automl, handle)
+    model_path = os.path.join(output, "model.pkl")
+    os.replace(partial, model_path)  # atomic: a model file exists only when it is complete
+    emit("done", model_path=model_path, leaderboard_path=leaderboard_path, elapsed_s=_elapsed())
+
+
+if __name__ == "__main__":  # required: auto-sklearn spawns its workers with forkserver
+    try:
+        main(sys.argv[1])
+    except Exception as error:  # reported on the protocol, then a non-zero exit
+        emit("error", message="%s: %s" % (type(error).__name__, error))
+        sys.exit(1)

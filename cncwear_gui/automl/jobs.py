@@ -1,0 +1,232 @@
+"""Running the auto-sklearn job (autosklearn_job.py) in the AutoML runtime from the main app.
+
+The client writes the training table to a temp dir, starts the job in its own process group,
+turns its JSON lines into ``JobEvent``s, and on success moves the result directory (model,
+leaderboard, ensemble) to its final place in one rename. Cancel (``Task.cancel``) and any
+failure kill the whole process group (SIGTERM, then SIGKILL within 1.5 s) and leave nothing
+in the destination.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..paths import user_data_dir
+from ..tasks import Cancelled, Task, ensure_task
+from .runtime import automl_python
+
+JOB_SCRIPT = Path(__file__).with_name("autosklearn_job.py")
+RESAMPLING = ("holdout", "cv", "grouped-cv")
+METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc")
+KILL_GRACE_S = 1.5
+
+
+class AutoMLUnavailable(RuntimeError):
+    """No AutoML runtime here: say so, and offer FLAML."""
+
+
+class JobFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class AutoSklearnConfig:
+    budget_s: int = 60
+    per_run_s: int | None = None
+    memory_mb: int = 3072
+    seed: int = 1
+    metric: str = "accuracy"
+    resampling: str = "holdout"
+    folds: int = 5
+    dask_address: str | None = None
+
+    def check(self, y: np.ndarray, groups: np.ndarray) -> None:
+        """Refuse bad input before anything starts."""
+        if self.resampling not in RESAMPLING:
+            raise ValueError(f"resampling must be one of {', '.join(RESAMPLING)}")
+        if self.metric not in METRICS:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)}")
+        if self.budget_s < 30:
+            raise ValueError("auto-sklearn needs a time budget of at least 30 s")
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"the training table has only one class ({classes.tolist()}); both worn and unworn are needed")
+        if self.resampling in ("cv", "grouped-cv") and len(y) < self.folds:
+            raise ValueError(f"{len(y)} rows are fewer than the {self.folds} folds")
+        if self.resampling == "grouped-cv" and len(np.unique(groups)) < self.folds:
+            raise ValueError(f"{len(np.unique(groups))} experiments are fewer than the {self.folds} folds")
+
+
+@dataclass
+class JobEvent:
+    kind: str
+    data: dict
+
+
+@dataclass
+class JobResult:
+    model_dir: Path
+    events: list[JobEvent] = field(default_factory=list)
+
+    @property
+    def model_path(self) -> Path:
+        return self.model_dir / "model.pkl"
+
+    @property
+    def ensemble(self) -> dict:
+        return json.loads((self.model_dir / "ensemble.json").read_text())
+
+
+def models_dir() -> Path:
+    path = user_data_dir() / "automl-models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_autosklearn_job(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    feature_names: list[str],
+    config: AutoSklearnConfig,
+    task: Task | None = None,
+    on_event: Callable[[JobEvent], None] | None = None,
+) -> JobResult:
+    task = ensure_task(task)
+    config.check(y, groups)
+    python = automl_python()
+    if python is None:
+        raise AutoMLUnavailable("auto-sklearn is not installed here (it needs Python 3.9 on Linux); train with FLAML instead")
+    events: list[JobEvent] = []
+    with tempfile.TemporaryDirectory(prefix="cncwear-automl-") as work:
+        work_dir = Path(work)
+        output = work_dir / "result"
+        output.mkdir()
+        table = work_dir / "table.csv"
+        frame = {name: X[:, i] for i, name in enumerate(feature_names)}
+        import pandas as pd
+
+        pd.DataFrame({**frame, "worn": y, "experiment": groups}).to_csv(table, index=False)
+        config_path = work_dir / "config.json"
+        config_path.write_text(json.dumps({**config.__dict__, "table": str(table), "output_dir": str(output)}))
+        process = subprocess.Popen(
+            [str(python), str(JOB_SCRIPT), str(config_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # its own process group: cancel kills every worker it forked
+            cwd=work,
+        )
+        stderr_tail: list[str] = []
+        drain = threading.Thread(target=_drain, args=(process.stderr, stderr_tail), daemon=True)
+        drain.start()
+        watchdog = threading.Thread(target=_kill_on_cancel, args=(process, task), daemon=True)
+        watchdog.start()
+        done = None
+        error = None
+        try:
+            for line in process.stdout:
+                event = _parse(line)
+                if event is None:
+                    continue
+                events.append(event)
+                if on_event is not None:
+                    on_event(event)
+                if event.kind == "trial":
+                    elapsed = float(event.data.get("elapsed_s", 0))
+                    task.progress(min(0.95, elapsed / max(1, config.budget_s)), f"trial {event.data['n']}: {event.data['model']}")
+                elif event.kind == "done":
+                    done = event
+                elif event.kind == "error":
+                    error = event.data.get("message", "unknown error")
+            process.wait()
+        finally:
+            kill_group(process)  # also reaps workers left behind when the leader died
+        if task.cancelled:
+            raise Cancelled()
+        if process.returncode != 0 or done is None:
+            raise JobFailed(_failure(process.returncode, error, stderr_tail))
+        destination = models_dir() / f"autosklearn-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        shutil.rmtree(output / "autosklearn-tmp", ignore_errors=True)
+        shutil.move(str(output), str(destination))
+    task.progress(1.0, "auto-sklearn finished")
+    return JobResult(destination, events)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGTERM the job's process group, SIGKILL what is left after the grace period."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + KILL_GRACE_S
+    while time.monotonic() < deadline and group_alive(process.pid):
+        process.poll()
+        time.sleep(0.05)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+    deadline = time.monotonic() + KILL_GRACE_S  # killed workers take a moment to be reaped
+    while time.monotonic() < deadline and group_alive(process.pid):
+        time.sleep(0.05)
+
+
+def group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _kill_on_cancel(process: subprocess.Popen, task: Task) -> None:
+    while process.poll() is None:
+        if task.cancelled:
+            kill_group(process)
+            return
+        time.sleep(0.05)
+
+
+def _drain(stream, tail: list[str]) -> None:
+    for line in stream:
+        tail.append(line.rstrip())
+        del tail[:-40]
+
+
+def _parse(line: str) -> JobEvent | None:
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    kind = data.pop("event", None)
+    return JobEvent(kind, data) if kind else None
+
+
+def _failure(returncode: int, error: str | None, stderr_tail: list[str]) -> str:
+    if error:
+        return f"auto-sklearn job failed: {error}"
+    if returncode is not None and returncode < 0:
+        return f"auto-sklearn job was killed by {signal.Signals(-returncode).name}"
+    last = next((line for line in reversed(stderr_tail) if line.strip()), "no output")
+    return f"auto-sklearn job exited with code {returncode}: {last}"
