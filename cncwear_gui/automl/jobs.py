@@ -32,6 +32,7 @@ JOB_SCRIPT = Path(__file__).with_name("autosklearn_job.py")
 RESAMPLING = ("holdout", "cv", "grouped-cv")
 METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc")
 KILL_GRACE_S = 0.5  # nothing worth saving on cancel: the result is published only when complete
+REAP_WAIT_S = 3.0
 
 
 class AutoMLUnavailable(RuntimeError):
@@ -182,7 +183,7 @@ def kill_group(process: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
     process.wait()
-    deadline = time.monotonic() + KILL_GRACE_S  # killed workers take a moment to be reaped
+    deadline = time.monotonic() + REAP_WAIT_S  # killed workers take a moment to be reaped
     while time.monotonic() < deadline and group_alive(process.pid):
         time.sleep(0.05)
 
