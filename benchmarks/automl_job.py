@@ -1,5 +1,6 @@
-"""The auto-sklearn job: a real run's figures, and how fast Cancel empties its process group
-(target: the whole process tree gone within 2 s).
+"""The auto-sklearn job: a real run's figures, the prediction sidecar's round trips (targets: one
+row <= 20 ms, 5,000 rows <= 0.5 s), and how fast Cancel empties the job's process group (target:
+the whole process tree gone within 2 s).
 
     .venv/bin/python benchmarks/automl_job.py [--budget 60] [--rows 3000]
 """
@@ -39,6 +40,22 @@ def main() -> None:
     best = [e.data["score"] for e in result.events if e.kind == "best"]
     print(f"real run: budget {args.budget} s on {len(rows):,} rows took {time.perf_counter() - started:.1f} s; "
           f"{len(trials)} trials, best holdout accuracy {best[-1] if best else 'n/a'}, ensemble {result.ensemble['members']}")
+
+    from cncwear_gui.models.predictor import SidecarPredictor
+
+    predictor = SidecarPredictor(result.model_path, data[3])
+    started = time.perf_counter()
+    predictor.predict_proba(data[0][:1])
+    print(f"sidecar start + first call: {time.perf_counter() - started:.2f} s")
+    for rows in (1, 5000):
+        batch = data[0][np.resize(np.arange(len(data[0])), rows)]
+        times = []
+        for _ in range(20 if rows == 1 else 5):
+            started = time.perf_counter()
+            predictor.predict_proba(batch)
+            times.append(time.perf_counter() - started)
+        print(f"sidecar predict_proba, {rows:,} row(s): median {np.median(times) * 1000:.1f} ms, best {min(times) * 1000:.1f} ms")
+    predictor.close()
 
     task, pid, cancelled_at = Task(), {}, {}
 

@@ -28,12 +28,26 @@ def table(bundled_dataset):
     return X[rows], y[rows], groups[rows], list(feature_set.columns)
 
 
+@pytest.fixture(scope="module")
+def trained(table, tmp_path_factory):
+    """One real 30 s auto-sklearn run, shared by the job and sidecar tests."""
+    X, y, groups, names = table
+    home = tmp_path_factory.mktemp("automl-home")
+    previous = os.environ["CNCWEAR_HOME"]
+    os.environ["CNCWEAR_HOME"] = str(home)
+    try:
+        seen = []
+        result = run_autosklearn_job(X, y, groups, names, AutoSklearnConfig(budget_s=30, seed=1), on_event=seen.append)
+    finally:
+        os.environ["CNCWEAR_HOME"] = previous
+    return result, seen, home
+
+
 @pytest.mark.automl
 @needs_runtime
-def test_a_real_run_streams_events_and_leaves_a_working_model(table, home):
+def test_a_real_run_streams_events_and_leaves_a_working_model(table, trained):
     X, y, groups, names = table
-    seen = []
-    result = run_autosklearn_job(X, y, groups, names, AutoSklearnConfig(budget_s=30, seed=1), on_event=seen.append)
+    result, seen, home = trained
     kinds = [e.kind for e in seen]
     assert kinds[0] == "started" and kinds[-1] == "done"
     assert "trial" in kinds and "best" in kinds and "ensemble" in kinds
@@ -43,7 +57,7 @@ def test_a_real_run_streams_events_and_leaves_a_working_model(table, home):
     members = result.ensemble["members"]
     assert members and abs(sum(m["weight"] for m in members) - 1.0) < 1e-3
     assert result.model_path.is_file() and (result.model_dir / "leaderboard.csv").is_file()
-    assert result.model_dir.parent == models_dir()
+    assert result.model_dir.parent == home / "automl-models"
     # the saved model predicts in the AutoML runtime's own format
     probe = (
         "import pickle, json, sys, numpy as np; m = pickle.load(open(sys.argv[1], 'rb')); "
@@ -112,3 +126,72 @@ def test_missing_runtime_says_so_and_offers_flaml(table, home, monkeypatch):
     X, y, groups, names = table
     with pytest.raises(AutoMLUnavailable, match="FLAML"):
         run_autosklearn_job(X, y, groups, names, AutoSklearnConfig())
+
+
+def _direct_proba(model_path, X):
+    """predict_proba in the AutoML runtime itself, for comparison."""
+    probe = (
+        "import pickle, json, sys, numpy as np; m = pickle.load(open(sys.argv[1], 'rb')); "
+        "print(json.dumps(m.predict_proba(np.array(json.loads(sys.argv[2]))).tolist()))"
+    )
+    done = subprocess.run([str(automl_python()), "-c", probe, str(model_path), json.dumps(X.tolist())],
+                          capture_output=True, text=True, timeout=300)
+    return np.array(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.automl
+@needs_runtime
+def test_the_sidecar_serves_the_model_through_the_predictor_interface(table, trained):
+    from cncwear_gui.models.predictor import Predictor, SidecarPredictor
+
+    X, y, groups, names = table
+    result, _, _ = trained
+    predictor = SidecarPredictor(result.model_path, names)
+    try:
+        assert isinstance(predictor, Predictor)
+        proba = predictor.predict_proba(X[:200])
+        np.testing.assert_allclose(proba, _direct_proba(result.model_path, X[:200]), rtol=1e-9)
+        assert list(predictor.classes_) == [0, 1]
+        labels = predictor.predict(X[:200])
+        assert set(np.unique(labels)) <= {0, 1} and (labels == proba.argmax(axis=1)).mean() > 0.99
+        with pytest.raises(ValueError, match="columns"):
+            predictor.predict_proba(X[:3, :5])
+    finally:
+        predictor.close()
+    assert predictor.pid is None
+
+
+@pytest.mark.automl
+@needs_runtime
+def test_a_sidecar_killed_while_idle_restarts_transparently(table, trained):
+    from cncwear_gui.models.predictor import SidecarPredictor
+
+    X, _, _, names = table
+    predictor = SidecarPredictor(trained[0].model_path, names)
+    try:
+        first = predictor.predict_proba(X[:10])
+        os.kill(predictor.pid, signal.SIGKILL)
+        again = predictor.predict_proba(X[:10])
+        np.testing.assert_array_equal(first, again)
+        assert predictor.restarts == 1
+    finally:
+        predictor.close()
+
+
+@pytest.mark.automl
+@needs_runtime
+def test_a_hung_sidecar_times_out_and_is_replaced(table, trained):
+    from cncwear_gui.models.predictor import SidecarPredictor, SidecarTimeout
+
+    X, _, _, names = table
+    predictor = SidecarPredictor(trained[0].model_path, names, call_timeout=2.0)
+    try:
+        predictor.predict_proba(X[:5])
+        hung = predictor.pid
+        os.kill(hung, signal.SIGSTOP)  # a sidecar that no longer answers
+        with pytest.raises(SidecarTimeout):
+            predictor.predict_proba(X[:5])
+        assert predictor.predict_proba(X[:5]).shape == (5, 2)  # a fresh sidecar answers
+        assert predictor.pid != hung
+    finally:
+        predictor.close()

@@ -1,0 +1,189 @@
+"""One ``Predictor`` interface for every model, in-process or served by the AutoML sidecar.
+
+The shape is scikit-learn's estimator contract (predict, predict_proba, classes_,
+feature_names_in_), so sklearn.inspection, LIME, SHAP and alibi work on either unchanged.
+``SidecarPredictor`` drives sidecar_server.py in the AutoML runtime over a pipe: it starts on
+first use, restarts transparently after a crash, kills and restarts a hung sidecar after
+``call_timeout`` seconds (raising SidecarTimeout for that call), and shuts down on ``close()``
+or at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+SIDECAR_SCRIPT = Path(__file__).resolve().parent.parent / "automl" / "sidecar_server.py"
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    classes_: np.ndarray
+    feature_names_in_: np.ndarray
+
+    def predict(self, X) -> np.ndarray: ...
+
+    def predict_proba(self, X) -> np.ndarray: ...
+
+
+class SidecarError(RuntimeError):
+    pass
+
+
+class SidecarTimeout(SidecarError):
+    pass
+
+
+class SidecarPredictor:
+    def __init__(self, model_path: str | Path, feature_names: list[str], python: str | Path | None = None,
+                 call_timeout: float = 30.0, start_timeout: float = 180.0):
+        if python is None:
+            from ..automl.runtime import automl_python
+
+            python = automl_python()
+            if python is None:
+                raise SidecarError("the AutoML runtime is not installed: auto-sklearn models cannot be served here")
+        self.model_path = str(model_path)
+        self.python = str(python)
+        self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        self.n_features_in_ = len(feature_names)
+        self.call_timeout = call_timeout
+        self.start_timeout = start_timeout
+        self.classes_: np.ndarray | None = None
+        self.restarts = 0
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self._stderr_tail: list[str] = []
+        atexit.register(self.close)
+
+    # -- the estimator contract -------------------------------------------------------------
+    def predict_proba(self, X) -> np.ndarray:
+        return self._call("predict_proba", X)
+
+    def predict(self, X) -> np.ndarray:
+        return self._call("predict", X)[:, 0].astype(self._class_dtype())
+
+    def fit(self, *args, **kwargs):  # the sidecar serves a trained model; training is the job's
+        raise NotImplementedError("a SidecarPredictor serves a trained model; train with the AutoML job")
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    # -- the pipe -----------------------------------------------------------------------------
+    def _class_dtype(self):
+        self._ensure_started()
+        return self.classes_.dtype
+
+    def _call(self, op: str, X) -> np.ndarray:
+        X = np.ascontiguousarray(np.asarray(X, dtype="<f8"))
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(f"expected a matrix with {self.n_features_in_} columns, got shape {X.shape}")
+        with self._lock:
+            for attempt in (1, 2):
+                self._ensure_started()
+                try:
+                    return self._exchange(op, X)
+                except SidecarTimeout:
+                    self._stop()
+                    raise
+                except (BrokenPipeError, EOFError, OSError) as error:  # it crashed: restart once
+                    self._stop()
+                    self.restarts += 1
+                    if attempt == 2:
+                        raise SidecarError(f"the sidecar failed twice: {error}; {self._last_stderr()}") from error
+        raise AssertionError("unreachable")
+
+    def _exchange(self, op: str, X: np.ndarray) -> np.ndarray:
+        deadline = time.monotonic() + self.call_timeout
+        header = json.dumps({"op": op, "rows": X.shape[0], "cols": X.shape[1]}).encode() + b"\n"
+        self._process.stdin.write(header + X.tobytes())
+        self._process.stdin.flush()
+        reply = json.loads(self._read_line(deadline))
+        if not reply.get("ok"):
+            raise SidecarError(f"the model failed: {reply.get('error')}")
+        rows, cols = reply["rows"], reply["cols"]
+        data = self._read_exact(rows * cols * 8, deadline)
+        return np.frombuffer(data, dtype="<f8").reshape(rows, cols).copy()
+
+    def _ensure_started(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            return
+        if self._process is not None:
+            self._stop()
+            self.restarts += 1
+        self._stderr_tail = []
+        self._process = subprocess.Popen(
+            [self.python, str(SIDECAR_SCRIPT), self.model_path],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        )
+        threading.Thread(target=self._drain_stderr, args=(self._process,), daemon=True).start()
+        try:
+            ready = json.loads(self._read_line(time.monotonic() + self.start_timeout))
+        except (SidecarTimeout, EOFError, OSError) as error:
+            self._stop()
+            raise SidecarError(f"the sidecar did not start: {error}; {self._last_stderr()}") from error
+        self.classes_ = np.asarray(ready["classes"])
+
+    def _read_line(self, deadline: float) -> bytes:
+        line = b""
+        while not line.endswith(b"\n"):
+            line += self._read_some(1, deadline)
+        return line
+
+    def _read_exact(self, size: int, deadline: float) -> bytes:
+        chunks, remaining = [], size
+        while remaining:
+            chunk = self._read_some(min(remaining, 1 << 20), deadline)
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def _read_some(self, size: int, deadline: float) -> bytes:
+        fd = self._process.stdout.fileno()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            raise SidecarTimeout(f"the sidecar did not answer within {self.call_timeout:.0f} s; it was restarted")
+        chunk = os.read(fd, size)
+        if not chunk:
+            raise EOFError("the sidecar closed its output (it crashed or was killed)")
+        return chunk
+
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            try:
+                process.stdin.write(b'{"op": "shutdown"}\n')
+                process.stdin.flush()
+                process.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                process.kill()
+                process.wait()
+        for stream in (process.stdin, process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def _drain_stderr(self, process: subprocess.Popen) -> None:
+        for line in process.stderr:
+            self._stderr_tail.append(line.decode(errors="replace").rstrip())
+            del self._stderr_tail[:-20]
+
+    def _last_stderr(self) -> str:
+        return next((line for line in reversed(self._stderr_tail) if line.strip()), "no output on stderr")
