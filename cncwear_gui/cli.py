@@ -121,7 +121,10 @@ def cmd_benchmark(args) -> int:
         raise BadInput(f"--feature-set: {error.args[0]}") from None
     dataset = _load(args.data or [], args)
     if not dataset.ok:
-        _print_reports(dataset) if not args.json else print(json.dumps(dataset.to_json(), indent=2))
+        if args.json:
+            print(json.dumps(dataset.to_json(), indent=2))
+        else:
+            _print_reports(dataset)
         return EXIT_BAD_INPUT
     rows = run_benchmark(dataset, feature_set, protocols, models, seed=args.seed, log_to_mlflow=not args.no_mlflow)
     if args.json:
