@@ -30,7 +30,7 @@ apply_theme(app, "light")
 class FirstPaint(QObject):
     def eventFilter(self, watched, event):
         if event.type() == QEvent.Paint:
-            heavy = [m for m in ("shap", "alibi", "mlflow", "lime", "sklearn.ensemble") if m in sys.modules]
+            heavy = [m for m in ("shap", "alibi", "mlflow", "lime", "sklearn", "pandas") if m in sys.modules]
             print(f"{time.perf_counter() - started:.3f} {','.join(heavy) or '-'}", flush=True)
             os._exit(0)
         return False

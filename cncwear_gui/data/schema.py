@@ -32,6 +32,7 @@ SIGNAL_COLUMNS: tuple[str, ...] = tuple(
 assert len(SIGNAL_COLUMNS) == 47
 
 PROCESS_COLUMN = "Machining_Process"
+SAMPLE_PERIOD_S = 0.1  # the machine logs a sample every 100 ms
 EXPERIMENT_COLUMNS: tuple[str, ...] = SIGNAL_COLUMNS + (PROCESS_COLUMN,)
 
 #: Machining phases in the order a run goes through them. ``end`` occurs as a variant of ``End``.

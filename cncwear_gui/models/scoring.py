@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data.dataset import Dataset
-from ..data.schema import CUTTING_PHASES, PHASE_CODES
+from ..data.schema import CUTTING_PHASES, PHASE_CODES, SAMPLE_PERIOD_S
 from ..tasks import Task, ensure_task
 from .active import ActiveModel
 
-SAMPLE_PERIOD_S = 0.1
 _CUTTING_CODES = np.array([PHASE_CODES[name] for name in CUTTING_PHASES])
 
 

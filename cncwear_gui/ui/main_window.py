@@ -11,16 +11,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QTabWidget
 
+from typing import TYPE_CHECKING
+
 from .. import __version__
-from ..data.dataset import Dataset, load_dataset
-from ..models.active import ActiveModel
-from ..models.champion import load_active_model
-from ..models.champion_process import resolve_champion_in_subprocess
-from ..models.scoring import ScoredDataset, score_dataset
 from ..paths import bundled_dataset_dir
 from ..settings import Settings, save_settings
 from .settings_dialog import SettingsDialog
@@ -30,11 +27,18 @@ from .views.operator_view import OperatorView
 from .views.predictions_view import PredictionsView
 from .workers import TaskRunner
 
+if TYPE_CHECKING:  # pandas, scikit-learn and the model code load in the workers, not at start-up
+    from ..data.dataset import Dataset
+    from ..models.active import ActiveModel
+    from ..models.scoring import ScoredDataset
+
 log = logging.getLogger(__name__)
 
 
 def _load_and_prepare(paths: list[Path], task) -> Dataset:
     """In the worker: load, and build the combined samples frame the views read (cached)."""
+    from ..data.dataset import load_dataset
+
     dataset = load_dataset(paths, task=task)
     dataset.samples()
     return dataset
@@ -43,9 +47,18 @@ def _load_and_prepare(paths: list[Path], task) -> Dataset:
 def _champion(paths: list[Path], task) -> ActiveModel:
     """In the worker: the registry work in a child process (mlflow stays out of the GUI process),
     then the model file is verified and loaded here."""
+    from ..models.champion import load_active_model
+    from ..models.champion_process import resolve_champion_in_subprocess
+
     reference = resolve_champion_in_subprocess(paths, task.child(0.0, 0.9))
     task.progress(0.9, f"loading {reference.name} v{reference.version}")
     return load_active_model(reference)
+
+
+def _score_in_worker(model: ActiveModel, dataset: Dataset, threshold: float, task) -> ScoredDataset:
+    from ..models.scoring import score_dataset
+
+    return score_dataset(model, dataset, threshold, task)
 
 
 class MainWindow(QMainWindow):
@@ -97,7 +110,12 @@ class MainWindow(QMainWindow):
 
         self.resize(1600, 1000)
         self._restore_geometry()
-        self.load(initial_paths or self._default_paths())
+        self._paths = initial_paths or self._default_paths()
+        # Start loading once the event loop runs, so the first paint does not wait for imports.
+        self._first_load = QTimer(self)
+        self._first_load.setSingleShot(True)
+        self._first_load.timeout.connect(lambda: self.load(self._paths))
+        self._first_load.start(0)
 
     # -- pipeline ------------------------------------------------------------------------------
     def _default_paths(self) -> list[Path]:
@@ -121,14 +139,10 @@ class MainWindow(QMainWindow):
 
     def _score(self) -> None:
         if self.state.dataset is not None and self.state.model is not None:
-            self.scorer.start(score_dataset, self.state.model, self.state.dataset, self.state.settings.worn_threshold)
+            self.scorer.start(_score_in_worker, self.state.model, self.state.dataset, self.state.settings.worn_threshold)
 
     def _on_scored(self, scores: ScoredDataset) -> None:
         self.state.set_scores(scores)
-
-    @property
-    def busy(self) -> bool:
-        return any(r.running for r in self.runners)
 
     def cancel_all(self) -> None:
         for runner in self.runners:
@@ -213,7 +227,12 @@ class MainWindow(QMainWindow):
         if self.state.settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(self.state.settings.window_geometry.encode()))
 
+    @property
+    def busy(self) -> bool:
+        return self._first_load.isActive() or any(r.running for r in self.runners)
+
     def closeEvent(self, event) -> None:
+        self._first_load.stop()
         self.operator_view.timer.stop()
         for runner in self.runners:
             runner.shutdown()

@@ -5,12 +5,16 @@ The state knows no views. Heavy work that produces its values runs in workers (m
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Signal
 
-from ..data.dataset import Dataset
-from ..models.active import ActiveModel
-from ..models.scoring import ScoredDataset
 from ..settings import Settings
+
+if TYPE_CHECKING:  # pandas and scikit-learn stay off the start-up path
+    from ..data.dataset import Dataset
+    from ..models.active import ActiveModel
+    from ..models.scoring import ScoredDataset
 
 
 class AppState(QObject):

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from ..data.dataset import Dataset
 from ..data.schema import QUALITY_FLAGS
-from ..models.scoring import ScoredDataset
+
+if TYPE_CHECKING:  # pandas stays off the start-up path
+    import pandas as pd
+
+    from ..data.dataset import Dataset
+    from ..models.scoring import ScoredDataset
 
 STATUS_TEXT = {"ok": "✔ OK", "warning": "▲ Warning", "rejected": "✖ Rejected"}
 STATUS_BACKGROUND = {"ok": None, "warning": QColor("#f3e6b3"), "rejected": QColor("#efc0c0")}
@@ -98,7 +103,7 @@ class SamplesTableModel(_Table):
 
     def __init__(self):
         super().__init__()
-        self._frame = pd.DataFrame()
+        self._frame = None
         self._columns: list[np.ndarray] = []
         self.COLUMNS = ()
 
@@ -110,7 +115,7 @@ class SamplesTableModel(_Table):
         self.endResetModel()
 
     def _rows(self) -> int:
-        return len(self._frame)
+        return 0 if self._frame is None else len(self._frame)
 
     def data(self, index, role=Qt.DisplayRole):
         if role not in (Qt.DisplayRole, Qt.TextAlignmentRole):

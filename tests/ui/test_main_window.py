@@ -111,7 +111,7 @@ def test_closing_leaves_no_thread_running(qtbot, champion_home, monkeypatch, bun
     monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))
     window = MainWindow()
     qtbot.addWidget(window)
-    assert window.busy
+    qtbot.waitUntil(lambda: window.loader.running, timeout=5_000)  # loading starts once the loop runs
     window.close()  # while loading
     assert QThreadPool.globalInstance().waitForDone(10_000)
     assert QThreadPool.globalInstance().activeThreadCount() == 0

@@ -20,11 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...data.dataset import Dataset
-from ...data.schema import FLAG_BITS, PHASES, SIGNAL_COLUMNS
-from ...models.scoring import SAMPLE_PERIOD_S
+from typing import TYPE_CHECKING
+
+from ...data.schema import FLAG_BITS, PHASES, SAMPLE_PERIOD_S, SIGNAL_COLUMNS
 from ..state import AppState
 from ..table_models import ReportTableModel, SamplesTableModel
+
+if TYPE_CHECKING:
+    from ...data.dataset import Dataset
 
 DEFAULT_SIGNALS = ("X1_CurrentFeedback", "S1_CurrentFeedback")  # same unit (A), similar scale
 _PHASE_BRUSHES = {

@@ -16,8 +16,13 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ...live.wear_state import WearState, WearStateTracker
-from ...models.scoring import SAMPLE_PERIOD_S, ScoredDataset
+from typing import TYPE_CHECKING
+
+from ...data.schema import SAMPLE_PERIOD_S
 from ..state import AppState
+
+if TYPE_CHECKING:
+    from ...models.scoring import ScoredDataset
 
 TREND_SECONDS = 300  # the last five minutes
 REPLAY_SPEED = 10  # samples advanced per 100 ms tick

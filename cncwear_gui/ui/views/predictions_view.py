@@ -7,9 +7,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from ...models.scoring import SAMPLE_PERIOD_S, ScoredDataset
+from typing import TYPE_CHECKING
+
+from ...data.schema import SAMPLE_PERIOD_S
 from ..state import AppState
 from ..table_models import VerdictTableModel
+
+if TYPE_CHECKING:
+    from ...models.scoring import ScoredDataset
 
 
 class PredictionsView(QWidget):
