@@ -46,8 +46,3 @@ class WearStateTracker:
     @property
     def smoothed(self) -> float:
         return self._sum / len(self._recent) if self._recent else float("nan")
-
-    def reset(self) -> None:
-        self._recent.clear()
-        self._sum = 0.0
-        self.state = WearState.UNKNOWN

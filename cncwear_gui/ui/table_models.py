@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from ..data.schema import QUALITY_FLAGS
 
@@ -34,6 +35,17 @@ _FLAG_SHORT = {
 def describe_flags(bits: int) -> str:
     """A flag bitmask as short names, e.g. 'FEED=50 · X=198 · Prog≠0'."""
     return " · ".join(_FLAG_SHORT[name] for bit, name, _ in QUALITY_FLAGS if bits & bit)
+
+
+def row_table(model: QAbstractTableModel) -> QTableView:
+    """A compact table that selects one whole row at a time (reports, verdicts)."""
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SingleSelection)
+    table.verticalHeader().hide()
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+    return table
 
 
 class _Table(QAbstractTableModel):

@@ -3,6 +3,8 @@ with the machining phases shaded."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -20,11 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from typing import TYPE_CHECKING
 
 from ...data.schema import FLAG_BITS, PHASES, SAMPLE_PERIOD_S, SIGNAL_COLUMNS
 from ..state import AppState
-from ..table_models import ReportTableModel, SamplesTableModel
+from ..table_models import ReportTableModel, SamplesTableModel, row_table
 
 if TYPE_CHECKING:
     from ...data.dataset import Dataset
@@ -57,12 +58,7 @@ class DataView(QWidget):
         top.addWidget(open_folder)
 
         self.reports = ReportTableModel()
-        self.report_table = QTableView()
-        self.report_table.setModel(self.reports)
-        self.report_table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.report_table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.report_table.verticalHeader().hide()
-        self.report_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.report_table = row_table(self.reports)
         self.report_table.horizontalHeader().setStretchLastSection(True)
         self.report_table.clicked.connect(self._file_clicked)
 

@@ -8,6 +8,8 @@ For now machines replay experiment files (10x real time); the live-data issue ad
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +18,6 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ...live.wear_state import WearState, WearStateTracker
-from typing import TYPE_CHECKING
 
 from ...data.schema import SAMPLE_PERIOD_S
 from ..state import AppState

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from typing import TYPE_CHECKING
 
 from ...data.schema import SAMPLE_PERIOD_S
 from ..state import AppState
-from ..table_models import VerdictTableModel
+from ..table_models import VerdictTableModel, row_table
 
 if TYPE_CHECKING:
     from ...models.scoring import ScoredDataset
@@ -28,12 +29,7 @@ class PredictionsView(QWidget):
         self.selection_label = QLabel("Click the curve to select a sample for the Explanations view.")
 
         self.verdicts = VerdictTableModel()
-        self.table = QTableView()
-        self.table.setModel(self.verdicts)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table = row_table(self.verdicts)
         self.table.setMinimumWidth(400)
         self.table.selectionModel().currentRowChanged.connect(lambda current, _: self._show_row(current.row()))
 
