@@ -17,7 +17,8 @@ import numpy as np
 
 os.environ.setdefault("CNCWEAR_HOME", tempfile.mkdtemp())
 
-from cncwear_gui.automl.jobs import AutoSklearnConfig, group_alive, run_autosklearn_job  # noqa: E402
+from cncwear_gui.automl.config import SearchConfig  # noqa: E402
+from cncwear_gui.automl.jobs import group_alive, run_autosklearn_job  # noqa: E402
 from cncwear_gui.data.dataset import load_dataset  # noqa: E402
 from cncwear_gui.features.sets import get_feature_set, training_matrix  # noqa: E402
 from cncwear_gui.paths import bundled_dataset_dir  # noqa: E402
@@ -35,7 +36,7 @@ def main() -> None:
     data = (X[rows], y[rows], groups[rows], list(feature_set.columns))
 
     started = time.perf_counter()
-    result = run_autosklearn_job(*data, AutoSklearnConfig(budget_s=args.budget))
+    result = run_autosklearn_job(*data, SearchConfig(budget_s=args.budget))
     trials = [e for e in result.events if e.kind == "trial"]
     best = [e.data["score"] for e in result.events if e.kind == "best"]
     print(f"real run: budget {args.budget} s on {len(rows):,} rows took {time.perf_counter() - started:.1f} s; "
@@ -67,7 +68,7 @@ def main() -> None:
             threading.Thread(target=task.cancel).start()
 
     try:
-        run_autosklearn_job(*data, AutoSklearnConfig(budget_s=120), task=task, on_event=on_event)
+        run_autosklearn_job(*data, SearchConfig(budget_s=120), task=task, on_event=on_event)
     except Cancelled:
         pass
     while group_alive(pid["job"]):

@@ -112,9 +112,13 @@ def cmd_benchmark(args) -> int:
 
     protocols = ["seed", "loeo"] if args.protocol == "both" else [args.protocol]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in models if m not in BASELINE_NAMES]
+    unknown = [m for m in models if m not in (*BASELINE_NAMES, "automl")]
     if unknown or not models:
-        raise BadInput(f"--models: unknown model(s) {unknown}; known: {', '.join(BASELINE_NAMES)}")
+        raise BadInput(f"--models: unknown model(s) {unknown}; known: {', '.join(BASELINE_NAMES)}, automl")
+    automl_config = None
+    if "automl" in models:
+        args.skip_loeo = "loeo" not in protocols
+        automl_config = _training_config(args, register=False)
     try:
         feature_set = get_feature_set(args.feature_set)
     except KeyError as error:
@@ -126,7 +130,13 @@ def cmd_benchmark(args) -> int:
         else:
             _print_reports(dataset)
         return EXIT_BAD_INPUT
-    rows = run_benchmark(dataset, feature_set, protocols, models, seed=args.seed, log_to_mlflow=not args.no_mlflow)
+    baselines = [m for m in models if m != "automl"]
+    rows = run_benchmark(dataset, feature_set, protocols, baselines, seed=args.seed, log_to_mlflow=not args.no_mlflow)
+    if automl_config is not None:
+        from .models.benchmark import automl_rows
+
+        args.progress_json = False
+        rows = automl_rows(rows, _train(dataset, automl_config, args), protocols)
     if args.json:
         print(json.dumps([row.to_json() for row in rows], indent=2))
     else:
@@ -135,7 +145,8 @@ def cmd_benchmark(args) -> int:
         if not args.no_mlflow:
             from .store.tracking import tracking_uri
 
-            print(f"\nlogged to MLflow: {_redact(tracking_uri())} (experiment 'cncwear-benchmark')")
+            print(f"\nlogged to MLflow: {_redact(tracking_uri())} (experiment 'cncwear-benchmark'"
+                  + (", AutoML runs in 'cncwear-training')" if automl_config else ")"))
     return EXIT_OK
 
 
@@ -166,6 +177,87 @@ def cmd_champion(args) -> int:
     return EXIT_OK
 
 
+def _training_config(args, register: bool):
+    from .automl.config import SearchConfig
+    from .models.training import TrainingConfig
+
+    protocols = ("seed",) if getattr(args, "skip_loeo", False) else ("seed", "loeo")
+    config = TrainingConfig(
+        engine=args.engine,
+        search=SearchConfig(budget_s=args.budget, seed=args.search_seed, metric=args.search_metric,
+                            resampling=args.resampling),
+        feature_set=args.feature_set,
+        protocols=protocols,
+        register=register,
+        promote=getattr(args, "promote", False),
+        gate_protocol=getattr(args, "protocol", "loeo"),
+        gate_metric=getattr(args, "metric", "accuracy"),
+        gate_margin=getattr(args, "margin", 0.0),
+    )
+    try:
+        config.check()
+        from .features.sets import get_feature_set
+
+        get_feature_set(config.feature_set)
+    except KeyError as error:
+        raise BadInput(f"--feature-set: {error.args[0]}") from None
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+    return config
+
+
+def _loaded_or_bad_input(args):
+    dataset = _load(args.data or [], args)
+    if not dataset.ok:
+        rejected = next(r for r in dataset.reports if not r.usable)
+        raise BadInput(f"{rejected.errors[0].located(rejected.path)}")
+    return dataset
+
+
+def _train(dataset, config, args):
+    """Run a training; unusable input (one class, too few rows) is the user's to fix: exit 2."""
+    from .automl.jobs import AutoMLUnavailable
+    from .models.training import train
+    from .tasks import Task
+
+    def report(fraction: float, message: str) -> None:
+        if args.progress_json:
+            print(json.dumps({"progress": round(fraction, 4), "message": message}), flush=True)
+
+    def on_event(event) -> None:
+        if args.progress_json:
+            print(json.dumps({"event": event.kind, **event.data}), flush=True)
+        elif not args.json and event.kind in ("best", "ensemble"):
+            print(f"  {event.kind}: {json.dumps(event.data)}", file=sys.stderr, flush=True)
+
+    try:
+        return train(dataset, config, Task(report), on_event)
+    except AutoMLUnavailable as error:
+        raise BadInput(f"{error} (--engine flaml)") from None
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+
+
+def cmd_train(args) -> int:
+    """Search with an AutoML engine, evaluate under both protocols, log to MLflow, maybe register."""
+    config = _training_config(args, register=args.register or args.promote)
+    result = _train(_loaded_or_bad_input(args), config, args)
+    if args.json or args.progress_json:
+        print(json.dumps({"training": result.to_json()}), flush=True)
+        return EXIT_OK
+    print(f"engine {result.engine}, {result.trials} candidates in {result.search_seconds:.0f} s; feature set {result.feature_set}")
+    for protocol, evaluation in result.evaluations.items():
+        m = evaluation.metrics
+        print(f"  {protocol:<5} accuracy {m['accuracy'] * 100:6.2f} %  F1 {m['f1']:.4f}  MCC {m['mcc']:.4f}  "
+              f"experiments {evaluation.experiments_correct}/{len(evaluation.verdicts)}")
+    print(f"MLflow run {result.run_id}" + (f", registered as version {result.model_version}" if result.model_version else ""))
+    if result.gate is not None:
+        print(f"gate: {result.gate.to_json()['decision']} — {result.gate.reason}")
+        if result.promoted:
+            print(f"version {result.model_version} is now the champion")
+    return EXIT_OK
+
+
 def cmd_gui(args) -> int:
     from .ui.app import run_gui
 
@@ -187,6 +279,16 @@ def _redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url
+
+
+def _add_search_options(parser: argparse.ArgumentParser) -> None:
+    search = parser.add_argument_group("AutoML search")
+    search.add_argument("--engine", choices=["auto-sklearn", "flaml"], default="flaml",
+                        help="auto-sklearn runs in the AutoML runtime (Linux, Python 3.9); FLAML runs anywhere")
+    search.add_argument("--budget", type=int, default=60, metavar="SECONDS", help="search time budget")
+    search.add_argument("--search-metric", default="accuracy", help="what the search optimises: accuracy, balanced_accuracy, f1, roc_auc")
+    search.add_argument("--resampling", default="holdout", help="how the search scores candidates: holdout, cv, grouped-cv")
+    search.add_argument("--search-seed", type=int, default=1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,9 +327,24 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--models", default="dt,rf", help="comma-separated: dt, rf")
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--feature-set", default="seed_slides")
-    bench.add_argument("--no-mlflow", action="store_true", help="do not log the runs to MLflow")
+    bench.add_argument("--no-mlflow", action="store_true", help="do not log the baseline runs to MLflow (AutoML runs are always logged)")
+    _add_search_options(bench)
     bench.add_argument("--json", action="store_true")
-    bench.set_defaults(func=cmd_benchmark, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    trainer = commands.add_parser("train", help="AutoML: search, evaluate (seed and loeo), log to MLflow, register a challenger")
+    _add_search_options(trainer)
+    trainer.add_argument("--data", nargs="+", metavar="PATH", help="folder or files (default: the bundled dataset)")
+    trainer.add_argument("--feature-set", default="signals", help="default: signals (what a live machine delivers)")
+    trainer.add_argument("--protocol", choices=["seed", "loeo"], default="loeo", help="the promotion gate compares this protocol")
+    trainer.add_argument("--metric", default="accuracy", help="the gate's metric: accuracy, f1, mcc, precision, recall")
+    trainer.add_argument("--margin", type=float, default=0.0, help="promote when challenger >= champion - margin")
+    trainer.add_argument("--register", action="store_true", help="register the model as challenger and run the gate")
+    trainer.add_argument("--promote", action="store_true", help="as --register, and make it champion if the gate passes")
+    trainer.add_argument("--skip-loeo", action="store_true", help="evaluate the seed protocol only (faster; the gate then needs --protocol seed)")
+    trainer.add_argument("--json", action="store_true")
+    trainer.add_argument("--progress-json", action="store_true", help="JSON lines: progress and job events, then the result")
+    trainer.set_defaults(func=cmd_train, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+
+    bench.set_defaults(func=cmd_benchmark, progress_json=False, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
     return parser
 
 

@@ -8,7 +8,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from cncwear_gui.automl.jobs import AutoMLUnavailable, AutoSklearnConfig, JobFailed, group_alive, models_dir, run_autosklearn_job
+from cncwear_gui.automl.config import SearchConfig
+from cncwear_gui.automl.jobs import AutoMLUnavailable, JobFailed, group_alive, models_dir, run_autosklearn_job
 from cncwear_gui.automl.runtime import automl_python
 from cncwear_gui.features.sets import get_feature_set, training_matrix
 from cncwear_gui.tasks import Cancelled, Task
@@ -37,7 +38,7 @@ def trained(table, tmp_path_factory):
     os.environ["CNCWEAR_HOME"] = str(home)
     try:
         seen = []
-        result = run_autosklearn_job(X, y, groups, names, AutoSklearnConfig(budget_s=30, seed=1), on_event=seen.append)
+        result = run_autosklearn_job(X, y, groups, names, SearchConfig(budget_s=30, seed=1), on_event=seen.append)
     finally:
         os.environ["CNCWEAR_HOME"] = previous
     return result, seen, home
@@ -86,7 +87,7 @@ def test_cancel_kills_the_whole_process_group_and_leaves_no_model(table, home):
             task.cancel()
 
     with pytest.raises(Cancelled):
-        run_autosklearn_job(X, y, groups, names, AutoSklearnConfig(budget_s=60), task=task, on_event=on_event)
+        run_autosklearn_job(X, y, groups, names, SearchConfig(budget_s=60), task=task, on_event=on_event)
     assert not group_alive(group["pid"])
     assert list(models_dir().iterdir()) == []
 
@@ -103,7 +104,7 @@ def test_a_job_killed_with_sigkill_is_reported_and_leaves_nothing(table, home):
             os.kill(event.data["pid"], signal.SIGKILL)
 
     with pytest.raises(JobFailed, match="killed by SIGKILL"):
-        run_autosklearn_job(X, y, groups, names, AutoSklearnConfig(budget_s=60), on_event=on_event)
+        run_autosklearn_job(X, y, groups, names, SearchConfig(budget_s=60), on_event=on_event)
     assert not group_alive(group["pid"])  # its orphaned workers were reaped too
     assert list(models_dir().iterdir()) == []
 
@@ -111,12 +112,12 @@ def test_a_job_killed_with_sigkill_is_reported_and_leaves_nothing(table, home):
 def test_one_class_is_refused_before_anything_starts(table, home):
     X, y, groups, names = table
     with pytest.raises(ValueError, match="only one class"):
-        run_autosklearn_job(X, np.ones_like(y), groups, names, AutoSklearnConfig())
+        run_autosklearn_job(X, np.ones_like(y), groups, names, SearchConfig())
     four = np.concatenate([np.flatnonzero(y == 0)[:2], np.flatnonzero(y == 1)[:2]])  # both classes
     with pytest.raises(ValueError, match="fewer than the 5 folds"):
-        run_autosklearn_job(X[four], y[four], groups[four], names, AutoSklearnConfig(resampling="cv"))
+        run_autosklearn_job(X[four], y[four], groups[four], names, SearchConfig(resampling="cv"))
     with pytest.raises(ValueError, match="experiments are fewer"):
-        run_autosklearn_job(X, y, np.zeros_like(groups), names, AutoSklearnConfig(resampling="grouped-cv"))
+        run_autosklearn_job(X, y, np.zeros_like(groups), names, SearchConfig(resampling="grouped-cv"))
 
 
 def test_missing_runtime_says_so_and_offers_flaml(table, home, monkeypatch):
@@ -125,7 +126,7 @@ def test_missing_runtime_says_so_and_offers_flaml(table, home, monkeypatch):
     monkeypatch.setattr(jobs, "automl_python", lambda: None)
     X, y, groups, names = table
     with pytest.raises(AutoMLUnavailable, match="FLAML"):
-        run_autosklearn_job(X, y, groups, names, AutoSklearnConfig())
+        run_autosklearn_job(X, y, groups, names, SearchConfig())
 
 
 def _direct_proba(model_path, X):

@@ -7,13 +7,20 @@ Protocol (stdout, one JSON object per line, flushed):
     {"event": "trial", "n", "model", "score", "duration_s", "status", "elapsed_s"}
     {"event": "best", "n", "model", "score", "elapsed_s"}          (after a trial that improved it)
     {"event": "ensemble", "members": [{"model", "weight", "score"}]}
+    {"event": "evaluated", "protocol": "seed", "rows"}              (test rows predicted)
+    {"event": "fold", "protocol": "loeo", "n", "of", "experiment", "elapsed_s"}   (per refit)
     {"event": "done", "model_path", "leaderboard_path", "elapsed_s"}
     {"event": "error", "message"}                                   (then exit code 1)
 Anything else on stdout/stderr is auto-sklearn's own logging.
 
-CONFIG: {"table": CSV with feature columns + "worn" + "experiment", "output_dir", "budget_s",
+CONFIG: {"table": CSV with feature columns + "worn" + "experiment" + "role", "output_dir", "budget_s",
 "per_run_s", "memory_mb", "seed", "metric", "resampling" (holdout|cv|grouped-cv), "folds",
-"dask_address" (optional)}. The model is written to ``output_dir/.partial`` and renamed to
+"dask_address" (optional), "loeo" (bool)}.
+Evaluation: the search sees only rows with role "train". Rows with role "test" (the seed
+protocol's held-out rows) are then predicted into predictions_seed.csv. With "loeo", the found
+ensemble is refitted once per experiment without that experiment's rows (the search is not
+repeated) into predictions_loeo.csv. When either happened, the model saved is the ensemble
+refitted on all rows. The model is written to ``output_dir/.partial`` and renamed to
 ``output_dir/model.pkl`` only when complete, so a killed job leaves no model behind.
 This file must stay importable by Python 3.9 and must not import cncwear_gui.
 """
@@ -71,9 +78,12 @@ def main(config_path):
     import pandas as pd
 
     table = pd.read_csv(config["table"])
-    y = table.pop("worn").to_numpy()
-    groups = table.pop("experiment").to_numpy()
-    X = table.to_numpy(dtype=np.float64)
+    y_all = table.pop("worn").to_numpy()
+    groups_all = table.pop("experiment").to_numpy()
+    roles = table.pop("role").to_numpy() if "role" in table else np.full(len(y_all), "train")
+    X_all = table.to_numpy(dtype=np.float64)
+    train = roles == "train"
+    X, y, groups = X_all[train], y_all[train], groups_all[train]
 
     import autosklearn.classification
     import autosklearn.metrics
@@ -94,7 +104,12 @@ def main(config_path):
 
         dask_client = Client(config["dask_address"])
 
-    emit("started", budget_s=config["budget_s"], rows=int(len(y)), features=int(X.shape[1]), resampling=resampling, pid=os.getpid())
+    import sklearn
+
+    emit(
+        "started", budget_s=config["budget_s"], rows=int(len(y)), features=int(X.shape[1]), resampling=resampling,
+        pid=os.getpid(), python=sys.version.split()[0], autosklearn=autosklearn.__version__, sklearn=sklearn.__version__,
+    )
     reporter = TrialReporter()
     automl = autosklearn.classification.AutoSklearnClassifier(
         time_left_for_this_task=int(config["budget_s"]),
@@ -127,6 +142,7 @@ def main(config_path):
     leaderboard.to_csv(leaderboard_path)
     with open(os.path.join(output, "ensemble.json"), "w") as handle:
         json.dump({"members": members, "trials": reporter.count, "best_score": reporter.best}, handle)
+    evaluate(automl, config, X_all, y_all, groups_all, roles)
     # The callback lives in this script's __main__; the saved model must not depend on it.
     automl.get_trials_callback = None
     automl.automl_._get_trials_callback = None
@@ -136,6 +152,34 @@ def main(config_path):
     model_path = os.path.join(output, "model.pkl")
     os.replace(partial, model_path)  # atomic: a model file exists only when it is complete
     emit("done", model_path=model_path, leaderboard_path=leaderboard_path, elapsed_s=_elapsed())
+
+
+def evaluate(automl, config, X_all, y_all, groups_all, roles):
+    """Seed-protocol predictions, LOEO refits, and the final refit on every row (see above)."""
+    import numpy as np
+    import pandas as pd
+
+    output = config["output_dir"]
+    test = roles == "test"
+    if test.any():
+        predicted = automl.predict(X_all[test])
+        pd.DataFrame({"row": np.flatnonzero(test), "predicted": predicted}).to_csv(
+            os.path.join(output, "predictions_seed.csv"), index=False
+        )
+        emit("evaluated", protocol="seed", rows=int(test.sum()))
+    if config.get("loeo"):
+        experiments = np.unique(groups_all)
+        predicted = np.empty_like(y_all)
+        for n, experiment in enumerate(experiments, start=1):
+            held_out = groups_all == experiment
+            automl.refit(X_all[~held_out], y_all[~held_out])
+            predicted[held_out] = automl.predict(X_all[held_out])
+            emit("fold", protocol="loeo", n=n, of=len(experiments), experiment=int(experiment), elapsed_s=_elapsed())
+        pd.DataFrame({"row": np.arange(len(y_all)), "predicted": predicted}).to_csv(
+            os.path.join(output, "predictions_loeo.csv"), index=False
+        )
+    if test.any() or config.get("loeo"):
+        automl.refit(X_all, y_all)
 
 
 if __name__ == "__main__":  # required: auto-sklearn spawns its workers with forkserver

@@ -26,11 +26,10 @@ import numpy as np
 
 from ..paths import user_data_dir
 from ..tasks import Cancelled, Task, ensure_task
+from .config import SearchConfig
 from .runtime import automl_python
 
 JOB_SCRIPT = Path(__file__).with_name("autosklearn_job.py")
-RESAMPLING = ("holdout", "cv", "grouped-cv")
-METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc")
 KILL_GRACE_S = 0.5  # nothing worth saving on cancel: the result is published only when complete
 REAP_WAIT_S = 3.0
 
@@ -41,34 +40,6 @@ class AutoMLUnavailable(RuntimeError):
 
 class JobFailed(RuntimeError):
     pass
-
-
-@dataclass
-class AutoSklearnConfig:
-    budget_s: int = 60
-    per_run_s: int | None = None
-    memory_mb: int = 3072
-    seed: int = 1
-    metric: str = "accuracy"
-    resampling: str = "holdout"
-    folds: int = 5
-    dask_address: str | None = None
-
-    def check(self, y: np.ndarray, groups: np.ndarray) -> None:
-        """Refuse bad input before anything starts."""
-        if self.resampling not in RESAMPLING:
-            raise ValueError(f"resampling must be one of {', '.join(RESAMPLING)}")
-        if self.metric not in METRICS:
-            raise ValueError(f"metric must be one of {', '.join(METRICS)}")
-        if self.budget_s < 30:
-            raise ValueError("auto-sklearn needs a time budget of at least 30 s")
-        classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(f"the training table has only one class ({classes.tolist()}); both worn and unworn are needed")
-        if self.resampling in ("cv", "grouped-cv") and len(y) < self.folds:
-            raise ValueError(f"{len(y)} rows are fewer than the {self.folds} folds")
-        if self.resampling == "grouped-cv" and len(np.unique(groups)) < self.folds:
-            raise ValueError(f"{len(np.unique(groups))} experiments are fewer than the {self.folds} folds")
 
 
 @dataclass
@@ -90,6 +61,14 @@ class JobResult:
     def ensemble(self) -> dict:
         return json.loads((self.model_dir / "ensemble.json").read_text())
 
+    def predictions(self, protocol: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(row indices, predicted labels) of an evaluation protocol the job ran, else None."""
+        path = self.model_dir / f"predictions_{protocol}.csv"
+        if not path.is_file():
+            return None
+        table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+        return table[:, 0], table[:, 1]
+
 
 def models_dir() -> Path:
     path = user_data_dir() / "automl-models"
@@ -102,12 +81,16 @@ def run_autosklearn_job(
     y: np.ndarray,
     groups: np.ndarray,
     feature_names: list[str],
-    config: AutoSklearnConfig,
+    config: SearchConfig,
     task: Task | None = None,
     on_event: Callable[[JobEvent], None] | None = None,
+    test_rows: np.ndarray | None = None,
+    loeo: bool = False,
 ) -> JobResult:
+    """Search on all rows but ``test_rows``; predict those (seed protocol) and, with ``loeo``,
+    refit the found ensemble per left-out experiment. See autosklearn_job.py for the protocol."""
     task = ensure_task(task)
-    config.check(y, groups)
+    config.check(y, groups, "auto-sklearn")
     python = automl_python()
     if python is None:
         raise AutoMLUnavailable("auto-sklearn is not installed here (it needs Python 3.9 on Linux); train with FLAML instead")
@@ -120,9 +103,13 @@ def run_autosklearn_job(
         frame = {name: X[:, i] for i, name in enumerate(feature_names)}
         import pandas as pd
 
-        pd.DataFrame({**frame, "worn": y, "experiment": groups}).to_csv(table, index=False)
+        roles = np.full(len(y), "train", dtype=object)
+        if test_rows is not None:
+            roles[test_rows] = "test"
+        pd.DataFrame({**frame, "worn": y, "experiment": groups, "role": roles}).to_csv(table, index=False)
         config_path = work_dir / "config.json"
-        config_path.write_text(json.dumps({**config.__dict__, "table": str(table), "output_dir": str(output)}))
+        settings = {**config.__dict__, "table": str(table), "output_dir": str(output), "loeo": loeo}
+        config_path.write_text(json.dumps(settings))
         process = subprocess.Popen(
             [str(python), str(JOB_SCRIPT), str(config_path)],
             stdout=subprocess.PIPE,
@@ -149,7 +136,10 @@ def run_autosklearn_job(
                     on_event(event)
                 if event.kind == "trial":
                     elapsed = float(event.data.get("elapsed_s", 0))
-                    task.progress(min(0.95, elapsed / max(1, config.budget_s)), f"trial {event.data['n']}: {event.data['model']}")
+                    task.progress(min(0.8, 0.8 * elapsed / max(1, config.budget_s)), f"trial {event.data['n']}: {event.data['model']}")
+                elif event.kind == "fold":
+                    fold, of = event.data["n"], event.data["of"]
+                    task.progress(0.8 + 0.19 * fold / of, f"LOEO refit {fold}/{of} (experiment {event.data['experiment']} held out)")
                 elif event.kind == "done":
                     done = event
                 elif event.kind == "error":

@@ -28,10 +28,16 @@ class BenchmarkRow:
     per_experiment: list[dict] = field(default_factory=list)
     run_id: str | None = None
     model_id: str | None = None
+    name: str = ""  # shown in the table; defaults to the baseline's name
+
+    @property
+    def label(self) -> str:
+        return self.name or BASELINE_NAMES.get(self.model, self.model)
 
     def to_json(self) -> dict:
         row = {
             "model": self.model,
+            "name": self.label,
             "protocol": self.protocol,
             **{k: round(v, 6) for k, v in self.metrics.items()},
             "fit_seconds": round(self.fit_seconds, 3),
@@ -78,7 +84,7 @@ def _row(code: str, evaluation: Evaluation, feature_set: FeatureSet) -> Benchmar
         protocol=evaluation.protocol,
         metrics=evaluation.metrics,
         fit_seconds=evaluation.fit_seconds,
-        feature_set=feature_set.key,
+        feature_set=feature_set.key if feature_set is not None else "",
         experiments_correct=evaluation.experiments_correct if evaluation.protocol == "loeo" else None,
         experiments=len(verdicts) if evaluation.protocol == "loeo" else None,
         per_experiment=[v.to_json() for v in verdicts],
@@ -114,6 +120,19 @@ def _log_row(row: BenchmarkRow, evaluation: Evaluation, feature_set: FeatureSet,
         row.model_id = logged.model_id
 
 
+def automl_rows(rows: list[BenchmarkRow], result, protocols: list[str]) -> list[BenchmarkRow]:
+    """The baseline rows plus the AutoML training run's (a training.TrainingResult), by protocol."""
+    name = {"auto-sklearn": "auto-sklearn", "flaml": "FLAML"}[result.engine]
+    extra = []
+    for protocol in protocols:
+        evaluation = result.evaluations[protocol]
+        row = _row("automl", evaluation, None)
+        row.name, row.feature_set, row.run_id = name, result.feature_set, result.run_id
+        row.fit_seconds = result.search_seconds
+        extra.append(row)
+    return sorted(rows + extra, key=lambda r: protocols.index(r.protocol))
+
+
 def _estimator_params(model) -> dict:
     params = model.get_params()
     keep = ("n_estimators", "max_depth", "max_features", "criterion", "random_state")
@@ -132,13 +151,18 @@ def format_table(rows: list[BenchmarkRow]) -> str:
         for r in (r for r in rows if r.protocol == protocol):
             m = r.metrics
             line = (
-                f"  {BASELINE_NAMES[r.model]:<15}{m['accuracy'] * 100:>9.2f}%{m['precision']:>11.4f}"
+                f"  {r.label:<15}{m['accuracy'] * 100:>9.2f}%{m['precision']:>11.4f}"
                 f"{m['recall']:>9.4f}{m['f1']:>9.4f}{m['mcc']:>9.4f}{r.fit_seconds:>8.2f}"
             )
             if protocol == "loeo":
                 line += f"{f'{r.experiments_correct}/{r.experiments}':>13}"
             lines.append(line)
         lines.append("")
+    if any(r.model == "automl" for r in rows):
+        lines.append(
+            "AutoML rows: 'fit s' is the whole run (search within the budget on the seed training rows,\n"
+            "then evaluation); loeo refits the pipeline found once per left-out experiment.\n"
+        )
     if any(r.protocol == "seed" for r in rows) and any(r.protocol == "loeo" for r in rows):
         lines.append(
             "The seed split shares neighbouring 100 ms samples of each run between train and test;\n"

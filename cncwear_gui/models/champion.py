@@ -52,8 +52,8 @@ class ChampionRef:
         return cls(**{**data, "model": TrustedModelFile(**{**model, "skops_types": tuple(model["skops_types"])})})
 
 
-def find_champion(task: Task | None = None) -> ChampionRef | None:
-    """The registry's champion (located, not loaded); None when there is none."""
+def find_champion(task: Task | None = None, alias: str = CHAMPION_ALIAS) -> ChampionRef | None:
+    """The registry's champion (or another alias), located, not loaded; None when there is none."""
     task = ensure_task(task)
     task.progress(0.0, "opening the model registry")
     from ..store.tracking import mlflow_client, trusted_model_file
@@ -61,7 +61,7 @@ def find_champion(task: Task | None = None) -> ChampionRef | None:
     mlflow = mlflow_client()
     client = mlflow.MlflowClient()
     try:
-        version = client.get_model_version_by_alias(REGISTERED_NAME, CHAMPION_ALIAS)
+        version = client.get_model_version_by_alias(REGISTERED_NAME, alias)
     except mlflow.exceptions.MlflowException:
         return None
     task.progress(0.5, f"locating {REGISTERED_NAME} v{version.version}")
@@ -81,15 +81,22 @@ def find_champion(task: Task | None = None) -> ChampionRef | None:
 
 
 def load_active_model(ref: ChampionRef) -> ActiveModel:
-    """Deserialise the champion under the trust policy; needs no mlflow."""
-    from ..store.tracking import load_verified
+    """Deserialise the champion under the trust policy, or start its sidecar; needs no mlflow."""
+    from ..store.tracking import AUTOSKLEARN_PICKLE, load_verified, verify_file
 
+    feature_set = get_feature_set(ref.feature_set)
+    if ref.model.format == AUTOSKLEARN_PICKLE:
+        from .predictor import SidecarPredictor
+
+        estimator = SidecarPredictor(verify_file(ref.model), list(feature_set.columns))
+    else:
+        estimator = load_verified(ref.model)
     return ActiveModel(
         name=ref.name,
         version=ref.version,
         engine=ref.engine or "scikit-learn",
-        feature_set=get_feature_set(ref.feature_set),
-        estimator=load_verified(ref.model),
+        feature_set=feature_set,
+        estimator=estimator,
         trained_at=ref.trained_at,
         run_id=ref.run_id,
     )

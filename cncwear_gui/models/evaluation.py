@@ -71,7 +71,7 @@ class Evaluation:
     protocol: str
     metrics: dict[str, float]
     fit_seconds: float  # one fit (seed) or the mean fit over folds (loeo)
-    model: ClassifierMixin  # seed: the model evaluated; loeo: refitted on all rows
+    model: ClassifierMixin | None  # seed: the model evaluated; loeo: refitted on all rows
     verdicts: list[ExperimentVerdict] = field(default_factory=list)
 
     @property
@@ -95,12 +95,29 @@ def experiment_verdicts(groups: np.ndarray, y_true: np.ndarray, y_pred: np.ndarr
     return verdicts
 
 
+def seed_split(y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (train, test) of the seed protocol; every engine uses exactly this split."""
+    return train_test_split(np.arange(len(y)), test_size=TEST_SIZE, stratify=y, random_state=seed)
+
+
+def evaluation_from_predictions(
+    protocol: str, y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray, fit_seconds: float = float("nan")
+) -> Evaluation:
+    """Score predictions made elsewhere (e.g. by the auto-sklearn job in the AutoML runtime)."""
+    return Evaluation(
+        protocol=protocol,
+        metrics=classification_metrics(y_true, y_pred),
+        fit_seconds=fit_seconds,
+        model=None,
+        verdicts=experiment_verdicts(groups, y_true, y_pred),
+    )
+
+
 def evaluate_seed(
     estimator: ClassifierMixin, X: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int = 0, task: Task | None = None
 ) -> Evaluation:
     task = ensure_task(task)
-    rows = np.arange(len(y))
-    train, test = train_test_split(rows, test_size=TEST_SIZE, stratify=y, random_state=seed)
+    train, test = seed_split(y, seed)
     model = clone(estimator)
     task.progress(0.0, "fitting on 80 % of the rows")
     started = time.perf_counter()

@@ -13,6 +13,9 @@ only models it wrote itself:
   3. when loading, the file's hash must match the recorded one and the types skops finds in the
      file must be within the recorded list; then ``skops.io.load`` gets exactly that list.
 A model from elsewhere, or an artifact changed after logging, is refused with ModelTrustError.
+auto-sklearn models are pickles written by cncwear's own job in the AutoML runtime: they are
+logged as a pyfunc that drives the prediction sidecar, with the pickle's SHA-256 recorded the
+same way; the app checks the hash before a sidecar may unpickle the file.
 mlflow is imported lazily (≈1 s), never on the GUI start-up path.
 """
 
@@ -31,7 +34,12 @@ WRITER_TAG = "cncwear.writer"
 SHA_TAG = "cncwear.model_sha256"
 TYPES_TAG = "cncwear.skops_types"
 TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.")
+FORMAT_TAG = "cncwear.model_format"
 MODEL_FILE = "model.skops"
+SKOPS = "skops"
+AUTOSKLEARN_PICKLE = "autosklearn-pickle"
+AUTOSKLEARN_FILE = "model.pkl"
+PYFUNC_CODE = Path(__file__).resolve().parent.parent / "automl" / "sidecar_pyfunc.py"
 
 
 class ModelTrustError(Exception):
@@ -54,6 +62,7 @@ def artifact_root() -> Path:
 def mlflow_client():
     """Import mlflow, point it at our store, and return the module."""
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri())
@@ -93,11 +102,42 @@ def log_trusted_model(model, name: str = "model", **log_kwargs) -> LoggedModel:
     )
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri))
     digest = file_sha256(local / MODEL_FILE)
-    tags = {WRITER_TAG: f"cncwear {__version__}", SHA_TAG: digest, TYPES_TAG: json.dumps(list(types))}
+    tags = {WRITER_TAG: f"cncwear {__version__}", SHA_TAG: digest, TYPES_TAG: json.dumps(list(types)), FORMAT_TAG: SKOPS}
+    return _record(mlflow, info, name, tags, types)
+
+
+def log_autosklearn_model(model_path: Path, feature_names: list[str], runtime: dict, name: str = "model",
+                          **log_kwargs) -> LoggedModel:
+    """Log an auto-sklearn pickle (written by our job) as a pyfunc served by the sidecar.
+
+    ``runtime`` records the AutoML runtime it needs (Python, auto-sklearn, scikit-learn versions);
+    its pinned lock file is logged next to the model.
+    """
+    mlflow = mlflow_client()
+    digest = file_sha256(model_path)
+    lock = Path(__file__).resolve().parents[2] / "packaging" / "requirements" / "automl.lock.txt"
+    artifacts = {"autosklearn_model": str(model_path)}
+    if lock.is_file():
+        artifacts["automl_runtime_lock"] = str(lock)
+    info = mlflow.pyfunc.log_model(
+        name=name,
+        python_model=str(PYFUNC_CODE),
+        artifacts=artifacts,
+        model_config={"feature_names": list(feature_names), "sha256": digest, "automl_runtime": runtime},
+        pip_requirements=[f"mlflow=={mlflow.__version__}", "numpy"],
+        **log_kwargs,
+    )
+    tags = {WRITER_TAG: f"cncwear {__version__}", SHA_TAG: digest, TYPES_TAG: "[]", FORMAT_TAG: AUTOSKLEARN_PICKLE,
+            "cncwear.automl_runtime": json.dumps(runtime)}
+    return _record(mlflow, info, name, tags, ())
+
+
+def _record(mlflow, info, name: str, tags: dict, types: tuple[str, ...]) -> LoggedModel:
+    """Write the trust tags on the logged model and the run."""
     mlflow.set_logged_model_tags(info.model_id, tags)
     mlflow.set_tags({f"{key}.{name}": value for key, value in tags.items()})
     version = getattr(info, "registered_model_version", None)
-    return LoggedModel(info.model_uri, info.model_id, digest, types, None if version is None else str(version))
+    return LoggedModel(info.model_uri, info.model_id, tags[SHA_TAG], types, None if version is None else str(version))
 
 
 @dataclass(frozen=True)
@@ -108,6 +148,7 @@ class TrustedModelFile:
     path: str
     sha256: str
     skops_types: tuple[str, ...]
+    format: str = SKOPS  # or AUTOSKLEARN_PICKLE: served by the sidecar, never unpickled here
 
 
 def trusted_model_file(model_id: str) -> TrustedModelFile:
@@ -118,18 +159,28 @@ def trusted_model_file(model_id: str) -> TrustedModelFile:
         raise ModelTrustError(f"model {model_id} was not written by cncwear; it is not loaded")
     cache = user_data_dir() / "model-cache" / model_id
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_id}", dst_path=str(cache)))
-    return TrustedModelFile(model_id, str(local / MODEL_FILE), tags[SHA_TAG], tuple(json.loads(tags[TYPES_TAG])))
+    file_format = tags.get(FORMAT_TAG, SKOPS)
+    path = local / "artifacts" / AUTOSKLEARN_FILE if file_format == AUTOSKLEARN_PICKLE else local / MODEL_FILE
+    return TrustedModelFile(model_id, str(path), tags[SHA_TAG], tuple(json.loads(tags[TYPES_TAG])), file_format)
+
+
+def verify_file(file: TrustedModelFile) -> Path:
+    """The model file, if it is there and unchanged since cncwear wrote it."""
+    path = Path(file.path)
+    if not path.is_file():
+        raise ModelTrustError(f"model {file.model_id} has no {path.name}; it is not loaded")
+    if file_sha256(path) != file.sha256:
+        raise ModelTrustError(f"model {file.model_id} was changed after cncwear wrote it; it is not loaded")
+    return path
 
 
 def load_verified(file: TrustedModelFile):
     """Deserialise a model file only if it matches what was recorded (no mlflow import here)."""
     import skops.io
 
-    path = Path(file.path)
-    if not path.is_file():
-        raise ModelTrustError(f"model {file.model_id} has no {MODEL_FILE}; it is not loaded")
-    if file_sha256(path) != file.sha256:
-        raise ModelTrustError(f"model {file.model_id} was changed after cncwear wrote it; it is not loaded")
+    if file.format != SKOPS:
+        raise ModelTrustError(f"model {file.model_id} is a {file.format} model; it is served by the AutoML sidecar")
+    path = verify_file(file)
     recorded = set(file.skops_types)
     found = set(skops.io.get_untrusted_types(file=path))
     if not found <= recorded or any(not t.startswith(TRUSTED_TYPE_PREFIXES) for t in found):

@@ -1,0 +1,262 @@
+"""A training run: search with an AutoML engine, evaluate under both protocols, log, register.
+
+Both engines search on the seed protocol's training rows only (the same 80/20 split as the
+baselines), so the seed figure is a true held-out score. LOEO evaluates the pipeline the search
+found, refitted once per left-out experiment (the search itself is not repeated per fold, which
+the run's tags say). The model logged and registered is that pipeline refitted on every row.
+Registered versions become the ``challenger``; the promotion gate decides about ``champion``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import numpy as np
+
+from ..automl.config import ENGINES, SearchConfig
+from ..automl.jobs import JobEvent
+from ..data.dataset import Dataset
+from ..features.sets import FeatureSet, get_feature_set, training_matrix
+from ..tasks import Task, ensure_task
+from .evaluation import PROTOCOL_LABELS, PROTOCOLS, Evaluation, evaluation_from_predictions, seed_split
+
+log = logging.getLogger(__name__)
+TRAINING_EXPERIMENT = "cncwear-training"
+LOEO_NOTE = "loeo: the found pipeline refitted per left-out experiment; the search ran once, on the seed training rows"
+GATE_METRICS = ("accuracy", "f1", "mcc", "precision", "recall")
+
+
+@dataclass
+class TrainingConfig:
+    engine: str = "flaml"
+    search: SearchConfig = field(default_factory=SearchConfig)
+    feature_set: str = "signals"  # what a live machine delivers: no train.csv constants
+    split_seed: int = 0  # the seed protocol's split, as in the benchmark
+    protocols: tuple[str, ...] = PROTOCOLS
+    register: bool = False
+    promote: bool = False  # move the champion alias when the gate passes
+    gate_protocol: str = "loeo"
+    gate_metric: str = "accuracy"
+    gate_margin: float = 0.0
+
+    def check(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+        unknown = [p for p in self.protocols if p not in PROTOCOLS]
+        if unknown or "seed" not in self.protocols:
+            raise ValueError(f"protocols must include seed and be among {', '.join(PROTOCOLS)}")
+        if self.gate_protocol not in PROTOCOLS:
+            raise ValueError(f"the gate's protocol must be one of {', '.join(PROTOCOLS)}")
+        if self.gate_metric not in GATE_METRICS:
+            raise ValueError(f"the gate's metric must be one of {', '.join(GATE_METRICS)}")
+        if self.register and self.gate_protocol not in self.protocols:
+            raise ValueError(f"the gate compares {self.gate_protocol}, so that protocol must be evaluated")
+        if not 0.0 <= self.gate_margin < 1.0:
+            raise ValueError("the gate's margin must be between 0 and 1")
+
+
+@dataclass
+class TrainingResult:
+    engine: str
+    feature_set: str
+    evaluations: dict[str, Evaluation]
+    leaderboard: list[dict]
+    ensemble: list[dict]
+    events: list[JobEvent]
+    search_seconds: float
+    run_id: str | None = None
+    model_version: str | None = None
+    gate: object | None = None  # promotion.GateDecision when registered
+    promoted: bool = False
+
+    @property
+    def trials(self) -> int:
+        return sum(1 for event in self.events if event.kind == "trial")
+
+    def to_json(self) -> dict:
+        return {
+            "engine": self.engine,
+            "feature_set": self.feature_set,
+            "run_id": self.run_id,
+            "model_version": self.model_version,
+            "metrics": {p: {k: round(v, 6) for k, v in e.metrics.items()} for p, e in self.evaluations.items()},
+            "experiments_correct": {p: f"{e.experiments_correct}/{len(e.verdicts)}" for p, e in self.evaluations.items()},
+            "trials": self.trials,
+            "search_seconds": round(self.search_seconds, 2),
+            "leaderboard": self.leaderboard,
+            "ensemble": self.ensemble,
+            "gate": None if self.gate is None else self.gate.to_json(),
+            "promoted": self.promoted,
+        }
+
+
+def train(dataset: Dataset, config: TrainingConfig, task: Task | None = None,
+          on_event: Callable[[JobEvent], None] | None = None) -> TrainingResult:
+    """Search, evaluate, and log one run; with ``register``, add a challenger and run the gate.
+
+    Nothing reaches MLflow unless the search and evaluation finished: a cancelled or killed
+    run leaves the tracking store and the registry as they were.
+    """
+    task = ensure_task(task)
+    config.check()
+    feature_set = get_feature_set(config.feature_set)
+    X, y, groups = training_matrix(dataset.samples(), feature_set)
+    train_rows, test_rows = seed_split(y, config.split_seed)
+    config.search.check(y[train_rows], groups[train_rows], config.engine)
+    names = list(feature_set.columns)
+    search_task = task.child(0.0, 0.85)
+    started = time.perf_counter()
+    if config.engine == "flaml":
+        fitted = _train_flaml(X, y, groups, names, train_rows, test_rows, config, search_task, on_event)
+    else:
+        fitted = _train_autosklearn(X, y, groups, names, test_rows, config, search_task, on_event)
+    result = TrainingResult(
+        engine=config.engine, feature_set=feature_set.key, evaluations=fitted.evaluations,
+        leaderboard=fitted.leaderboard, ensemble=fitted.ensemble, events=fitted.events,
+        search_seconds=time.perf_counter() - started,
+    )
+    task.progress(0.86, "logging the run to MLflow")
+    _log_run(result, fitted, config, feature_set, dataset, X, len(y), task.child(0.86, 0.95))
+    if config.register:
+        from .promotion import mark_challenger, promote, run_gate
+
+        mark_challenger(result.model_version)
+        task.progress(0.95, "promotion gate")
+        result.gate = run_gate(result.model_version, config.gate_protocol, config.gate_metric, config.gate_margin,
+                               dataset=dataset, task=task.child(0.95, 0.99))
+        if config.promote:
+            result.promoted = promote(result.gate)
+    task.progress(1.0, "training run logged")
+    return result
+
+
+@dataclass
+class _Fitted:
+    evaluations: dict[str, Evaluation]
+    leaderboard: list[dict]
+    ensemble: list[dict]
+    events: list[JobEvent]
+    params: dict
+    estimator: object = None  # FLAML: the final scikit-learn model
+    model_path: object = None  # auto-sklearn: the final pickle
+    runtime: dict = field(default_factory=dict)
+
+
+def _train_flaml(X, y, groups, names, train_rows, test_rows, config, task, on_event) -> _Fitted:
+    from sklearn.base import clone
+
+    from ..automl.flaml_engine import run_flaml_search
+    from .evaluation import evaluate_loeo
+
+    search = run_flaml_search(X[train_rows], y[train_rows], groups[train_rows], names, config.search,
+                              task.child(0.0, 0.6), on_event)
+    task.progress(0.6, f"seed protocol: refitting {search.best_model} on the training rows")
+    seed_model = clone(search.estimator).fit(X[train_rows], y[train_rows])
+    evaluations = {"seed": evaluation_from_predictions("seed", y[test_rows], seed_model.predict(X[test_rows]),
+                                                       groups[test_rows])}
+    if "loeo" in config.protocols:
+        evaluations["loeo"] = evaluate_loeo(search.estimator, X, y, groups, task=task.child(0.65, 1.0, "LOEO: "))
+        final = evaluations["loeo"].model
+    else:
+        task.progress(0.9, "refitting on every row")
+        final = clone(search.estimator).fit(X, y)
+    params = {f"best.{k}": v for k, v in search.best_config.items()}
+    members = next(e.data["members"] for e in search.events if e.kind == "ensemble")
+    return _Fitted(evaluations, search.leaderboard, members, search.events,
+                   {"best_model": search.best_model, **params}, estimator=final)
+
+
+def _train_autosklearn(X, y, groups, names, test_rows, config, task, on_event) -> _Fitted:
+    import pandas as pd
+
+    from ..automl.jobs import run_autosklearn_job
+
+    job = run_autosklearn_job(X, y, groups, names, config.search, task, on_event, test_rows=test_rows,
+                              loeo="loeo" in config.protocols)
+    evaluations = {}
+    for protocol in config.protocols:
+        rows, predicted = job.predictions(protocol)
+        evaluations[protocol] = evaluation_from_predictions(protocol, y[rows], predicted, groups[rows])
+    board = pd.read_csv(job.model_dir / "leaderboard.csv")
+    leaderboard = [
+        {"rank": int(row["rank"]), "model": str(row["type"]), "score": round(1.0 - float(row["cost"]), 6),
+         "weight": round(float(row["ensemble_weight"]), 4), "duration_s": round(float(row["duration"]), 2)}
+        for _, row in board.iterrows()
+    ]
+    started = next(e.data for e in job.events if e.kind == "started")
+    runtime = {key: started.get(key) for key in ("python", "autosklearn", "sklearn")}
+    return _Fitted(evaluations, leaderboard, job.ensemble["members"], job.events, {}, model_path=job.model_path,
+                   runtime=runtime)
+
+
+def _log_run(result: TrainingResult, fitted: _Fitted, config: TrainingConfig, feature_set: FeatureSet,
+             dataset: Dataset, X: np.ndarray, rows: int, task: Task) -> None:
+    from ..store.tracking import ensure_experiment, log_autosklearn_model, log_trusted_model, mlflow_client
+    from .champion import REGISTERED_NAME
+
+    mlflow = mlflow_client()
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    sample = pd.DataFrame(X[:20], columns=list(feature_set.columns))
+    signature = infer_signature(sample, np.zeros(len(sample), dtype=np.int64))
+    search = config.search
+    registered = {"registered_model_name": REGISTERED_NAME} if config.register else {}
+    with mlflow.start_run(experiment_id=ensure_experiment(TRAINING_EXPERIMENT),
+                          run_name=f"{config.engine}-{search.budget_s}s") as run:
+        mlflow.set_tags({
+            "cncwear.engine": config.engine,
+            "cncwear.feature_set": feature_set.key,
+            "cncwear.feature_set_name": feature_set.name,
+            "cncwear.feature_set_fingerprint": feature_set.fingerprint,
+            "cncwear.dataset_files": ",".join(sorted(e.sha256[:12] for e in dataset.experiments.values())),
+            "cncwear.trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "cncwear.purpose": "training run",
+            "cncwear.protocol_note.seed": PROTOCOL_LABELS["seed"],
+            "cncwear.protocol_note.loeo": LOEO_NOTE,
+        })
+        mlflow.log_params({
+            "engine": config.engine, "budget_s": search.budget_s, "search_seed": search.seed,
+            "search_metric": search.metric, "resampling": search.resampling, "folds": search.folds,
+            "split_seed": config.split_seed, "rows": rows, "features": X.shape[1],
+            "gate_protocol": config.gate_protocol, "gate_metric": config.gate_metric,
+            "gate_margin": config.gate_margin, **fitted.params,
+        })
+        metrics = {"search_seconds": result.search_seconds, "trials": result.trials}
+        for protocol, evaluation in result.evaluations.items():
+            metrics.update({f"{protocol}_{name}": value for name, value in evaluation.metrics.items()})
+            metrics[f"{protocol}_experiments_correct"] = evaluation.experiments_correct
+        mlflow.log_metrics(metrics)
+        _log_best_curve(mlflow, result.events)
+        mlflow.log_text(pd.DataFrame(result.leaderboard).to_csv(index=False), "leaderboard.csv")
+        mlflow.log_text("".join(json.dumps({"event": e.kind, **e.data}) + "\n" for e in result.events), "progress.jsonl")
+        mlflow.log_dict({"members": result.ensemble}, "ensemble.json")
+        mlflow.log_dict({p: [v.to_json() for v in e.verdicts] for p, e in result.evaluations.items()},
+                        "per_experiment.json")
+        task.progress(0.3, "logging the model")
+        if fitted.estimator is not None:
+            logged = log_trusted_model(fitted.estimator, name="model", signature=signature, **registered)
+        else:
+            logged = log_autosklearn_model(fitted.model_path, list(feature_set.columns), fitted.runtime,
+                                           name="model", signature=signature, **registered)
+        result.run_id = run.info.run_id
+        result.model_version = logged.registered_version
+    task.progress(1.0, "logged")
+
+
+def _log_best_curve(mlflow, events: list[JobEvent]) -> None:
+    """The best-so-far score per trial, as an MLflow metric history (the Training view's curve)."""
+    from mlflow.entities import Metric
+
+    best, points, now = None, [], int(time.time() * 1000)
+    for event in events:
+        if event.kind == "trial" and event.data.get("score") is not None:
+            best = event.data["score"] if best is None else max(best, event.data["score"])
+            points.append(Metric("search_best_score", best, now, int(event.data["n"])))
+    if points:
+        mlflow.MlflowClient().log_batch(mlflow.active_run().info.run_id, metrics=points)
