@@ -48,6 +48,8 @@ def main() -> None:
     started = time.perf_counter()
     predictor.predict_proba(data[0][:1])
     print(f"sidecar start + first call: {time.perf_counter() - started:.2f} s")
+    pings = [predictor.ping() for _ in range(50)]
+    print(f"sidecar pipe round trip (ping, no model call): median {np.median(pings) * 1000:.2f} ms")
     for rows in (1, 5000):
         batch = data[0][np.resize(np.arange(len(data[0])), rows)]
         times = []

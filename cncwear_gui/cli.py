@@ -185,7 +185,7 @@ def _training_config(args, register: bool):
     config = TrainingConfig(
         engine=args.engine,
         search=SearchConfig(budget_s=args.budget, seed=args.search_seed, metric=args.search_metric,
-                            resampling=args.resampling),
+                            resampling=args.resampling, workers=args.workers),
         feature_set=args.feature_set,
         protocols=protocols,
         register=register,
@@ -289,6 +289,7 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--search-metric", default="accuracy", help="what the search optimises: accuracy, balanced_accuracy, f1, roc_auc")
     search.add_argument("--resampling", default="holdout", help="how the search scores candidates: holdout, cv, grouped-cv")
     search.add_argument("--search-seed", type=int, default=1)
+    search.add_argument("--workers", type=int, default=1, help="auto-sklearn: candidates fitted in parallel")
 
 
 def build_parser() -> argparse.ArgumentParser:

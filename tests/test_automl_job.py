@@ -120,10 +120,8 @@ def test_one_class_is_refused_before_anything_starts(table, home):
         run_autosklearn_job(X, y, np.zeros_like(groups), names, SearchConfig(resampling="grouped-cv"))
 
 
-def test_missing_runtime_says_so_and_offers_flaml(table, home, monkeypatch):
-    import cncwear_gui.automl.jobs as jobs
-
-    monkeypatch.setattr(jobs, "automl_python", lambda: None)
+def test_missing_runtime_says_so_and_offers_flaml(table, home, monkeypatch, tmp_path):
+    monkeypatch.setenv("CNCWEAR_AUTOML_PYTHON", str(tmp_path / "no-such-python"))
     X, y, groups, names = table
     with pytest.raises(AutoMLUnavailable, match="FLAML"):
         run_autosklearn_job(X, y, groups, names, SearchConfig())

@@ -15,7 +15,7 @@ Anything else on stdout/stderr is auto-sklearn's own logging.
 
 CONFIG: {"table": CSV with feature columns + "worn" + "experiment" + "role", "output_dir", "budget_s",
 "per_run_s", "memory_mb", "seed", "metric", "resampling" (holdout|cv|grouped-cv), "folds",
-"dask_address" (optional), "loeo" (bool)}.
+"dask_address" (optional), "workers", "loeo" (bool)}.
 Evaluation: the search sees only rows with role "train". Rows with role "test" (the seed
 protocol's held-out rows) are then predicted into predictions_seed.csv. With "loeo", the found
 ensemble is refitted once per experiment without that experiment's rows (the search is not
@@ -119,7 +119,7 @@ def main(config_path):
         metric=metric,
         resampling_strategy=strategy,
         resampling_strategy_arguments=arguments,
-        n_jobs=1 if dask_client is None else None,
+        n_jobs=int(config.get("workers", 1)) if dask_client is None else None,
         dask_client=dask_client,
         get_trials_callback=reporter,
         tmp_folder=os.path.join(config["output_dir"], "autosklearn-tmp"),

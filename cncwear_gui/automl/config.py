@@ -22,6 +22,7 @@ class SearchConfig:
     per_run_s: int | None = None  # auto-sklearn: limit for one candidate fit
     memory_mb: int = 3072  # auto-sklearn: limit per worker
     dask_address: str | None = None  # auto-sklearn: train on a site's Dask cluster
+    workers: int = 1  # auto-sklearn: candidates fitted in parallel on this machine
 
     def check(self, y: np.ndarray, groups: np.ndarray, engine: str = "auto-sklearn") -> None:
         """Refuse bad input before anything starts."""
@@ -33,6 +34,8 @@ class SearchConfig:
             raise ValueError(f"metric must be one of {', '.join(METRICS)}")
         if self.budget_s < MIN_BUDGET_S[engine]:
             raise ValueError(f"{engine} needs a time budget of at least {MIN_BUDGET_S[engine]} s")
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
         classes = np.unique(y)
         if len(classes) < 2:
             raise ValueError(f"the training table has only one class ({classes.tolist()}); both worn and unworn are needed")

@@ -3,7 +3,7 @@
 auto-sklearn pins scikit-learn 0.24, which cannot share an environment with the main runtime
 (alibi, shap and mlflow need scikit-learn >= 1.0), so it runs in separate processes.
 ``packaging/dev.sh`` creates the venv at ``<project>/.venv-automl``; ``CNCWEAR_AUTOML_PYTHON``
-points elsewhere.
+points elsewhere (a path that does not exist counts as "not installed").
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def automl_python() -> Path | None:
     """The AutoML runtime's interpreter, or None when it is not installed."""
     override = os.environ.get("CNCWEAR_AUTOML_PYTHON")
     if override:
-        return Path(override)
+        return Path(override) if Path(override).exists() else None
     scripts = "Scripts/python.exe" if sys.platform == "win32" else "bin/python"
     candidate = project_root() / ".venv-automl" / scripts
     return candidate if candidate.exists() else None

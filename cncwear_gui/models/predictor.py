@@ -75,6 +75,16 @@ class SidecarPredictor:
     def fit(self, *args, **kwargs):  # the sidecar serves a trained model; training is the job's
         raise NotImplementedError("a SidecarPredictor serves a trained model; train with the AutoML job")
 
+    def ping(self) -> float:
+        """One empty round trip over the pipe (starting the sidecar if needed); its seconds."""
+        with self._lock:
+            self._ensure_started()
+            started = time.perf_counter()
+            self._process.stdin.write(b'{"op": "ping"}\n')
+            self._process.stdin.flush()
+            json.loads(self._read_line(time.monotonic() + self.call_timeout))
+            return time.perf_counter() - started
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None and self._process.poll() is None else None

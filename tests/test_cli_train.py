@@ -1,0 +1,47 @@
+"""``cncwear train`` and ``cncwear benchmark --models ...,automl`` through the real command line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from helpers import run_cli
+
+
+def test_train_registers_and_reports_run_version_metrics_and_gate(home):
+    done = run_cli("train", "--engine", "flaml", "--budget", "6", "--skip-loeo", "--protocol", "seed",
+                   "--register", "--json", env={"CNCWEAR_HOME": str(home)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])["training"]
+    assert result["run_id"] and result["model_version"] == "1"
+    assert set(result["metrics"]) == {"seed"} and 0.5 < result["metrics"]["seed"]["accuracy"] <= 1.0
+    assert result["gate"]["decision"] == "promote" and result["gate"]["protocol"] == "seed"
+    assert result["promoted"] is False  # --register alone only records the verdict
+    assert result["trials"] == sum(row["trials"] for row in result["leaderboard"]) > 0
+
+
+def test_train_refuses_bad_input_with_exit_2(home, tmp_path, bundled_dir):
+    env = {"CNCWEAR_HOME": str(home)}
+    done = run_cli("train", "--engine", "flaml", "--budget", "2", env=env)
+    assert done.returncode == 2 and "at least 5 s" in done.stderr
+    done = run_cli("train", "--engine", "auto-sklearn", env={**env, "CNCWEAR_AUTOML_PYTHON": str(tmp_path / "none")})
+    assert done.returncode == 2 and "FLAML" in done.stderr and "--engine flaml" in done.stderr
+    # only worn experiments: one class
+    worn_only = tmp_path / "worn"
+    worn_only.mkdir()
+    shutil.copy(bundled_dir / "train.csv", worn_only / "train.csv")
+    for number in (6, 8, 9):  # worn in train.csv
+        shutil.copy(bundled_dir / f"experiment_{number:02d}.csv", worn_only)
+    done = run_cli("train", "--engine", "flaml", "--budget", "5", "--data", str(worn_only), env=env)
+    assert done.returncode == 2 and "only one class" in done.stderr, done.stderr[-2000:]
+    assert not (home / "mlflow.db").exists()  # refused before anything started: no store, no run
+
+
+def test_benchmark_adds_the_automl_row_to_the_talks_table(home):
+    done = run_cli("benchmark", "--models", "dt,automl", "--engine", "flaml", "--budget", "6", "--protocol", "seed",
+                   "--no-mlflow", env={"CNCWEAR_HOME": str(home)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = done.stdout
+    lines = [line.strip() for line in table.splitlines()]
+    assert any(line.startswith("Decision Tree") for line in lines) and any(line.startswith("FLAML") for line in lines)
+    assert "AutoML rows" in table
