@@ -12,6 +12,7 @@ from cncwear_gui.automl.config import SearchConfig
 from cncwear_gui.automl.jobs import AutoMLUnavailable, JobFailed, group_alive, models_dir, run_autosklearn_job
 from cncwear_gui.automl.runtime import automl_python
 from cncwear_gui.features.sets import get_feature_set, training_matrix
+from cncwear_gui.models.evaluation import seed_split
 from cncwear_gui.tasks import Cancelled, Task
 
 needs_runtime = pytest.mark.skipif(
@@ -38,7 +39,8 @@ def trained(table, tmp_path_factory):
     os.environ["CNCWEAR_HOME"] = str(home)
     try:
         seen = []
-        result = run_autosklearn_job(X, y, groups, names, SearchConfig(budget_s=30, seed=1), on_event=seen.append)
+        result = run_autosklearn_job(X, y, groups, names, SearchConfig(budget_s=30, seed=1), on_event=seen.append,
+                                     test_rows=seed_split(y)[1], loeo=True)
     finally:
         os.environ["CNCWEAR_HOME"] = previous
     return result, seen, home
@@ -53,6 +55,15 @@ def test_a_real_run_streams_events_and_leaves_a_working_model(table, trained):
     assert kinds[0] == "started" and kinds[-1] == "done"
     assert "trial" in kinds and "best" in kinds and "ensemble" in kinds
     assert kinds.index("ensemble") > kinds.index("best")
+    started = next(e.data for e in seen if e.kind == "started")
+    assert started["rows"] == len(y) - len(seed_split(y)[1])  # the search never sees the seed test rows
+    assert started["autosklearn"] == "0.15.0"
+    rows, predicted = result.predictions("seed")
+    assert np.array_equal(np.sort(rows), np.sort(seed_split(y)[1])) and set(predicted) <= {0, 1}
+    folds = [e.data for e in seen if e.kind == "fold"]
+    assert [f["experiment"] for f in folds] == sorted(np.unique(groups).tolist()) and folds[-1]["n"] == folds[-1]["of"]
+    rows, predicted = result.predictions("loeo")
+    assert np.array_equal(rows, np.arange(len(y)))
     best = [e.data["score"] for e in seen if e.kind == "best"]
     assert best == sorted(best) and 0.5 < best[-1] <= 1.0
     members = result.ensemble["members"]

@@ -122,7 +122,7 @@ def run_autosklearn_job(
         stderr_tail: list[str] = []
         drain = threading.Thread(target=_drain, args=(process.stderr, stderr_tail), daemon=True)
         drain.start()
-        watchdog = threading.Thread(target=_kill_on_cancel, args=(process, task), daemon=True)
+        watchdog = threading.Thread(target=_watch, args=(process, task), daemon=True)
         watchdog.start()
         done = None
         error = None
@@ -188,12 +188,12 @@ def group_alive(group: int) -> bool:
     return True
 
 
-def _kill_on_cancel(process: subprocess.Popen, task: Task) -> None:
-    while process.poll() is None:
-        if task.cancelled:
-            kill_group(process)
-            return
+def _watch(process: subprocess.Popen, task: Task) -> None:
+    """Kill the group on cancel, and when the leader died: its orphaned workers would otherwise
+    keep the job's stdout open and the client would wait for output forever."""
+    while process.poll() is None and not task.cancelled:
         time.sleep(0.05)
+    kill_group(process)
 
 
 def _drain(stream, tail: list[str]) -> None:
