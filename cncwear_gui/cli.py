@@ -190,7 +190,7 @@ def _training_config(args, register: bool):
         protocols=protocols,
         register=register,
         promote=getattr(args, "promote", False),
-        gate_protocol=getattr(args, "protocol", "loeo"),
+        gate_protocol=args.protocol if args.command == "train" else "loeo",
         gate_metric=getattr(args, "metric", "accuracy"),
         gate_margin=getattr(args, "margin", 0.0),
     )

@@ -38,10 +38,14 @@ def test_train_refuses_bad_input_with_exit_2(home, tmp_path, bundled_dir):
 
 
 def test_benchmark_adds_the_automl_row_to_the_talks_table(home):
-    done = run_cli("benchmark", "--models", "dt,automl", "--engine", "flaml", "--budget", "6", "--protocol", "seed",
-                   "--no-mlflow", env={"CNCWEAR_HOME": str(home)})
+    done = run_cli("benchmark", "--models", "dt,automl", "--engine", "flaml", "--budget", "6", "--no-mlflow",
+                   env={"CNCWEAR_HOME": str(home)})
     assert done.returncode == 0, done.stderr[-3000:]
     table = done.stdout
-    lines = [line.strip() for line in table.splitlines()]
-    assert any(line.startswith("Decision Tree") for line in lines) and any(line.startswith("FLAML") for line in lines)
+    blocks = table.split("loeo: leave-one-experiment-out")
+    assert len(blocks) == 2 and blocks[0].startswith("feature set seed_slides")
+    for block in blocks:  # seed, then loeo: each with the baseline and the AutoML row
+        lines = [line.strip() for line in block.splitlines()]
+        assert any(line.startswith("Decision Tree") for line in lines) and any(line.startswith("FLAML") for line in lines)
+    assert "/18" in blocks[1].split("FLAML")[1].splitlines()[0]  # LOEO counts experiments for the AutoML row too
     assert "AutoML rows" in table
