@@ -227,7 +227,7 @@ def _train(dataset, config, args):
     def on_event(event) -> None:
         if args.progress_json:
             print(json.dumps({"event": event.kind, **event.data}), flush=True)
-        elif not args.json and event.kind in ("best", "ensemble"):
+        elif not args.json and event.kind in ("best", "ensemble", "fold"):
             print(f"  {event.kind}: {json.dumps(event.data)}", file=sys.stderr, flush=True)
 
     try:

@@ -36,9 +36,17 @@ class Task:
         child._cancel = self._cancel
         return child
 
+    def uncancellable(self, start: float, end: float, label: str = "") -> Task:
+        """A child that reports progress but ignores cancel: for a step that must not stop halfway
+        (writing a run to the tracking store). Cancel takes effect after it."""
+        return Task(lambda fraction, message: self._report(start + (end - start) * fraction, label + message))
+
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress (0..1) and stop here if cancellation was requested."""
         self.check()
+        self._report(fraction, message)
+
+    def _report(self, fraction: float, message: str) -> None:
         if self._on_progress is not None:
             self._on_progress(max(0.0, min(1.0, fraction)), message)
 

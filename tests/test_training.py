@@ -172,3 +172,14 @@ def test_bad_training_input_is_refused_before_anything_starts(bundled_dataset, h
     with pytest.raises(ValueError, match="engine must be one of"):
         train(bundled_dataset, TrainingConfig(engine="h2o"))
     assert _training_runs(_client()) == []
+
+
+def test_cancel_while_the_run_is_written_completes_the_run_instead_of_leaving_half_of_it(bundled_dataset, home):
+    task = Task(lambda fraction, message: task.cancel() if "logging the model" in message else None)
+    result = train(bundled_dataset, flaml_config(budget=5, protocols=("seed",), gate_protocol="seed", register=True),
+                   task=task)
+    assert task.cancelled and result.run_id and result.model_version == "1" and result.gate is not None
+    client = _client()
+    [run] = _training_runs(client)
+    assert run.info.status == "FINISHED" and run.data.tags["cncwear.gate.decision"] == "promote"
+    assert str(client.get_model_version_by_alias(REGISTERED_NAME, CHALLENGER_ALIAS).version) == "1"

@@ -100,7 +100,9 @@ def train(dataset: Dataset, config: TrainingConfig, task: Task | None = None,
     """Search, evaluate, and log one run; with ``register``, add a challenger and run the gate.
 
     Nothing reaches MLflow unless the search and evaluation finished: a cancelled or killed
-    run leaves the tracking store and the registry as they were.
+    run leaves the tracking store and the registry as they were. Once the run is being written,
+    cancel no longer applies (the run, its registration and the gate's verdict complete together),
+    and a failure while writing deletes the run again.
     """
     task = ensure_task(task)
     config.check()
@@ -120,18 +122,19 @@ def train(dataset: Dataset, config: TrainingConfig, task: Task | None = None,
         leaderboard=fitted.leaderboard, ensemble=fitted.ensemble, events=fitted.events,
         search_seconds=time.perf_counter() - started,
     )
-    task.progress(0.86, "logging the run to MLflow")
-    _log_run(result, fitted, config, feature_set, dataset, X, len(y), task.child(0.86, 0.95))
+    task.progress(0.86, "logging the run to MLflow")  # the last point where cancel stops the run
+    finishing = task.uncancellable(0.86, 1.0)  # the run, its registration and the gate's verdict: all or nothing
+    _log_run(result, fitted, config, feature_set, dataset, X, len(y), finishing.child(0.0, 0.6))
     if config.register:
         from .promotion import mark_challenger, promote, run_gate
 
         mark_challenger(result.model_version)
-        task.progress(0.95, "promotion gate")
+        finishing.progress(0.6, "promotion gate")
         result.gate = run_gate(result.model_version, config.gate_protocol, config.gate_metric, config.gate_margin,
-                               dataset=dataset, task=task.child(0.95, 0.99))
+                               dataset=dataset, task=finishing.child(0.6, 0.99))
         if config.promote:
             result.promoted = promote(result.gate)
-    task.progress(1.0, "training run logged")
+    finishing.progress(1.0, "training run logged")
     return result
 
 
@@ -196,7 +199,7 @@ def _train_autosklearn(X, y, groups, names, test_rows, config, task, on_event) -
 
 def _log_run(result: TrainingResult, fitted: _Fitted, config: TrainingConfig, feature_set: FeatureSet,
              dataset: Dataset, X: np.ndarray, rows: int, task: Task) -> None:
-    from ..store.tracking import ensure_experiment, log_autosklearn_model, log_trusted_model, mlflow_client
+    from ..store.tracking import ensure_experiment, mlflow_client
     from .champion import REGISTERED_NAME
 
     mlflow = mlflow_client()
@@ -205,10 +208,40 @@ def _log_run(result: TrainingResult, fitted: _Fitted, config: TrainingConfig, fe
 
     sample = pd.DataFrame(X[:20], columns=list(feature_set.columns))
     signature = infer_signature(sample, np.zeros(len(sample), dtype=np.int64))
-    search = config.search
     registered = {"registered_model_name": REGISTERED_NAME} if config.register else {}
-    with mlflow.start_run(experiment_id=ensure_experiment(TRAINING_EXPERIMENT),
-                          run_name=f"{config.engine}-{search.budget_s}s") as run:
+    experiment_id = ensure_experiment(TRAINING_EXPERIMENT)
+    try:
+        _write_run(mlflow, result, fitted, config, feature_set, dataset, X, rows, experiment_id, signature,
+                   registered, task)
+    except BaseException:
+        _discard_run(mlflow, result)
+        raise
+
+
+def _discard_run(mlflow, result: TrainingResult) -> None:
+    """A run that failed while being written is deleted, with its registered version if any."""
+    from .champion import REGISTERED_NAME
+
+    client = mlflow.MlflowClient()
+    run = mlflow.last_active_run()
+    try:
+        if result.model_version is not None:
+            client.delete_model_version(REGISTERED_NAME, result.model_version)
+        if run is not None:
+            client.delete_run(run.info.run_id)
+    except Exception:  # the original error matters more; this one is only logged
+        log.exception("could not remove the half-written training run")
+    result.run_id = result.model_version = None
+
+
+def _write_run(mlflow, result, fitted, config, feature_set, dataset, X, rows, experiment_id, signature,
+               registered, task) -> None:
+    import pandas as pd
+
+    from ..store.tracking import log_autosklearn_model, log_trusted_model
+
+    search = config.search
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{config.engine}-{search.budget_s}s") as run:
         mlflow.set_tags({
             "cncwear.engine": config.engine,
             "cncwear.feature_set": feature_set.key,

@@ -12,6 +12,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 SCREENSHOT_TIMEOUT_S = 600  # first start trains a model; the bundled data takes ~20 s here
 OPERATOR_FAST_FORWARD_S = 240
+SCREENSHOT_TRAINING_BUDGET_S = 10  # a real, short FLAML run, so the Training view shows results
 
 
 def log_dir() -> Path:
@@ -76,20 +77,21 @@ def run_gui(screenshot_dir: str | None = None, size: tuple[int, int] | None = No
 
 
 def _screenshots(app, window, target: Path) -> int:
-    """Wait until each view has its content, grab it to ``<view>.png``, exit 0 (1 on timeout)."""
-    from PySide6.QtCore import QEventLoop, QTimer
+    """Wait until each view has its content, grab it to ``<view>.png``, exit 0 (1 on timeout).
 
+    The Training view gets its content from a real training run (FLAML, 10 s, registered as the
+    challenger, not promoted), started once the data is loaded."""
     target.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
-    while not all(_loaded(window.tabs.widget(i)) for i in range(window.tabs.count())):
-        if time.monotonic() > deadline or (window.last_error and not window.busy):
-            print(f"cncwear gui --screenshot: views did not load ({window.last_error or 'timeout'})", file=sys.stderr)
-            window.close()
-            return 1
-        loop = QEventLoop()
-        QTimer.singleShot(100, loop.quit)
-        loop.exec()
-    window.operator_view.timer.stop()
+    training = window.training_view
+    views = [window.tabs.widget(i) for i in range(window.tabs.count())]
+    if not _wait_for(window, lambda: all(_loaded(v) for v in views if v is not training), deadline):
+        return 1
+    window.operator_view.timer.stop()  # the replay is fast-forwarded below; leave the CPU to the training
+    training.set_choices(engine="flaml", budget_s=SCREENSHOT_TRAINING_BUDGET_S, register=True)
+    training.start_training()
+    if not _wait_for(window, lambda: training.loaded, deadline):
+        return 1
     window.operator_view.fast_forward(OPERATOR_FAST_FORWARD_S)
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
@@ -100,6 +102,21 @@ def _screenshots(app, window, target: Path) -> int:
         print(path)
     window.close()
     return 0
+
+
+def _wait_for(window, condition, deadline: float) -> bool:
+    """Run the event loop until ``condition()``; on an error or the deadline close the window."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    while not condition():
+        if time.monotonic() > deadline or (window.last_error and not window.busy):
+            print(f"cncwear gui --screenshot: views did not load ({window.last_error or 'timeout'})", file=sys.stderr)
+            window.close()
+            return False
+        loop = QEventLoop()
+        QTimer.singleShot(100, loop.quit)
+        loop.exec()
+    return True
 
 
 def _loaded(view) -> bool:

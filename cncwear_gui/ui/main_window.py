@@ -2,8 +2,10 @@
 
 Pipeline: load the dataset (bundled by default) → the registry's champion, or on first start a
 quick Random Forest trained and registered → score every experiment. Each step is a TaskRunner
-(one task per kind; a new load cancels the running one). Training, Explanations and Monitoring
-views arrive with their issues as further tabs.
+(one task per kind; a new load cancels the running one). The Training view brings its own
+runners (search, baselines, registry); they share the status bar, Cancel and the error path, and
+after a promotion the window reloads the champion. Explanations and Monitoring views arrive with
+their issues as further tabs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .state import AppState
 from .views.data_view import DataView
 from .views.operator_view import OperatorView
 from .views.predictions_view import PredictionsView
+from .views.training_view import TrainingView
 from .workers import TaskRunner
 
 if TYPE_CHECKING:  # pandas, scikit-learn and the model code load in the workers, not at start-up
@@ -73,18 +76,21 @@ class MainWindow(QMainWindow):
         self.loader = TaskRunner(self)
         self.modeller = TaskRunner(self)
         self.scorer = TaskRunner(self)
-        self.runners = (self.loader, self.modeller, self.scorer)
 
         self.operator_view = OperatorView(self.state)
         self.data_view = DataView(self.state)
         self.predictions_view = PredictionsView(self.state)
+        self.training_view = TrainingView(self.state)
+        self.runners = (self.loader, self.modeller, self.scorer, *self.training_view.runners)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.operator_view, "Operator")
         self.tabs.addTab(self.data_view, "Data")
         self.tabs.addTab(self.predictions_view, "Predictions")
+        self.tabs.addTab(self.training_view, "Training")
         self.setCentralWidget(self.tabs)
         self.data_view.open_files_requested.connect(self.choose_files)
         self.data_view.open_folder_requested.connect(self.choose_folder)
+        self.training_view.champion_promoted.connect(lambda _version: self.reload_champion())
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -143,6 +149,10 @@ class MainWindow(QMainWindow):
 
     def _on_scored(self, scores: ScoredDataset) -> None:
         self.state.set_scores(scores)
+
+    def reload_champion(self) -> None:
+        """Load the registry's champion again (after a promotion) and rescore with it."""
+        self.modeller.start(_champion, self._paths)
 
     def cancel_all(self) -> None:
         for runner in self.runners:

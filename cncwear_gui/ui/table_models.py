@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from ..data.schema import QUALITY_FLAGS
@@ -179,3 +179,110 @@ class VerdictTableModel(_Table):
             match,
         )
         return values[column]
+
+
+def describe_config(config: dict | None) -> str:
+    """A hyperparameter dict on one line: 'n_estimators=45 · learning_rate=0.131 · …'."""
+    if not config:
+        return ""
+    return " · ".join(f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}" for key, value in config.items())
+
+
+class LeaderboardTableModel(_Table):
+    """An AutoML leaderboard (list of dicts). FLAML: best candidate per model family with its
+    trial count and configuration; auto-sklearn: the kept models with their ensemble weights."""
+
+    _HEADERS = {"rank": "#", "model": "Model", "score": "Search score", "trials": "Trials", "weight": "Ensemble weight",
+                "duration_s": "Fit s", "config": "Best configuration"}
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[dict] = []
+        self.keys: list[str] = []
+        self.COLUMNS = ()
+
+    def set_rows(self, rows: list[dict]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        present = {key for row in self.rows for key in row}
+        self.keys = [key for key in self._HEADERS if key in present]
+        self.COLUMNS = tuple(self._HEADERS[key] for key in self.keys)
+        self.endResetModel()
+
+    def _rows(self) -> int:
+        return len(self.rows)
+
+    def data(self, index, role=Qt.DisplayRole):
+        key = self.keys[index.column()]
+        value = self.rows[index.row()].get(key)
+        if role == Qt.ToolTipRole and key == "config":
+            return "\n".join(f"{k} = {v}" for k, v in (value or {}).items()) or None
+        if role == Qt.TextAlignmentRole and key not in ("model", "config"):
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role != Qt.DisplayRole or value is None:
+            return None
+        if key == "config":
+            return describe_config(value)
+        if key == "score":
+            return f"{value:.4f}"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_METRICS = ("accuracy", "precision", "recall", "f1", "mcc")
+_METRIC_NAMES = {"accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "F1", "mcc": "MCC"}
+_PROTOCOLS = ("seed", "loeo")
+
+
+class ComparisonTableModel(_Table):
+    """The talk's table: one row per model, the seed and LOEO protocols side by side.
+
+    Rows are ``benchmark.BenchmarkRow``s (label, protocol, metrics, experiments_correct,
+    experiments); a model without rows yet (baselines not computed) shows dashes.
+    """
+
+    METRICS = _METRICS
+    PROTOCOLS = _PROTOCOLS
+    COLUMNS = ("Model", *(f"{p}\n{_METRIC_NAMES[m]}" for p in _PROTOCOLS for m in _METRICS), "loeo\nexperiments")
+
+    def __init__(self, placeholders: tuple[str, ...] = ("Decision Tree", "Random Forest")):
+        super().__init__()
+        self.placeholders = placeholders
+        self.models: list[str] = []
+        self.cells: dict[tuple[str, str], object] = {}  # (model label, protocol) -> row
+        self.highlight: str | None = None
+
+    def set_rows(self, rows: list, highlight: str | None = None) -> None:
+        """Baseline placeholders first (as in the talk), then the models of ``rows`` in order."""
+        self.beginResetModel()
+        self.cells = {(row.label, row.protocol): row for row in rows}
+        self.models = list(dict.fromkeys([*self.placeholders, *(row.label for row in rows)]))
+        self.highlight = highlight
+        self.endResetModel()
+
+    def _rows(self) -> int:
+        return len(self.models)
+
+    def data(self, index, role=Qt.DisplayRole):
+        model = self.models[index.row()]
+        column = index.column()
+        if role == Qt.FontRole and model == self.highlight:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.TextAlignmentRole and column > 0:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role != Qt.DisplayRole:
+            return None
+        if column == 0:
+            computed = any((model, p) in self.cells for p in self.PROTOCOLS)
+            return model if computed else f"{model} (not computed)"
+        if column == len(self.COLUMNS) - 1:
+            row = self.cells.get((model, "loeo"))
+            return "—" if row is None or row.experiments is None else f"{row.experiments_correct}/{row.experiments}"
+        protocol = self.PROTOCOLS[(column - 1) // len(self.METRICS)]
+        metric = self.METRICS[(column - 1) % len(self.METRICS)]
+        row = self.cells.get((model, protocol))
+        if row is None:
+            return "—"
+        value = row.metrics[metric]
+        return f"{value:.2%}" if metric == "accuracy" else f"{value:.4f}"

@@ -1,0 +1,216 @@
+"""The Training view with real FLAML runs on the bundled data: live progress, the results, the
+registry and promotion, cancel, the engine choice without auto-sklearn, the MLflow UI button and
+the main window's reload after a promotion."""
+
+import urllib.request
+
+import pytest
+from PySide6.QtCore import QThreadPool, Qt
+
+pytestmark = pytest.mark.ui
+
+BUDGET_S = 8
+TRAINING_TIMEOUT_MS = 400_000  # search, seed refit, 18 LOEO refits, logging, the gate
+
+
+def training_runs() -> list:
+    """Runs in the training experiment of the current CNCWEAR_HOME's tracking store."""
+    from cncwear_gui.models.training import TRAINING_EXPERIMENT
+    from cncwear_gui.store.tracking import mlflow_client
+
+    mlflow = mlflow_client()
+    experiment = mlflow.get_experiment_by_name(TRAINING_EXPERIMENT)
+    if experiment is None:
+        return []
+    return mlflow.search_runs(experiment_ids=[experiment.experiment_id], output_format="list")
+
+
+@pytest.fixture
+def view(qtbot, home, bundled_dataset):
+    from cncwear_gui.settings import Settings
+    from cncwear_gui.ui.state import AppState
+    from cncwear_gui.ui.views.training_view import TrainingView
+
+    state = AppState(Settings())
+    widget = TrainingView(state)
+    qtbot.addWidget(widget)
+    widget.resize(1400, 900)
+    widget.show()  # the first show reads the registry
+    state.set_dataset(bundled_dataset)
+    qtbot.waitUntil(lambda: widget.registry is not None and widget.start_button.isEnabled(), timeout=60_000)
+    yield widget
+    for runner in widget.runners:
+        runner.shutdown()
+    assert QThreadPool.globalInstance().waitForDone(60_000)
+
+
+def test_a_run_shows_live_progress_then_results_and_promotes(view, qtbot):
+    from cncwear_gui.models.champion import find_champion
+
+    assert view.registry.champion is None and view.registry.challenger is None
+    assert not view.promote_button.isEnabled()  # nothing registered yet
+    view.set_choices(engine="flaml", budget_s=BUDGET_S, register=True)
+    view.start_training()
+    assert view.trainer.running and view.cancel_button.isEnabled() and not view.start_button.isEnabled()
+    assert not view.budget.isEnabled()
+
+    # live: candidates reach the labels and the curve while the run is still going
+    qtbot.waitUntil(lambda: view.curve.point_count >= 2, timeout=120_000)
+    assert view.trainer.running
+    assert view.trial_count >= 2 and view.best_score is not None
+    assert f"of {BUDGET_S} s" in view.live.text() and "candidates" in view.live.text()
+    assert view.progress.value() > 0
+
+    qtbot.waitUntil(lambda: view.outcome is not None, timeout=TRAINING_TIMEOUT_MS)
+    result = view.outcome.result
+    assert view.status.text().startswith("✔ FLAML tried")
+    assert not view.cancel_button.isEnabled() and view.start_button.isEnabled()
+    # the leaderboard
+    assert view.leaderboard.rowCount() == len(result.leaderboard) > 0
+    assert view.leaderboard.data(view.leaderboard.index(0, view.leaderboard.keys.index("model"))) == result.leaderboard[0]["model"]
+    assert view.curve.point_count == sum(1 for e in result.events if e.kind == "trial")
+    # the talk's table: the run under both protocols; the baselines wait for their button
+    row = view.comparison.models.index("FLAML")
+    loeo = result.evaluations["loeo"]
+    assert view.comparison.data(view.comparison.index(row, 6)) == f"{loeo.metrics['accuracy']:.2%}"
+    assert view.comparison.data(view.comparison.index(row, 11)) == f"{loeo.experiments_correct}/{len(loeo.verdicts)}"
+    assert view.comparison.data(view.comparison.index(0, 0)) == "Decision Tree (not computed)"
+    # registered as the challenger; the gate's verdict at training time is shown
+    assert view.registry.challenger.version == result.model_version
+    assert find_champion(alias="challenger").version == result.model_version
+    assert "Challenger: v1" in view.challenger_label.text()
+    assert "Gate at training time: would promote" in view.verdict.text()
+    assert [run.info.run_id for run in training_runs()] == [result.run_id]
+
+    # baselines run in their own runner, with progress, and can be cancelled
+    view.baseline_button.click()
+    qtbot.waitUntil(lambda: "%" in view.baseline_status.text(), timeout=60_000)
+    assert view.baseline_button.text() == "Cancel baselines"
+    view.baseline_button.click()
+    assert view.baseline_status.text() == "Baselines cancelled."
+
+    # promotion: the gate runs in a worker and its verdict is shown
+    assert view.promote_button.isEnabled()
+    with qtbot.waitSignal(view.champion_promoted, timeout=120_000) as promoted:
+        view.promote_button.click()
+    assert promoted.args == [result.model_version]
+    assert view.verdict.text().startswith("✔ Promoted: v1 is the champion now")
+    assert "there is no champion yet" in view.verdict.text()
+    assert view.registry.champion.version == result.model_version and view.registry.challenger is None
+    assert find_champion().version == result.model_version
+    assert not view.promote_button.isEnabled()
+    assert "Challenger: none registered" in view.challenger_label.text()
+
+
+def test_cancel_returns_to_idle_and_leaves_no_run(view, qtbot):
+    before = [run.info.run_id for run in training_runs()]
+    view.set_choices(engine="flaml", budget_s=120, register=True)
+    view.start_training()
+    qtbot.waitUntil(lambda: view.trial_count > 0, timeout=120_000)
+    with qtbot.waitSignal(view.trainer.cancelled, timeout=5_000):
+        view.cancel_button.click()
+    assert view.status.text().startswith("■ Training cancelled")
+    assert view.progress.format() == "cancelled"
+    assert view.start_button.isEnabled() and not view.cancel_button.isEnabled() and view.budget.isEnabled()
+    assert view.outcome is None
+    assert QThreadPool.globalInstance().waitForDone(120_000)  # the search stops at its next candidate
+    assert [run.info.run_id for run in training_runs()] == before
+    from cncwear_gui.models.champion import find_champion
+
+    assert find_champion(alias="challenger") is None
+
+
+def test_a_failed_run_is_reported(qtbot, home, tmp_path, bundled_dir):
+    """Without train.csv nothing is labelled: the run fails with a readable reason."""
+    from cncwear_gui.data.dataset import load_dataset
+    from cncwear_gui.settings import Settings
+    from cncwear_gui.ui.state import AppState
+    from cncwear_gui.ui.views.training_view import FAILED_STYLE, TrainingView
+
+    lonely = tmp_path / "experiment_04.csv"
+    lonely.write_bytes((bundled_dir / "experiment_04.csv").read_bytes())
+    state = AppState(Settings())
+    view = TrainingView(state)
+    qtbot.addWidget(view)
+    state.set_dataset(load_dataset([lonely]))
+    with qtbot.waitSignal(view.trainer.failed, timeout=120_000) as failed:
+        view.start_training()
+    assert "no labelled experiments" in failed.args[0]
+    assert view.status.text().startswith("✖ Training failed:") and "no labelled experiments" in view.status.text()
+    assert view.status.styleSheet() == FAILED_STYLE
+    assert view.start_button.isEnabled() and view.outcome is None
+    assert QThreadPool.globalInstance().waitForDone(30_000)
+
+
+def test_autosklearn_is_disabled_and_explained_without_its_runtime(qtbot, monkeypatch, tmp_path):
+    from cncwear_gui.settings import Settings
+    from cncwear_gui.ui.state import AppState
+    from cncwear_gui.ui.views.training_view import TrainingView
+
+    missing = tmp_path / "no-such-venv" / "bin" / "python"
+    monkeypatch.setenv("CNCWEAR_AUTOML_PYTHON", str(missing))
+    view = TrainingView(AppState(Settings()))
+    qtbot.addWidget(view)
+    index = view.engine.findData("auto-sklearn")
+    assert not view.engine.model().item(index).isEnabled()
+    assert view.engine.itemText(index) == "auto-sklearn (not installed)"
+    tooltip = view.engine.itemData(index, Qt.ToolTipRole)
+    assert "auto-sklearn is not installed here (needs Linux + Python 3.9)" in tooltip
+    assert "not installed here" in view.engine_note.text()
+    assert view.engine.currentData() == "flaml" and view.budget.minimum() == 5
+
+
+def test_open_mlflow_ui_serves_the_store_on_loopback(view, qtbot, monkeypatch):
+    from cncwear_gui.store.mlflow_ui import shared_ui
+    from cncwear_gui.ui.views import training_view
+
+    opened = []
+
+    class Desktop:  # no browser in a test: record what would be opened
+        @staticmethod
+        def openUrl(url):
+            opened.append(url.toString())
+            return True
+
+    monkeypatch.setattr(training_view, "QDesktopServices", Desktop)
+    try:
+        with qtbot.waitSignal(view.browser.succeeded, timeout=120_000) as started:
+            view.mlflow_button.click()
+        url = started.args[0]
+        assert url.startswith("http://127.0.0.1:") and opened == [url]
+        assert view.mlflow_status.text() == f"MLflow UI: {url}"
+        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with no_proxy.open(url + "health", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        shared_ui().stop()
+
+
+def test_the_window_reloads_the_champion_after_a_promotion(qtbot, home):
+    from cncwear_gui.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.state.scores is not None, timeout=180_000)  # first start: a quick champion v1
+    view = window.training_view
+    assert window.tabs.tabText(window.tabs.indexOf(view)) == "Training"
+    assert view.trainer in window.runners  # the status bar's Cancel and the error messages cover it
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.registry is not None and view.start_button.isEnabled(), timeout=60_000)
+    assert view.registry.champion.version == "1" and "Champion: v1" in view.champion_label.text()
+
+    # the seed gate with the widest margin: the champion's seed figure is one fit, and it passes
+    view.set_choices(engine="flaml", budget_s=BUDGET_S, register=True, gate_protocol="seed", gate_margin=0.2)
+    view.start_training()
+    qtbot.waitUntil(lambda: view.outcome is not None, timeout=TRAINING_TIMEOUT_MS)
+    version = view.outcome.result.model_version
+    assert version == "2"
+    with qtbot.waitSignal(window.state.model_changed, timeout=180_000) as changed:
+        view.promote_button.click()
+    assert changed.args[0].version == version
+    assert view.verdict.text().startswith(f"✔ Promoted: v{version}")
+    assert f"cncwear-tool-wear v{version}" in window.model_label.text()
+    qtbot.waitUntil(lambda: window.state.scores is not None and window.state.scores.model_label.endswith(f"v{version}"),
+                    timeout=120_000)
+    window.close()
