@@ -11,6 +11,7 @@ their issues as further tabs.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
@@ -140,8 +141,12 @@ class MainWindow(QMainWindow):
             self._score()
 
     def _on_model(self, model: ActiveModel) -> None:
+        previous = self.state.model
         self.state.set_model(model)
         self._score()
+        close = getattr(previous.estimator, "close", None) if previous is not None else None
+        if close is not None:  # an auto-sklearn sidecar: stop it off the GUI thread (it may be mid-call)
+            threading.Thread(target=close, name="close-previous-sidecar", daemon=True).start()
 
     def _score(self) -> None:
         if self.state.dataset is not None and self.state.model is not None:
