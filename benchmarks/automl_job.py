@@ -18,7 +18,8 @@ import numpy as np
 os.environ.setdefault("CNCWEAR_HOME", tempfile.mkdtemp())
 
 from cncwear_gui.automl.config import SearchConfig  # noqa: E402
-from cncwear_gui.automl.jobs import group_alive, run_autosklearn_job  # noqa: E402
+from cncwear_gui.automl.jobs import run_autosklearn_job  # noqa: E402
+from cncwear_gui.process_groups import group_alive  # noqa: E402
 from cncwear_gui.data.dataset import load_dataset  # noqa: E402
 from cncwear_gui.features.sets import get_feature_set, training_matrix  # noqa: E402
 from cncwear_gui.paths import bundled_dataset_dir  # noqa: E402

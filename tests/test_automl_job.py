@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from cncwear_gui.automl.config import SearchConfig
-from cncwear_gui.automl.jobs import AutoMLUnavailable, JobFailed, group_alive, models_dir, run_autosklearn_job
+from cncwear_gui.automl.jobs import AutoMLUnavailable, JobFailed, models_dir, run_autosklearn_job
+from cncwear_gui.process_groups import group_alive
 from cncwear_gui.automl.runtime import automl_python
 from cncwear_gui.features.sets import get_feature_set, training_matrix
 from cncwear_gui.models.evaluation import seed_split

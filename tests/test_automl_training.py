@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 
 from cncwear_gui.automl.config import SearchConfig
-from cncwear_gui.automl.jobs import JobFailed, group_alive
+from cncwear_gui.automl.jobs import JobFailed
 from cncwear_gui.automl.runtime import automl_python
 from cncwear_gui.models.champion import REGISTERED_NAME, find_champion, load_active_model
 from cncwear_gui.models.predictor import SidecarPredictor
 from cncwear_gui.models.training import TRAINING_EXPERIMENT, TrainingConfig, train
+from cncwear_gui.process_groups import group_alive
 
 pytestmark = [
     pytest.mark.automl,

@@ -10,7 +10,6 @@ in the destination.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -25,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from ..paths import user_data_dir
+from ..process_groups import stop_group
 from ..tasks import Cancelled, Task, ensure_task
 from .config import SearchConfig
 from .runtime import automl_python
@@ -160,32 +160,7 @@ def run_autosklearn_job(
 
 def kill_group(process: subprocess.Popen) -> None:
     """SIGTERM the job's process group, SIGKILL what is left after the grace period."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + KILL_GRACE_S
-    while time.monotonic() < deadline and group_alive(process.pid):
-        process.poll()
-        time.sleep(0.05)
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
-    deadline = time.monotonic() + REAP_WAIT_S  # killed workers take a moment to be reaped
-    while time.monotonic() < deadline and group_alive(process.pid):
-        time.sleep(0.05)
-
-
-def group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    stop_group(process, KILL_GRACE_S, REAP_WAIT_S)
 
 
 def _watch(process: subprocess.Popen, task: Task) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,10 +24,12 @@ import urllib.parse
 import urllib.request
 
 from ..paths import user_data_dir
+from ..process_groups import stop_group
 from . import tracking
 
 LOOPBACK = "127.0.0.1"
 STOP_GRACE_S = 5.0
+REAP_S = 1.0
 LOG_TAIL_LINES = 15
 
 _CHILD_ENV = {
@@ -197,39 +198,7 @@ def _check_port_free(port: int) -> None:
 
 
 def _kill_tree(process: subprocess.Popen) -> None:
-    """SIGTERM the process group, SIGKILL whatever is left after a short grace period."""
-    if os.name == "nt":  # no process groups; taskkill /T walks the tree (untested here)
-        subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)], capture_output=True)
-        process.wait()
-        return
-    group = process.pid
-    try:
-        os.killpg(group, signal.SIGTERM)
-    except ProcessLookupError:
-        process.wait()
-        return
-    deadline = time.monotonic() + STOP_GRACE_S
-    while _group_alive(group) and time.monotonic() < deadline:
-        process.poll()  # reap the leader so it does not linger as a zombie in the group
-        time.sleep(0.05)
-    try:
-        os.killpg(group, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
-    deadline = time.monotonic() + 1.0  # killed children take a moment to be reaped
-    while _group_alive(group) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
-def _group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    stop_group(process, STOP_GRACE_S, REAP_S)
 
 
 _shared: MlflowUi | None = None
