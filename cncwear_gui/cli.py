@@ -159,15 +159,8 @@ def cmd_champion(args) -> int:
         if args.progress_json:
             print(json.dumps({"progress": round(fraction, 4), "message": message}), flush=True)
 
-    def dataset():
-        loaded = _load(args.data or [], args)
-        if not loaded.ok:
-            rejected = next(r for r in loaded.reports if not r.usable)
-            raise BadInput(f"{rejected.errors[0].located(rejected.path)}")
-        return loaded
-
     try:
-        champion = resolve_champion(dataset, Task(report))
+        champion = resolve_champion(lambda: _loaded_or_bad_input(args), Task(report))
     except ValueError as error:
         raise BadInput(str(error)) from None
     if args.progress_json or args.json:

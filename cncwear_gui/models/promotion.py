@@ -75,7 +75,7 @@ def run_gate(challenger_version: str, protocol: str = DEFAULT_PROTOCOL, metric: 
     if champion is not None:
         champion_value = _recorded(client, champion.run_id, protocol, metric)
         if champion_value is None and dataset is not None:
-            champion_value = _evaluate_champion(champion, protocol, metric, dataset, task)
+            champion_value = _evaluate_champion(client, champion, protocol, metric, dataset, task)
     decision = decide(
         str(challenger.version), _recorded(client, challenger.run_id, protocol, metric),
         None if champion is None else str(champion.version), champion_value, protocol, metric, margin,
@@ -120,7 +120,7 @@ def _recorded(client, run_id: str, protocol: str, metric: str) -> float | None:
     return None if value is None else float(value)
 
 
-def _evaluate_champion(champion, protocol: str, metric: str, dataset: Dataset, task: Task) -> float | None:
+def _evaluate_champion(client, champion, protocol: str, metric: str, dataset: Dataset, task: Task) -> float | None:
     """Evaluate a scikit-learn champion's recipe under the protocol; record the figure on its run."""
     from sklearn.base import clone
 
@@ -135,9 +135,6 @@ def _evaluate_champion(champion, protocol: str, metric: str, dataset: Dataset, t
     X, y, groups = training_matrix(dataset.samples(), active.feature_set)
     evaluation = EVALUATORS[protocol](clone(active.estimator), X, y, groups, task=task.child(0.0, 1.0, "champion: "),
                                       **({"refit": False} if protocol == "loeo" else {}))
-    from ..store.tracking import mlflow_client
-
-    client = mlflow_client().MlflowClient()
     for name, value in evaluation.metrics.items():
         client.log_metric(champion.run_id, f"{protocol}_{name}", value)
     return evaluation.metrics.get(metric)
