@@ -39,6 +39,8 @@ def main() -> None:
     view = window.training_view
     gaps: list[float] = []
     stages: list[str] = []
+    times: list[float] = []
+    busy: list[str] = []
     clock = QElapsedTimer()
     last = [0]
 
@@ -46,8 +48,12 @@ def main() -> None:
         now = clock.elapsed()
         gaps.append(now - last[0])
         stages.append(window.progress.format())
+        times.append(now / 1000)
+        busy.append(",".join(name for name, runner in named_runners if runner.running) or "none")
         last[0] = now
 
+    named_runners = [("trainer", view.trainer), ("registry", view.registry_runner), ("baselines", view.baseliner),
+                     ("loader", window.loader), ("model", window.modeller), ("scorer", window.scorer)]
     heartbeat = QTimer()
     heartbeat.setInterval(10)
     heartbeat.timeout.connect(beat)
@@ -77,7 +83,8 @@ def main() -> None:
     stalls = np.asarray(gaps[2:]) - 10
     worst = np.argsort(stalls)[-5:][::-1]
     print(f"{args.engine} training ({args.budget} s budget, registered) from the Training view: {took:.1f} s")
-    print("longest stalls: " + "; ".join(f"{stalls[i]:.0f} ms during '{stages[i + 2]}'" for i in worst))
+    print("longest stalls: " + "; ".join(f"{stalls[i]:.0f} ms at {times[i + 2]:.1f} s during '{stages[i + 2]}' "
+                                         f"(running: {busy[i + 2]})" for i in worst))
     print(f"main-thread stall: max {stalls.max():.0f} ms, 99th percentile {np.percentile(stalls, 99):.0f} ms, "
           f"{(stalls > 50).sum()} of {len(stalls)} heartbeats over 50 ms (target max <= 50 ms)")
     window.close()

@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import math
+import signal
 import sys
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -150,17 +151,22 @@ def cmd_benchmark(args) -> int:
     return EXIT_OK
 
 
+def _print_progress(args):
+    """A progress callback printing JSON lines with --progress-json, silent otherwise."""
+    def report(fraction: float, message: str) -> None:
+        if args.progress_json:
+            print(json.dumps({"progress": round(fraction, 4), "message": message}), flush=True)
+
+    return report
+
+
 def cmd_champion(args) -> int:
     """Locate the registry's champion, training and registering a quick one when there is none."""
     from .models.champion import resolve_champion
     from .tasks import Task
 
-    def report(fraction: float, message: str) -> None:
-        if args.progress_json:
-            print(json.dumps({"progress": round(fraction, 4), "message": message}), flush=True)
-
     try:
-        champion = resolve_champion(lambda: _loaded_or_bad_input(args), Task(report))
+        champion = resolve_champion(lambda: _loaded_or_bad_input(args), Task(_print_progress(args)))
     except ValueError as error:
         raise BadInput(str(error)) from None
     if args.progress_json or args.json:
@@ -213,18 +219,16 @@ def _train(dataset, config, args):
     from .models.training import train
     from .tasks import Task
 
-    def report(fraction: float, message: str) -> None:
-        if args.progress_json:
-            print(json.dumps({"progress": round(fraction, 4), "message": message}), flush=True)
-
     def on_event(event) -> None:
         if args.progress_json:
             print(json.dumps({"event": event.kind, **event.data}), flush=True)
         elif not args.json and event.kind in ("best", "ensemble", "fold"):
             print(f"  {event.kind}: {json.dumps(event.data)}", file=sys.stderr, flush=True)
 
+    task = Task(_print_progress(args))
+    signal.signal(signal.SIGTERM, lambda *_: task.cancel())  # the GUI cancels a training child this way
     try:
-        return train(dataset, config, Task(report), on_event)
+        return train(dataset, config, task, on_event)
     except AutoMLUnavailable as error:
         raise BadInput(f"{error} (--engine flaml)") from None
     except ValueError as error:
@@ -248,6 +252,45 @@ def cmd_train(args) -> int:
         print(f"gate: {result.gate.to_json()['decision']} — {result.gate.reason}")
         if result.promoted:
             print(f"version {result.model_version} is now the champion")
+    return EXIT_OK
+
+
+def cmd_registry(args) -> int:
+    """The registry's champion and challenger with the metrics their runs recorded."""
+    from .models.registry import registry_status
+    from .tasks import Task
+
+    status = registry_status(Task(_print_progress(args)))
+    if args.json or args.progress_json:
+        print(json.dumps({"registry": status.to_json()}), flush=True)
+        return EXIT_OK
+    for role, model in (("champion", status.champion), ("challenger", status.challenger)):
+        if model is None:
+            print(f"{role}: none")
+            continue
+        figures = ", ".join(f"{k} {v:.4f}" for k, v in sorted(model.metrics.items()) if k.endswith("_accuracy"))
+        print(f"{role}: v{model.version} ({model.engine}, trained {model.trained_at or '—'}) {figures}")
+    return EXIT_OK
+
+
+def cmd_promote(args) -> int:
+    """Run the promotion gate for the registered challenger; promote it when it passes."""
+    from .models.registry import promote_challenger
+    from .models.training import GATE_METRICS
+    from .tasks import Task
+
+    if args.metric not in GATE_METRICS:
+        raise BadInput(f"--metric must be one of {', '.join(GATE_METRICS)}")
+    try:
+        outcome = promote_challenger(_loaded_or_bad_input(args), args.protocol, args.metric, args.margin,
+                                     Task(_print_progress(args)))
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+    if args.json or args.progress_json:
+        print(json.dumps({"promotion": {"decision": outcome.decision.to_json(), "promoted": outcome.promoted,
+                                        "registry": outcome.registry.to_json()}}), flush=True)
+        return EXIT_OK
+    print(f"{'promoted' if outcome.promoted else 'not promoted'}: {outcome.decision.reason}")
     return EXIT_OK
 
 
@@ -338,11 +381,27 @@ def build_parser() -> argparse.ArgumentParser:
     trainer.add_argument("--progress-json", action="store_true", help="JSON lines: progress and job events, then the result")
     trainer.set_defaults(func=cmd_train, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
 
+    registry = commands.add_parser("registry", help="the registry's champion and challenger with their recorded metrics")
+    registry.add_argument("--json", action="store_true")
+    registry.add_argument("--progress-json", action="store_true", help="JSON lines: progress, then the registry")
+    registry.set_defaults(func=cmd_registry)
+
+    promoter = commands.add_parser("promote", help="run the promotion gate for the challenger; promote it when it passes")
+    promoter.add_argument("--data", nargs="+", metavar="PATH", help="data to evaluate an unrecorded champion on (default: bundled)")
+    promoter.add_argument("--protocol", choices=["seed", "loeo"], default="loeo")
+    promoter.add_argument("--metric", default="accuracy", help="accuracy, f1, mcc, precision, recall")
+    promoter.add_argument("--margin", type=float, default=0.0, help="promote when challenger >= champion - margin")
+    promoter.add_argument("--json", action="store_true")
+    promoter.add_argument("--progress-json", action="store_true", help="JSON lines: progress, then the verdict")
+    promoter.set_defaults(func=cmd_promote, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+
     bench.set_defaults(func=cmd_benchmark, progress_json=False, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .tasks import Cancelled
+
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
@@ -352,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cncwear {args.command}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
+        return 130
+    except Cancelled:
+        print(f"cncwear {args.command}: cancelled", file=sys.stderr)
         return 130
     except Exception as error:  # reported, logged with traceback in verbose mode
         log.debug("failure", exc_info=True)

@@ -19,6 +19,18 @@ def test_train_registers_and_reports_run_version_metrics_and_gate(home):
     assert result["promoted"] is False  # --register alone only records the verdict
     assert result["trials"] == sum(row["trials"] for row in result["leaderboard"]) > 0
 
+    # the registry as the Training view reads it, then the gate from the command line
+    registry = json.loads(run_cli("registry", "--json", env={"CNCWEAR_HOME": str(home)}).stdout)["registry"]
+    assert registry["champion"] is None and registry["challenger"]["version"] == "1"
+    assert round(registry["challenger"]["metrics"]["seed_accuracy"], 6) == result["metrics"]["seed"]["accuracy"]
+    done = run_cli("promote", "--protocol", "seed", "--json", env={"CNCWEAR_HOME": str(home)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    promotion = json.loads(done.stdout.strip().splitlines()[-1])["promotion"]
+    assert promotion["promoted"] is True and "there is no champion yet" in promotion["decision"]["reason"]
+    assert promotion["registry"]["champion"]["version"] == "1" and promotion["registry"]["challenger"] is None
+    again = run_cli("promote", "--protocol", "seed", env={"CNCWEAR_HOME": str(home)})
+    assert again.returncode == 2 and "no challenger is registered" in again.stderr
+
 
 def test_train_refuses_bad_input_with_exit_2(home, tmp_path, bundled_dir):
     env = {"CNCWEAR_HOME": str(home)}

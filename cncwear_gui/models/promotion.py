@@ -36,6 +36,10 @@ class GateDecision:
     def to_json(self) -> dict:
         return {"decision": "promote" if self.promote else "keep champion", **asdict(self)}
 
+    @classmethod
+    def from_json(cls, data: dict) -> GateDecision:
+        return cls(**{key: value for key, value in data.items() if key != "decision"})
+
 
 def decide(challenger_version: str, challenger_value: float | None, champion_version: str | None,
            champion_value: float | None, protocol: str, metric: str, margin: float) -> GateDecision:

@@ -92,7 +92,30 @@ class TrainingResult:
             "ensemble": self.ensemble,
             "gate": None if self.gate is None else self.gate.to_json(),
             "promoted": self.promoted,
+            "evaluations": {p: {"fit_seconds": e.fit_seconds, "verdicts": [v.to_json() for v in e.verdicts]}
+                            for p, e in self.evaluations.items()},
         }
+
+    @classmethod
+    def from_json(cls, data: dict, events: list[JobEvent]) -> TrainingResult:
+        """The result a ``cncwear train --progress-json`` child printed (its models stay in MLflow)."""
+        from .evaluation import ExperimentVerdict
+        from .promotion import GateDecision
+
+        evaluations = {}
+        for protocol, metrics in data["metrics"].items():
+            recorded = data["evaluations"][protocol]
+            verdicts = [ExperimentVerdict(v["experiment"], v["true"] == "worn", v["worn_share"], v["rows"], v["row_accuracy"])
+                        for v in recorded["verdicts"]]
+            evaluations[protocol] = Evaluation(protocol, metrics, recorded["fit_seconds"], None, verdicts)
+        gate = data.get("gate")
+        return cls(
+            engine=data["engine"], feature_set=data["feature_set"], evaluations=evaluations,
+            leaderboard=data["leaderboard"], ensemble=data["ensemble"], events=events,
+            search_seconds=data["search_seconds"], run_id=data["run_id"], model_version=data["model_version"],
+            gate=None if gate is None else GateDecision.from_json(gate),
+            promoted=data["promoted"],
+        )
 
 
 def train(dataset: Dataset, config: TrainingConfig, task: Task | None = None,

@@ -1,7 +1,9 @@
 """The Training view's work, run in its TaskRunners (worker threads), never on the GUI thread.
 
-Each function imports the core lazily: mlflow (≈1 s, holds the GIL), scikit-learn and FLAML load
-in a worker, not when the app starts. Results are plain dataclasses the view only reads.
+Everything that touches MLflow or trains runs in a ``cncwear`` child process (training, reading
+the registry, the promotion gate): importing mlflow or serialising a model holds the GIL for
+hundreds of milliseconds, which would freeze the GUI. The baselines (scikit-learn fits, which
+release the GIL) run in a worker thread. Results are plain dataclasses the view only reads.
 """
 
 from __future__ import annotations
@@ -9,31 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from ...models.registry import GATE_METRIC, PromotionOutcome, RegistryStatus
+
 if TYPE_CHECKING:
     from ...data.dataset import Dataset
     from ...tasks import Task
 
-GATE_METRIC = "accuracy"
 BASELINES = ("dt", "rf")  # the talk's Decision Tree and Random Forest
-
-
-@dataclass(frozen=True)
-class RegisteredModel:
-    """A registry version as the view shows it: who it is and what its run recorded."""
-
-    version: str
-    engine: str
-    trained_at: str
-    metrics: dict[str, float]  # the run's seed_* / loeo_* metrics
-
-    def value(self, protocol: str, metric: str = GATE_METRIC) -> float | None:
-        return self.metrics.get(f"{protocol}_{metric}")
-
-
-@dataclass(frozen=True)
-class RegistryStatus:
-    champion: RegisteredModel | None
-    challenger: RegisteredModel | None
+CANCEL_GRACE_S = 30.0  # a run being logged to MLflow finishes rather than being cut in half
 
 
 @dataclass
@@ -43,65 +28,80 @@ class TrainingOutcome:
     registry: RegistryStatus
 
 
-@dataclass
-class PromotionOutcome:
-    decision: object  # models.promotion.GateDecision
-    promoted: bool
-    registry: RegistryStatus
-
-
 def train_in_worker(dataset: Dataset, choices: dict, task: Task, on_event: Callable | None = None) -> TrainingOutcome:
-    """One training run from the view's choices (engine, budget_s, register, gate_protocol, gate_margin)."""
-    from ...automl.config import SearchConfig
-    from ...models.benchmark import automl_rows
-    from ...models.training import TrainingConfig, train
+    """One training run from the view's choices (engine, budget_s, register, gate_protocol, gate_margin).
 
-    config = TrainingConfig(
-        engine=choices["engine"],
-        search=SearchConfig(budget_s=int(choices["budget_s"])),
-        register=bool(choices["register"]),
-        gate_protocol=choices["gate_protocol"],
-        gate_metric=GATE_METRIC,
-        gate_margin=float(choices["gate_margin"]),
-    )
-    result = train(dataset, config, task=task, on_event=on_event)
+    It runs as a ``cncwear train --progress-json`` child on the same files: the search, the
+    evaluation and the MLflow logging hold the GIL in long bursts, which would freeze the GUI.
+    Cancel asks the child to stop (it kills an auto-sklearn job's process group; a run already
+    being logged completes, so MLflow never holds half a run).
+    """
+    from ...automl.jobs import JobEvent
+    from ...models.benchmark import automl_rows
+    from ...models.cli_process import CliProcessError, run_cli_process
+    from ...models.training import TrainingResult
+
+    arguments = ["train", "--progress-json", "--engine", choices["engine"], "--budget", str(int(choices["budget_s"])),
+                 "--protocol", choices["gate_protocol"], "--metric", GATE_METRIC,
+                 "--margin", str(float(choices["gate_margin"])), "--data", *dataset_files(dataset)]
+    if choices["register"]:
+        arguments.append("--register")
+    events: list[JobEvent] = []
+    finished: list[dict] = []
+
+    def on_message(message: dict) -> None:
+        if "event" in message:
+            event = JobEvent(message.pop("event"), message)
+            events.append(event)
+            if on_event is not None:
+                on_event(event)
+        elif "training" in message:
+            finished.append(message["training"])
+
+    run_cli_process(arguments, on_message, task, grace_s=CANCEL_GRACE_S)
+    if not finished:
+        raise CliProcessError("cncwear train exited without a result")
+    result = TrainingResult.from_json(finished[-1], events)
     rows = automl_rows([], result, list(result.evaluations))
-    return TrainingOutcome(result, rows, registry_status())  # the run is logged: no cancel from here on
+    return TrainingOutcome(result, rows, registry_status())
+
+
+def dataset_files(dataset: Dataset) -> list[str]:
+    """The files the dataset was loaded from, so a child process loads exactly the same data."""
+    return [str(report.path) for report in dataset.reports if report.usable]
 
 
 def registry_status(task: Task | None = None) -> RegistryStatus:
-    """The champion and the challenger of the registry, with their recorded metrics."""
-    from ...models.champion import CHAMPION_ALIAS, find_champion
-    from ...models.promotion import CHALLENGER_ALIAS
-    from ...store.tracking import mlflow_client
-    from ...tasks import ensure_task
+    """The champion and the challenger with their recorded metrics, read by a ``cncwear registry``
+    child (mlflow never loads into the GUI process)."""
+    from ...models.cli_process import run_cli_process
+    from ...models.registry import RegistryStatus
 
-    task = ensure_task(task)
-    client = mlflow_client().MlflowClient()
-
-    def summary(ref) -> RegisteredModel | None:
-        if ref is None:
-            return None
-        recorded = client.get_run(ref.run_id).data.metrics
-        metrics = {k: float(v) for k, v in recorded.items() if k.startswith(("seed_", "loeo_"))}
-        return RegisteredModel(ref.version, ref.engine or "scikit-learn", ref.trained_at, metrics)
-
-    champion = summary(find_champion(task.child(0.0, 0.5), alias=CHAMPION_ALIAS))
-    challenger = summary(find_champion(task.child(0.5, 1.0), alias=CHALLENGER_ALIAS))
-    return RegistryStatus(champion, challenger)
+    found: list[RegistryStatus] = []
+    run_cli_process(["registry", "--progress-json"],
+                    lambda message: "registry" in message and found.append(RegistryStatus.from_json(message["registry"])),
+                    task)
+    return found[-1]
 
 
 def promote_in_worker(dataset: Dataset, protocol: str, margin: float, task: Task) -> PromotionOutcome:
-    """Run the gate for the registered challenger; move the champion alias when it passes."""
-    from ...models.promotion import promote, run_gate
+    """The gate for the registered challenger, in a ``cncwear promote`` child; it moves the champion
+    alias when the gate passes."""
+    from ...models.cli_process import run_cli_process
+    from ...models.promotion import GateDecision
+    from ...models.registry import PromotionOutcome, RegistryStatus
 
-    status = registry_status(task.child(0.0, 0.05))
-    if status.challenger is None:
-        raise ValueError("no challenger is registered: train with 'Register as challenger' first")
-    decision = run_gate(status.challenger.version, protocol, GATE_METRIC, margin, dataset=dataset,
-                        task=task.child(0.05, 0.95))
-    promoted = promote(decision)
-    return PromotionOutcome(decision, promoted, registry_status())
+    found: list[PromotionOutcome] = []
+
+    def on_message(message: dict) -> None:
+        if "promotion" in message:
+            verdict = message["promotion"]
+            found.append(PromotionOutcome(GateDecision.from_json(verdict["decision"]), verdict["promoted"],
+                                          RegistryStatus.from_json(verdict["registry"])))
+
+    run_cli_process(["promote", "--progress-json", "--protocol", protocol, "--metric", GATE_METRIC,
+                     "--margin", str(margin), "--data", *dataset_files(dataset)], on_message, task, grace_s=CANCEL_GRACE_S)
+    return found[-1]
 
 
 def baselines_in_worker(dataset: Dataset, feature_set: str, task: Task) -> list:
