@@ -56,7 +56,7 @@ def find_champion(task: Task | None = None, alias: str = CHAMPION_ALIAS) -> Cham
     """The registry's champion (or another alias), located, not loaded; None when there is none."""
     task = ensure_task(task)
     task.progress(0.0, "opening the model registry")
-    from ..store.tracking import mlflow_client, trusted_model_file
+    from ..store.tracking import mlflow_client
 
     mlflow = mlflow_client()
     client = mlflow.MlflowClient()
@@ -67,15 +67,41 @@ def find_champion(task: Task | None = None, alias: str = CHAMPION_ALIAS) -> Cham
     task.progress(0.5, f"locating {REGISTERED_NAME} v{version.version}")
     # The sqlite registry returns model_id=None; the source is "models:/<model id>".
     model_id = version.model_id or version.source.removeprefix("models:/")
-    tags = client.get_run(version.run_id).data.tags
+    reference = _reference(client, version.run_id, model_id, str(version.version))
     task.progress(1.0, "model located")
+    return reference
+
+
+def find_run_model(run_id: str) -> ChampionRef:
+    """The model a training run logged (registered or not); LookupError when it logged none."""
+    from ..store.tracking import mlflow_client
+
+    mlflow = mlflow_client()
+    client = mlflow.MlflowClient()
+    try:
+        run = client.get_run(run_id)
+    except mlflow.exceptions.MlflowException:
+        raise LookupError(f"no MLflow run with id '{run_id}' in {mlflow.get_tracking_uri()}") from None
+    models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id],
+                                         filter_string=f"source_run_id = '{run_id}'", output_format="list")
+    if not models:
+        raise LookupError(f"run {run_id} logged no model")
+    versions = client.search_model_versions(f"run_id = '{run_id}'")
+    version = str(versions[0].version) if versions else "unregistered"
+    return _reference(client, run_id, models[0].model_id, version)
+
+
+def _reference(client, run_id: str, model_id: str, version: str) -> ChampionRef:
+    from ..store.tracking import trusted_model_file
+
+    tags = client.get_run(run_id).data.tags
     return ChampionRef(
         name=REGISTERED_NAME,
-        version=str(version.version),
+        version=version,
         engine=tags.get("cncwear.engine", ""),
         feature_set=tags.get("cncwear.feature_set_name", QUICK_FEATURE_SET),
         trained_at=tags.get("cncwear.trained_at", ""),
-        run_id=version.run_id,
+        run_id=run_id,
         model=trusted_model_file(model_id),
     )
 
