@@ -80,12 +80,14 @@ def _screenshots(app, window, target: Path) -> int:
     """Wait until each view has its content, grab it to ``<view>.png``, exit 0 (1 on timeout).
 
     The Training view gets its content from a real training run (FLAML, 10 s, registered as the
-    challenger, not promoted), started once the data is loaded."""
+    challenger, not promoted), started once the data is loaded; the Explanations view explains the
+    most confidently worn sample of a worn experiment."""
     target.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
     training = window.training_view
+    later = (training, window.explanations_view)  # these two get their content below
     views = [window.tabs.widget(i) for i in range(window.tabs.count())]
-    if not _wait_for(window, lambda: all(_loaded(v) for v in views if v is not training), deadline):
+    if not _wait_for(window, lambda: all(_loaded(v) for v in views if v not in later), deadline):
         return 1
     window.operator_view.timer.stop()  # the replay is fast-forwarded below; leave the CPU to the training
     training.set_choices(engine="flaml", budget_s=SCREENSHOT_TRAINING_BUDGET_S, register=True)
@@ -93,15 +95,44 @@ def _screenshots(app, window, target: Path) -> int:
     if not _wait_for(window, lambda: training.loaded, deadline):
         return 1
     window.operator_view.fast_forward(OPERATOR_FAST_FORWARD_S)
+    window.state.select_sample(*_worn_sample(window.state.scores))
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
-        app.processEvents()  # lay the tab out before grabbing (screenshot mode only)
         name = window.tabs.tabText(index).lower().replace(" ", "_")
-        path = target / f"{name}.png"
-        window.grab().save(str(path))
-        print(path)
+        if window.tabs.widget(index) is window.explanations_view:
+            if not _grab_explanations(app, window, target, deadline):
+                return 1
+            continue
+        app.processEvents()  # lay the tab out before grabbing (screenshot mode only)
+        _grab(window, target / f"{name}.png")
     window.close()
     return 0
+
+
+def _grab(window, path: Path) -> None:
+    window.grab().save(str(path))
+    print(path)
+
+
+def _grab_explanations(app, window, target: Path, deadline: float) -> bool:
+    """explanations.png with the first global tab, then one more PNG per other global tab."""
+    view = window.explanations_view
+    for tab in range(view.global_tabs.count()):
+        view.global_tabs.setCurrentIndex(tab)
+        if not _wait_for(window, lambda: view.loaded, deadline):
+            return False
+        app.processEvents()
+        suffix = "" if tab == 0 else "_" + view.global_tabs.tabText(tab).lower().replace(" ", "_").replace("/", "")
+        _grab(window, target / f"explanations{suffix}.png")
+    return True
+
+
+def _worn_sample(scores) -> tuple[int, int]:
+    """The most confidently worn sample of a worn experiment: what a quality engineer would check."""
+    experiments = [s for s in scores.experiments.values() if s.true_worn == 1] or list(scores.experiments.values())
+    chosen = max(experiments, key=lambda s: s.mean_probability)
+    row = max(range(len(chosen.probability)), key=lambda i: chosen.probability[i])
+    return chosen.experiment, row
 
 
 def _wait_for(window, condition, deadline: float) -> bool:

@@ -4,8 +4,8 @@ Pipeline: load the dataset (bundled by default) → the registry's champion, or 
 quick Random Forest trained and registered → score every experiment. Each step is a TaskRunner
 (one task per kind; a new load cancels the running one). The Training view brings its own
 runners (search, baselines, registry); they share the status bar, Cancel and the error path, and
-after a promotion the window reloads the champion. Explanations and Monitoring views arrive with
-their issues as further tabs.
+after a promotion the window reloads the champion. The Explanations view explains the sample
+selected in the Predictions view. The Monitoring view arrives with its issue as a further tab.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ..settings import Settings, save_settings
 from .settings_dialog import SettingsDialog
 from .state import AppState
 from .views.data_view import DataView
+from .views.explanations_view import ExplanationsView
 from .views.operator_view import OperatorView
 from .views.predictions_view import PredictionsView
 from .views.training_view import TrainingView
@@ -81,16 +82,20 @@ class MainWindow(QMainWindow):
         self.operator_view = OperatorView(self.state)
         self.data_view = DataView(self.state)
         self.predictions_view = PredictionsView(self.state)
+        self.explanations_view = ExplanationsView(self.state)
         self.training_view = TrainingView(self.state)
-        self.runners = (self.loader, self.modeller, self.scorer, *self.training_view.runners)
+        self.runners = (self.loader, self.modeller, self.scorer, *self.explanations_view.runners,
+                        *self.training_view.runners)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.operator_view, "Operator")
         self.tabs.addTab(self.data_view, "Data")
         self.tabs.addTab(self.predictions_view, "Predictions")
+        self.tabs.addTab(self.explanations_view, "Explanations")
         self.tabs.addTab(self.training_view, "Training")
         self.setCentralWidget(self.tabs)
         self.data_view.open_files_requested.connect(self.choose_files)
         self.data_view.open_folder_requested.connect(self.choose_folder)
+        self.predictions_view.explain_requested.connect(lambda: self.tabs.setCurrentWidget(self.explanations_view))
         self.training_view.champion_promoted.connect(lambda _version: self.reload_champion())
 
         self.progress = QProgressBar()

@@ -8,6 +8,8 @@ import pytest
 from PySide6.QtCore import QPointF, QThreadPool, Qt
 
 pytestmark = pytest.mark.ui
+SCREENSHOTS = ["data.png", "explanations.png", "explanations_global_shap.png", "explanations_surrogate_tree.png",
+               "operator.png", "predictions.png", "training.png"]
 
 
 def test_first_start_trains_a_champion_with_visible_progress(qtbot, home):
@@ -141,7 +143,7 @@ def test_screenshot_mode_renders_every_view(tmp_path, champion_home):
     done = run_cli("gui", "--screenshot", str(tmp_path), "--size", "1400x900", env={"CNCWEAR_HOME": str(champion_home)})
     assert done.returncode == 0, done.stderr[-2000:]
     names = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert names == ["data.png", "operator.png", "predictions.png", "training.png"]
+    assert names == SCREENSHOTS
     for name in names:
         image = QImage(str(tmp_path / name)).convertToFormat(QImage.Format_Grayscale8)
         assert (image.width(), image.height()) == (1400, 900)
@@ -163,4 +165,4 @@ def test_screenshot_mode_under_a_real_x_server(tmp_path, champion_home):
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["data.png", "operator.png", "predictions.png", "training.png"]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == SCREENSHOTS

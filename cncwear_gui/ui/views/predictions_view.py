@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 
 from ...data.schema import SAMPLE_PERIOD_S
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 
 class PredictionsView(QWidget):
+    explain_requested = Signal()  # "show me why": the main window switches to the Explanations view
+
     def __init__(self, state: AppState, parent=None):
         super().__init__(parent)
         self.state = state
@@ -27,6 +29,9 @@ class PredictionsView(QWidget):
         self.title.setObjectName("viewTitle")
         self.title.setWordWrap(True)
         self.selection_label = QLabel("Click the curve to select a sample for the Explanations view.")
+        self.explain_button = QPushButton("Explain this sample →")
+        self.explain_button.setEnabled(False)
+        self.explain_button.clicked.connect(self.explain_requested)
 
         self.verdicts = VerdictTableModel()
         self.table = row_table(self.verdicts)
@@ -50,7 +55,10 @@ class PredictionsView(QWidget):
 
         right = QVBoxLayout()
         right.addWidget(self.plot, 1)
-        right.addWidget(self.selection_label)
+        selection = QHBoxLayout()
+        selection.addWidget(self.selection_label, 1)
+        selection.addWidget(self.explain_button)
+        right.addLayout(selection)
         body = QHBoxLayout()
         body.addWidget(self.table)
         body.addLayout(right, 1)
@@ -104,6 +112,7 @@ class PredictionsView(QWidget):
         probability = self.state.scores.experiments[experiment].probability[row]
         self.marker.setValue(row * SAMPLE_PERIOD_S)
         self.marker.show()
+        self.explain_button.setEnabled(True)
         self.selection_label.setText(
             f"Selected: experiment {experiment}, sample {row} (t = {row * SAMPLE_PERIOD_S:.1f} s), P(worn) = {probability:.2f}"
         )

@@ -1,0 +1,310 @@
+"""The Explanations view's panels: each takes a result object from cncwear_gui.explain and draws it.
+
+Panels only read plain results; they never compute. Colours follow the SHAP/LIME convention
+(orange pushes towards WORN, blue towards UNWORN), and every bar also carries its signed value
+as text, so nothing is told by colour alone.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+TOWARDS_WORN = (214, 110, 30)
+TOWARDS_UNWORN = (40, 100, 170)
+MAX_WATERFALL_BARS = 12
+MAX_SUMMARY_FEATURES = 15
+LOW_LOCAL_FIT = 0.3  # below this R², LIME's linear surrogate says little about the sample
+
+
+def _bar_colours(values) -> list:
+    return [pg.mkBrush(*(TOWARDS_WORN if v >= 0 else TOWARDS_UNWORN)) for v in values]
+
+
+class HorizontalBars(pg.PlotWidget):
+    """Labelled horizontal bars, top to bottom in the order given; each bar may start anywhere."""
+
+    def __init__(self, x_label: str, label_width: int = 200, parent=None):
+        super().__init__(parent)
+        self.setLabel("bottom", x_label)
+        self.getAxis("bottom").enableAutoSIPrefix(False)
+        self.showGrid(x=True, alpha=0.2)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.setMinimumWidth(label_width + 120)
+        self.getAxis("left").setWidth(label_width)
+        small = QFont()
+        small.setPointSize(8)
+        self.getAxis("left").setStyle(tickFont=small)  # long LIME conditions must fit, or pyqtgraph hides them
+        self._items: list = []
+
+    def show_bars(self, labels: list[str], starts, widths, texts: list[str] | None = None, title: str = "") -> None:
+        for item in self._items:
+            self.removeItem(item)
+        self._items = []
+        count = len(labels)
+        y = np.arange(count)[::-1].astype(float)  # the first label on top
+        starts, widths = np.asarray(starts, float), np.asarray(widths, float)
+        bars = pg.BarGraphItem(x0=np.minimum(starts, starts + widths), y=y, height=0.7, width=np.abs(widths),
+                               brushes=_bar_colours(widths), pens=[pg.mkPen(None)] * count)
+        self.addItem(bars)
+        self._items.append(bars)
+        for index, text in enumerate(texts or []):
+            end = starts[index] + widths[index]
+            label = pg.TextItem(text, color=pg.getConfigOption("foreground"), anchor=(0, 0.5) if widths[index] >= 0 else (1, 0.5))
+            label.setPos(end, y[index])
+            self.addItem(label)
+            self._items.append(label)
+        self.getAxis("left").setTicks([list(zip(y, labels))])
+        self.setTitle(title, size="10pt")
+        low = min(0.0, float(np.min(starts)), float(np.min(starts + widths))) if count else 0.0
+        high = max(0.0, float(np.max(starts)), float(np.max(starts + widths))) if count else 1.0
+        pad = (high - low) * 0.3 or 0.1  # room for the value printed beyond each bar's end
+        self.setXRange(low - (pad if low < 0 else pad * 0.1), high + pad, padding=0)
+        self.setYRange(-0.9, max(count - 0.1, 0.9), padding=0)  # pyqtgraph hides labels that touch the edge
+
+    def add_marker(self, x: float, text: str, position: float = 0.97) -> None:
+        """A dashed vertical line labelled at ``position`` (0 bottom … 1 top of the plot)."""
+        line = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen((110, 110, 110), width=1, style=Qt.DashLine),
+                               label=text, labelOpts={"position": position, "color": (80, 80, 80)})
+        self.addItem(line)
+        self._items.append(line)
+
+
+def _value_table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QTableWidget.NoEditTriggers)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[tuple]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            text = f"{value:.4g}" if isinstance(value, (float, np.floating)) else str(value)
+            item = QTableWidgetItem(text)
+            item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter if c else Qt.AlignLeft | Qt.AlignVCenter)
+            table.setItem(r, c, item)
+
+
+class LimePanel(QWidget):
+    """As on the talk's slide: prediction probabilities, weighted conditions, the feature values."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.header = QLabel("LIME: waiting for a sample")
+        self.header.setWordWrap(True)
+        self.bars = HorizontalBars("weight (orange → WORN, blue → UNWORN)", label_width=240)
+        self.values = _value_table(["feature", "value"])
+        self.values.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        self.values.setFixedWidth(290)
+        body = QHBoxLayout()
+        body.addWidget(self.bars, 1)
+        body.addWidget(self.values)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addLayout(body, 1)
+
+    def show_result(self, result) -> None:
+        probabilities = " · ".join(f"P({name}) = {p:.2f}" for name, p in result.probabilities.items())
+        fit = f"local fit R² = {result.local_fit_score:.2f}"
+        if result.local_fit_score < LOW_LOCAL_FIT:
+            fit += " ⚠ low: the linear fit explains this sample poorly; trust SHAP and the anchor more"
+        self.header.setText(f"<b>LIME</b> — predicted <b>{result.predicted.upper()}</b> · {probabilities} · {fit}")
+        conditions = [c for c, _ in result.conditions]
+        weights = [w for _, w in result.conditions]
+        self.bars.show_bars(conditions, np.zeros(len(weights)), weights, [f"{w:+.3f}" for w in weights],
+                            title=f"top {len(weights)} conditions (fixed seed: repeatable)")
+        _fill(self.values, [(name, value) for name, value in result.feature_values])
+
+
+class WaterfallPanel(QWidget):
+    """SHAP waterfall: the base value plus each contribution lands on the model's output."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.header = QLabel("SHAP: waiting for a sample")
+        self.header.setWordWrap(True)
+        self.bars = HorizontalBars("P(worn)", label_width=210)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addWidget(self.bars, 1)
+
+    def show_result(self, result) -> None:
+        contributions = sorted(result.contributions, key=lambda c: -abs(c[2]))
+        shown, rest = contributions[:MAX_WATERFALL_BARS], contributions[MAX_WATERFALL_BARS:]
+        labels = [f"{name} = {value:.4g}" for name, value, _ in shown]
+        widths = [shap for _, _, shap in shown]
+        if rest:
+            labels.append(f"{len(rest)} other features")
+            widths.append(sum(shap for _, _, shap in rest))
+        starts = result.base_value + np.concatenate([[0.0], np.cumsum(widths)[:-1]])
+        self.bars.show_bars(labels, starts, widths, [f"{w:+.3f}" for w in widths],
+                            title="from the average prediction to this sample's")
+        self.bars.add_marker(result.base_value, f"base {result.base_value:.3f}", position=0.04)
+        self.bars.add_marker(result.model_output, f"output {result.model_output:.3f}", position=0.97)
+        total = result.base_value + sum(c[2] for c in contributions)
+        self.header.setText(
+            f"<b>SHAP</b> ({result.explainer_kind}) — base {result.base_value:.3f} + contributions "
+            f"{total - result.base_value:+.3f} = <b>{total:.3f}</b>; the model says {result.model_output:.3f} "
+            f"(additivity error {result.additivity_error:.1e})")
+
+
+class AnchorCard(QFrame):
+    """The anchor rule with its precision and coverage; a warning when the threshold was not met."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.StyledPanel)
+        self.title = QLabel("<b>Anchor rule</b>")
+        self.rule = QLabel("waiting for a sample")
+        self.rule.setTextFormat(Qt.RichText)  # conditions contain "<": never let Qt guess
+        self.rule.setWordWrap(True)
+        self.rule.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.rule.setStyleSheet("font-size: 13pt;")
+        self.figures = QLabel("")
+        self.figures.setTextFormat(Qt.RichText)
+        self.figures.setWordWrap(True)
+        self.warning = QLabel("")
+        self.warning.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        for widget in (self.title, self.rule, self.figures, self.warning):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+
+    def show_result(self, result) -> None:
+        conditions = ("<br>AND ".join(html.escape(c) for c in result.rule) if result.rule
+                      else "(empty rule: the prediction holds almost everywhere)")
+        self.rule.setText(f"IF {conditions}<br>THEN <b>{result.predicted.upper()}</b>")
+        figures = (f"precision {result.precision:.1%} (target {result.threshold:.0%}) · "
+                   f"coverage {result.coverage:.1%} · {result.seconds:.1f} s")
+        if result.data_precision is not None:
+            figures += (f"<br>On recorded data: {result.data_support:,} samples match the rule; the model calls "
+                        f"{result.data_precision:.0%} of them {result.predicted.upper()}")
+        self.figures.setText(figures)
+        if result.threshold_met:
+            self.warning.setText("")
+            self.setStyleSheet("")
+        else:
+            self.warning.setText(f"⚠ Threshold not met: the best rule found holds only {result.precision:.0%} of "
+                                 "the time. Do not read it as a reason.")
+            self.setStyleSheet("AnchorCard { background: #f3e2b8; }")
+
+    def show_message(self, text: str) -> None:
+        self.rule.setText(text)
+        self.figures.setText("")
+        self.warning.setText("")
+
+
+class DependencePanel(QWidget):
+    """ICE curves (one per sampled row) and their mean, the PDP, for a chosen feature."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.feature = QComboBox()
+        self.feature.setMinimumWidth(260)
+        self.centred = QCheckBox("centred ICE (each curve starts at 0)")
+        self.header = QLabel("")
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Feature:"))
+        controls.addWidget(self.feature)
+        controls.addWidget(self.centred)
+        controls.addWidget(self.header, 1)
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("left", "P(worn)")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.addLegend(offset=(10, 10))
+        self.ice = self.plot.plot(pen=pg.mkPen(150, 150, 150, 60), name="ICE: one sample each")
+        self.pdp = self.plot.plot(pen=pg.mkPen(pg.getConfigOption("foreground"), width=3), name="PDP: the average")
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.plot, 1)
+
+    def set_features(self, names: list[str], preferred: str | None = None) -> None:
+        self.feature.blockSignals(True)
+        self.feature.clear()
+        self.feature.addItems(names)
+        if preferred in names:
+            self.feature.setCurrentText(preferred)
+        self.feature.blockSignals(False)
+
+    def show_result(self, result) -> None:
+        grid = np.asarray(result.grid, float)
+        ice = np.asarray(result.ice, float)
+        rows = ice.shape[0]
+        xs = np.tile(grid, rows)
+        connect = np.ones(xs.size, dtype=bool)
+        connect[len(grid) - 1::len(grid)] = False  # one polyline per sample, not joined end to start
+        self.ice.setData(xs, ice.ravel(), connect=connect)
+        self.pdp.setData(grid, np.asarray(result.pdp, float))
+        self.plot.setLabel("bottom", result.feature)
+        self.plot.setLabel("left", "ΔP(worn) from the curve's start" if result.centred else "P(worn)")
+        spread = float(np.ptp(result.pdp)) if len(result.pdp) else 0.0
+        self.header.setText(f"{rows} ICE curves over {len(grid)} values; the PDP moves by {spread:.3f}")
+
+
+class ShapSummaryPanel(QWidget):
+    """Global SHAP over a sample of rows: mean |SHAP| bars and a beeswarm coloured by feature value."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.header = QLabel("")
+        self.bars = HorizontalBars("mean |SHAP| (P(worn))", label_width=200)
+        self.swarm = pg.PlotWidget()
+        self.swarm.setLabel("bottom", "SHAP value (towards WORN →)")
+        self.swarm.getAxis("bottom").enableAutoSIPrefix(False)
+        self.swarm.showGrid(x=True, alpha=0.2)
+        self.swarm.getAxis("left").setWidth(200)
+        small = QFont()
+        small.setPointSize(8)
+        self.swarm.getAxis("left").setStyle(tickFont=small)
+        self.swarm.setMouseEnabled(False, False)
+        self.points = pg.ScatterPlotItem(size=4, pen=None)
+        self.swarm.addItem(self.points)
+        self.swarm.addItem(pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen((120, 120, 120))))
+        body = QHBoxLayout()
+        body.addWidget(self.bars, 1)
+        body.addWidget(self.swarm, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addLayout(body, 1)
+
+    def show_result(self, result) -> None:
+        order = list(np.argsort(result.mean_abs)[::-1][:MAX_SUMMARY_FEATURES])
+        names = [result.features[i] for i in order]
+        self.bars.show_bars(names, np.zeros(len(order)), [result.mean_abs[i] for i in order],
+                            [f"{result.mean_abs[i]:.3f}" for i in order], title="which features move P(worn) most")
+        xs, ys, brushes = [], [], []
+        rng = np.random.default_rng(0)
+        for rank, index in enumerate(order):
+            shap_values = np.asarray(result.shap_values[index], float)
+            values = np.asarray(result.feature_values[index], float)
+            low, high = np.nanpercentile(values, [5, 95]) if len(values) else (0.0, 1.0)
+            scaled = np.clip((values - low) / ((high - low) or 1.0), 0, 1)
+            xs.append(shap_values)
+            ys.append(len(order) - 1 - rank + rng.uniform(-0.3, 0.3, len(shap_values)))
+            brushes += [pg.mkBrush(int(40 + 200 * s), 90, int(200 - 160 * s), 160) for s in scaled]
+        if xs:
+            self.points.setData(np.concatenate(xs), np.concatenate(ys), brush=brushes)
+        self.swarm.getAxis("left").setTicks([[(len(order) - 1 - r, n) for r, n in enumerate(names)]])
+        self.swarm.setTitle("each dot a sample; red = high feature value, blue = low", size="10pt")
+        self.header.setText(f"<b>Global SHAP</b> over {result.n_rows} samples of the loaded data")
