@@ -22,3 +22,17 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
         cwd=cwd or ROOT,
         timeout=timeout,
     )
+
+
+def tree_predict(nodes: list[dict], X, names: list[str]):
+    """Walk a surrogate's exported node dicts for every row: the tree without scikit-learn."""
+    import numpy as np
+
+    by_id = {n["id"]: n for n in nodes}
+    out = []
+    for row in X:
+        node = by_id[0]
+        while not node["leaf"]:
+            node = by_id[node["left"] if row[names.index(node["feature"])] <= node["threshold"] else node["right"]]
+        out.append(int(np.argmax(node["class_counts"])))
+    return np.array(out)

@@ -21,6 +21,7 @@ from cncwear_gui.features.sets import get_feature_set, training_matrix
 from cncwear_gui.models.evaluation import seed_split
 from cncwear_gui.tasks import Cancelled, Task
 from helpers import ROOT
+from helpers import tree_predict
 
 WORN, UNWORN = 1, 0
 UNUSED = "Z1_CurrentFeedback"  # constant in the recordings: no tree can split on it
@@ -188,24 +189,12 @@ def test_the_anchor_search_can_be_cancelled_and_the_engine_still_works(engine, r
     assert engine.anchor(rows[UNWORN]).rule
 
 
-def _tree_predict(nodes, X, names):
-    """Walk the exported node dicts for every row: the surrogate without scikit-learn."""
-    by_id = {n["id"]: n for n in nodes}
-    out = []
-    for row in X:
-        node = by_id[0]
-        while not node["leaf"]:
-            node = by_id[node["left"] if row[names.index(node["feature"])] <= node["threshold"] else node["right"]]
-        out.append(int(np.argmax(node["class_counts"])))
-    return np.array(out)
-
-
 def test_surrogate_fidelity_recomputed_from_its_exported_nodes(explained, forest, data):
     X, _, names, train, test = data
     result = explained["surrogate"]
     assert result.depth <= 4 and result.max_depth == 4 and result.n_heldout == len(test)
     model = forest.predict(X[test])
-    assert result.fidelity == pytest.approx(np.mean(_tree_predict(result.nodes, X[test], names) == model), abs=1e-12)
+    assert result.fidelity == pytest.approx(np.mean(tree_predict(result.nodes, X[test], names) == model), abs=1e-12)
     root = result.nodes[0]
     assert root["parent"] is None and root["samples"] == len(train)
     assert root["class_counts"] == np.bincount(forest.predict(X[train]), minlength=2).tolist()

@@ -10,6 +10,7 @@ import pytest
 from cncwear_gui.automl.config import SearchConfig
 from cncwear_gui.automl.runtime import automl_python
 from cncwear_gui.features.sets import get_feature_set, training_matrix
+from helpers import tree_predict
 
 needs_runtime = pytest.mark.skipif(
     automl_python() is None and not os.environ.get("CNCWEAR_REQUIRE_AUTOML"),
@@ -102,16 +103,7 @@ def test_every_method_through_the_sidecar(served, engine):
     surrogate = engine.surrogate(X[other_rows[:4000]], X[other_rows[4000:6000]], max_depth=4)
     assert counting.calls - calls == 1  # the model labels both row sets at once
     model = predictor.predict_proba(X[other_rows[4000:6000]]).argmax(axis=1)
-    assert surrogate.fidelity == pytest.approx(np.mean(_tree_predict(surrogate.nodes, X[other_rows[4000:6000]], names)
+    assert surrogate.fidelity == pytest.approx(np.mean(tree_predict(surrogate.nodes, X[other_rows[4000:6000]], names)
                                                        == model), abs=1e-12)
 
 
-def _tree_predict(nodes, X, names):
-    by_id = {n["id"]: n for n in nodes}
-    out = []
-    for row in X:
-        node = by_id[0]
-        while not node["leaf"]:
-            node = by_id[node["left"] if row[names.index(node["feature"])] <= node["threshold"] else node["right"]]
-        out.append(int(np.argmax(node["class_counts"])))
-    return np.array(out)

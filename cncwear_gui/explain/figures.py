@@ -41,16 +41,10 @@ def signed_bars(labels: list[str], values: list[float], title: str, xlabel: str)
     return _png(figure)
 
 
-def waterfall(base: float, contributions: list[tuple[str, float, float]], output: float) -> bytes:
+def waterfall(shap_local) -> bytes:
     """SHAP waterfall: bars from the base value, one per feature, ending at the model's output."""
-    ordered = sorted(contributions, key=lambda c: -abs(c[2]))
-    shown, rest = ordered[:MAX_BARS], ordered[MAX_BARS:]
-    labels = [f"{name} = {value:.4g}" for name, value, _ in shown]
-    widths = [shap for _, _, shap in shown]
-    if rest:
-        labels.append(f"{len(rest)} other features")
-        widths.append(sum(shap for _, _, shap in rest))
-    starts = base + np.concatenate([[0.0], np.cumsum(widths)[:-1]])
+    labels, starts, widths = shap_local.waterfall(MAX_BARS)
+    base, output = shap_local.base_value, shap_local.model_output
     figure = _figure(len(labels))
     axes = figure.add_subplot()
     y = np.arange(len(labels))[::-1]

@@ -119,7 +119,7 @@ def _render(data: dict, results: dict, summary: str, sample: SampleRef, model: d
         '<h2 id="shap">SHAP</h2>',
         f"<p>{esc(shap_local.explainer_kind)} explainer: base value {shap_local.base_value:.4f} + contributions = "
         f"{shap_local.model_output:.4f} (additivity error {shap_local.additivity_error:.1e}).</p>",
-        _image(figures.waterfall(shap_local.base_value, list(shap_local.contributions), shap_local.model_output)),
+        _image(figures.waterfall(shap_local)),
         '<h2 id="anchor">Anchor rule</h2>',
         f"<p>IF {' AND '.join(esc(c) for c in anchor.rule) or '(empty rule)'} THEN <b>{esc(anchor.predicted.upper())}</b>"
         f"<br>precision {anchor.precision:.1%} (threshold {anchor.threshold:.0%}), coverage {anchor.coverage:.1%} "

@@ -138,6 +138,19 @@ class ShapLocalResult(_Result):
     def additive(self) -> bool:
         return self.additivity_error <= self.additivity_tolerance
 
+    def waterfall(self, max_bars: int = 12) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(labels, starts, widths) of a waterfall: the largest contributions one bar each, the rest
+        summed into one; each bar starts where the previous ended, the first at the base value."""
+        ordered = sorted(self.contributions, key=lambda c: -abs(c.shap))
+        shown, rest = ordered[:max_bars], ordered[max_bars:]
+        labels = [f"{c.feature} = {c.value:.4g}" for c in shown]
+        widths = [c.shap for c in shown]
+        if rest:
+            labels.append(f"{len(rest)} other features")
+            widths.append(sum(c.shap for c in rest))
+        widths = np.asarray(widths, float)
+        return labels, self.base_value + np.concatenate([[0.0], np.cumsum(widths)[:-1]]), widths
+
 
 @dataclass
 class ShapGlobalResult(_Result):

@@ -75,7 +75,7 @@ class HorizontalBars(pg.PlotWidget):
         self.setTitle(title, size="10pt")
         low = min(0.0, float(np.min(starts)), float(np.min(starts + widths))) if count else 0.0
         high = max(0.0, float(np.max(starts)), float(np.max(starts + widths))) if count else 1.0
-        pad = (high - low) * 0.3 or 0.1  # room for the value printed beyond each bar's end
+        pad = (high - low) * 0.45 or 0.1  # room for the value printed beyond each bar's end
         self.setXRange(low - (pad if low < 0 else pad * 0.1), high + pad, padding=0)
         self.setYRange(-0.9, max(count - 0.1, 0.9), padding=0)  # pyqtgraph hides labels that touch the edge
 
@@ -150,19 +150,12 @@ class WaterfallPanel(QWidget):
         layout.addWidget(self.bars, 1)
 
     def show_result(self, result) -> None:
-        contributions = sorted(result.contributions, key=lambda c: -abs(c[2]))
-        shown, rest = contributions[:MAX_WATERFALL_BARS], contributions[MAX_WATERFALL_BARS:]
-        labels = [f"{name} = {value:.4g}" for name, value, _ in shown]
-        widths = [shap for _, _, shap in shown]
-        if rest:
-            labels.append(f"{len(rest)} other features")
-            widths.append(sum(shap for _, _, shap in rest))
-        starts = result.base_value + np.concatenate([[0.0], np.cumsum(widths)[:-1]])
+        labels, starts, widths = result.waterfall(MAX_WATERFALL_BARS)
         self.bars.show_bars(labels, starts, widths, [f"{w:+.3f}" for w in widths],
                             title="from the average prediction to this sample's")
         self.bars.add_marker(result.base_value, f"base {result.base_value:.3f}", position=0.04)
         self.bars.add_marker(result.model_output, f"output {result.model_output:.3f}", position=0.97)
-        total = result.base_value + sum(c[2] for c in contributions)
+        total = result.base_value + sum(c.shap for c in result.contributions)
         self.header.setText(
             f"<b>SHAP</b> ({result.explainer_kind}) — base {result.base_value:.3f} + contributions "
             f"{total - result.base_value:+.3f} = <b>{total:.3f}</b>; the model says {result.model_output:.3f} "
