@@ -39,7 +39,7 @@ def test_the_surrogate_tab_shows_the_tree_with_its_fidelity(explanations, qtbot)
     view.global_tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: view.surrogate_result is not None, timeout=120_000)
     result = view.surrogate_result
-    assert f"{result.fidelity:.1%}" in view.fidelity.text()
+    assert f"{result.fidelity:.2%}" in view.fidelity.text()
     view.depth.setValue(2)
     qtbot.waitUntil(lambda: view.surrogate_result is not None and view.surrogate_result.max_depth == 2, timeout=120_000)
     assert len(view.surrogate_result.nodes) <= 7

@@ -12,7 +12,7 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -48,10 +48,11 @@ class HorizontalBars(pg.PlotWidget):
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.setMinimumWidth(label_width + 120)
+        self.max_label_width = label_width
         self.getAxis("left").setWidth(label_width)
-        small = QFont()
-        small.setPointSize(8)
-        self.getAxis("left").setStyle(tickFont=small)  # long LIME conditions must fit, or pyqtgraph hides them
+        self.label_font = QFont()
+        self.label_font.setPointSize(8)
+        self.getAxis("left").setStyle(tickFont=self.label_font)
         self._items: list = []
 
     def show_bars(self, labels: list[str], starts, widths, texts: list[str] | None = None, title: str = "") -> None:
@@ -71,7 +72,10 @@ class HorizontalBars(pg.PlotWidget):
             label.setPos(end, y[index])
             self.addItem(label)
             self._items.append(label)
-        self.getAxis("left").setTicks([list(zip(y, labels))])
+        # pyqtgraph silently drops a tick label wider than its axis: elide the longest in the middle
+        metrics = QFontMetrics(self.label_font)
+        fitted = [metrics.elidedText(label, Qt.ElideMiddle, self.max_label_width - 16) for label in labels]
+        self.getAxis("left").setTicks([list(zip(y, fitted))])
         self.setTitle(title, size="10pt")
         low = min(0.0, float(np.min(starts)), float(np.min(starts + widths))) if count else 0.0
         high = max(0.0, float(np.max(starts)), float(np.max(starts + widths))) if count else 1.0
@@ -115,8 +119,8 @@ class LimePanel(QWidget):
         self.header.setWordWrap(True)
         self.bars = HorizontalBars("weight (orange → WORN, blue → UNWORN)", label_width=240)
         self.values = _value_table(["feature", "value"])
-        self.values.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        self.values.setFixedWidth(290)
+        self.values.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)  # values whole; names elide
+        self.values.setFixedWidth(260)
         body = QHBoxLayout()
         body.addWidget(self.bars, 1)
         body.addWidget(self.values)
@@ -224,6 +228,7 @@ class DependencePanel(QWidget):
         controls.addWidget(self.header, 1)
         self.plot = pg.PlotWidget()
         self.plot.setLabel("left", "P(worn)")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.addLegend(offset=(10, 10))
         self.ice = self.plot.plot(pen=pg.mkPen(150, 150, 150, 60), name="ICE: one sample each")

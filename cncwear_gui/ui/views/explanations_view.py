@@ -258,8 +258,8 @@ class ExplanationsView(QWidget):
         self.tree.set_tree(result.nodes)  # it opens fitted, or at a readable zoom for deep trees
         verdict = "faithful" if result.fidelity >= 0.95 else "NOT faithful enough to stand in for the model"
         self.fidelity.setText(
-            f"Depth {result.max_depth} ({result.n_leaves} leaves): agrees with the model on {result.fidelity:.1%} of held-out samples "
-            f"({result.train_fidelity:.1%} on the rows it was fitted to) — {verdict}.")
+            f"Depth {result.max_depth} ({result.n_leaves} leaves): agrees with the model on {result.fidelity:.2%} of held-out samples "
+            f"({result.train_fidelity:.2%} on the rows it was fitted to) — {verdict}.")
 
     def _on_summary(self, result) -> None:
         self.summary_result = result
