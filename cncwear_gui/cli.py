@@ -343,11 +343,7 @@ def cmd_explain(args) -> int:
         raise BadInput(str(error.args[0] if error.args else error)) from None
     if report is not None:
         _write_report(report, args.out)
-    summary = None
-    if {"shap", "anchor"} <= set(results):
-        from .explain.summary import plain_language
-
-        summary = plain_language(results["anchor"], results["shap"])
+    summary = service.summary(experiment, args.row) if {"shap", "anchor"} <= set(results) else None
     model = service.model
     if args.json:
         print(json.dumps({"model": {"name": model.name, "version": model.version, "engine": model.engine,

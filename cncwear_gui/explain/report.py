@@ -21,14 +21,12 @@ from .engine import DEFAULT_SURROGATE_DEPTH
 from .service import ExplanationService, SampleRef
 
 EXPLANATIONS_EXPERIMENT = "cncwear-explanations"
-SECTIONS = ("summary", "lime", "shap", "anchor", "ice-pdp", "surrogate", "shap-global")
 
 
 @dataclass
 class ExplanationReport:
     html: str
     data: dict  # every result as JSON, with the model and the sample
-    model_run_id: str
     sample: SampleRef
 
     def write_html(self, path: Path) -> None:
@@ -69,9 +67,7 @@ def build_report(service: ExplanationService, experiment: int, row: int, feature
         share = (index / len(steps), (index + 1) / len(steps))
         local = {"experiment": experiment, "row": row} if method in ("shap", "lime", "anchor") else {}
         results[method] = service.explain(method, **local, **options, task=task.child(*share, f"{method}: "))
-    from .summary import plain_language
-
-    summary = plain_language(results["anchor"], results["shap"])
+    summary = service.summary(experiment, row)  # from the cached shap and anchor results
     model = service.model
     model_json = {"name": model.name, "version": model.version, "engine": model.engine, "run_id": model.run_id,
                   "trained_at": model.trained_at, "feature_set": model.feature_set.key}
@@ -79,7 +75,7 @@ def build_report(service: ExplanationService, experiment: int, row: int, feature
             "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **{method: result.to_json() for method, result in results.items()}}
     task.progress(1.0, "report ready")
-    return ExplanationReport(_render(data, results, summary, sample, model_json), data, model.run_id, sample)
+    return ExplanationReport(_render(data, results, summary, sample, model_json), data, sample)
 
 
 def _image(png: bytes, width: int = 640) -> str:

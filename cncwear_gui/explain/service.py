@@ -16,7 +16,6 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..data.dataset import Dataset
 from ..models.active import ActiveModel
@@ -92,9 +91,6 @@ class ExplanationService:
 
     def features_of(self, experiment: int, row: int) -> np.ndarray:
         return self._features[self.locate(experiment, row)]
-
-    def feature_table(self, experiment: int, row: int) -> pd.Series:
-        return pd.Series(self.features_of(experiment, row), index=self.feature_names)
 
     # -- the engine ----------------------------------------------------------------------------
     def engine(self, task: Task | None = None):

@@ -46,8 +46,6 @@ class LocalOutcome:
 
 def explain_sample(slot: ServiceSlot, experiment: int, row: int, task: Task) -> LocalOutcome:
     """LIME, SHAP and the anchor for one sample, then the operator's sentence from them."""
-    from ...explain.summary import plain_language
-
     service = slot.get()
     sample = service.sample(experiment, row)
     task.progress(0.0, f"explaining {sample.label}")
@@ -55,7 +53,7 @@ def explain_sample(slot: ServiceSlot, experiment: int, row: int, task: Task) -> 
     lime_result = service.explain("lime", experiment, row, task=task.child(0.2, 0.4, "LIME: "))
     anchor_result = service.explain("anchor", experiment, row, task=task.child(0.4, 1.0, "Anchor: "))
     return LocalOutcome(sample, float(shap_result.model_output), lime_result, shap_result, anchor_result,
-                        plain_language(anchor_result, shap_result))
+                        service.summary(experiment, row))
 
 
 def dependence(slot: ServiceSlot, feature: str, centred: bool, task: Task):
