@@ -402,6 +402,253 @@ def _write_report(report, out: str) -> None:
         report.write_html(path)
 
 
+def _champion_with_reference(args):
+    """The champion (trained on first start) and its training reference for drift checks."""
+    from .monitoring.reference import reference_for
+
+    model = _explained_model("champion", lambda: _loaded_or_bad_input(args))
+    return model, reference_for(model, lambda: _loaded_or_bad_input(args))
+
+
+def _drift_report(paths: list[str], model, reference):
+    from .data.dataset import load_dataset
+    from .monitoring.reference import drift_of_samples
+
+    dataset = load_dataset(paths)
+    rejected = [r for r in dataset.reports if not r.usable]
+    if rejected:
+        raise BadInput(f"{rejected[0].errors[0].located(rejected[0].path)}")
+    if not dataset.experiments:
+        raise BadInput(f"no experiment files in {', '.join(paths)}")
+    return drift_of_samples(model, reference, dataset.samples())
+
+
+def cmd_drift(args) -> int:
+    """Drift of experiment files against the champion's training data: per feature PSI and KS."""
+    model, reference = _champion_with_reference(args)
+    report = _drift_report(args.files, model, reference)
+    if args.json:
+        print(json.dumps({"model": model.label, **report.to_json()}, indent=2))
+        return EXIT_OK
+    print(f"{'DRIFTED' if report.drifted else 'no drift'}: {report.n_rows:,} rows of {', '.join(args.files)} "
+          f"against {model.label}'s training data ({reference.n_rows:,} rows)")
+    for reason in report.reasons:
+        print(f"  {reason}")
+    print(f"\n{'feature':28} {'group':8} {'PSI':>8} {'KS':>6}  level")
+    for feature in report.top(args.top):
+        psi = "n/a" if feature.psi is None else f"{feature.psi:8.3f}"
+        ks = "n/a" if feature.ks is None else f"{feature.ks:6.3f}"
+        print(f"{feature.name:28} {feature.group:8} {psi:>8} {ks:>6}  {feature.level}")
+    return EXIT_OK
+
+
+def _pipeline_config(args, settings):
+    from .monitoring.pipeline import PipelineConfig
+    from .paths import bundled_dataset_dir
+
+    data = list(args.data or ([settings.data_dir] if settings.data_dir else [str(bundled_dataset_dir())]))
+    return PipelineConfig(data=data, engine=args.engine or settings.pipeline_engine,
+                          budget_s=args.budget or settings.pipeline_budget_s, gate_margin=args.margin)
+
+
+def _check_trigger(args, settings, history):
+    """Whether the asked-for trigger fires now, and why."""
+    import getpass
+
+    from .monitoring import triggers
+
+    if args.trigger == "manual":
+        return triggers.manual(getpass.getuser(), "the command line")
+    if args.trigger == "schedule":
+        return triggers.schedule(history, settings.pipeline_schedule_hours)
+    if args.trigger == "new-data":
+        return triggers.new_data(history, args.watch_dir or settings.pipeline_watch_dir)
+    if args.trigger == "degradation":
+        from .models.champion import find_champion
+
+        champion = find_champion()
+        if champion is None:
+            raise BadInput("--trigger degradation: there is no champion whose feedback could be judged")
+        return triggers.degradation(history, champion.version, settings.degradation_accuracy,
+                                    settings.degradation_min_labels)
+    if not args.new_data:
+        raise BadInput("--trigger drift needs --new-data FILE... (the data to compare with the champion's training data)")
+    model, reference = _champion_with_reference(args)
+    return triggers.drift(_drift_report(args.new_data, model, reference), ", ".join(args.new_data))
+
+
+def cmd_pipeline_run(args) -> int:
+    """Check a trigger and, when it fires (or --force), run the automated pipeline once."""
+    from .monitoring.history import PipelineHistory
+    from .monitoring.pipeline import run_pipeline
+    from .settings import load_settings
+    from .tasks import Task
+
+    settings = load_settings()
+    if args.budget is not None and args.budget < 1:
+        raise BadInput("--budget must be a positive number of seconds")
+    history = PipelineHistory(args.store or settings.feature_store_url or None)
+    try:
+        history.abandon_stale(older_than_s=24 * 3600)
+        check = _check_trigger(args, settings, history)
+        if not check.fires and not args.force:
+            if args.trigger in ("drift", "degradation"):  # an evaluated condition: keep the record
+                history.record(check.trigger, check.reason, "skipped", {"context": check.context, "skipped_because": "condition not met"})
+            output = {"trigger": check.trigger, "fired": False, "reason": check.reason, "context": check.context}
+            if args.json or args.progress_json:
+                print(json.dumps(output, indent=None if args.progress_json else 2, default=str), flush=True)
+            else:
+                print(f"not fired: {check.reason}")
+            return EXIT_OK
+        reason = check.reason + (" (forced)" if not check.fires else "")
+        config = _pipeline_config(args, settings)
+        if check.trigger == "new-data":
+            config.data.append(check.context["folder"])
+            history.mark_seen(check.context["files"])
+        result = run_pipeline(check.trigger, reason, config, history, Task(_print_progress(args)),
+                              context=check.context)
+    finally:
+        history.close()
+    if args.json or args.progress_json:
+        print(json.dumps({"fired": True, **result.to_json()}, indent=None if args.progress_json else 2, default=str), flush=True)
+    else:
+        print(f"pipeline #{result.firing_id} ({result.trigger}): {result.status.upper()}")
+        print(f"  why: {result.reason}")
+        for step in result.steps:
+            print(f"  {step.name:9} {step.status:6} {step.seconds:8.1f} s  "
+                  + ", ".join(f"{k}={v}" for k, v in step.detail.items() if k not in ("traceback",))[:300])
+        if result.error:
+            print(f"  error: {result.error}")
+    return EXIT_FAILURE if result.status == "failed" else EXIT_OK
+
+
+def cmd_pipeline_history(args) -> int:
+    from .monitoring.history import PipelineHistory
+    from .settings import load_settings
+
+    history = PipelineHistory(args.store or load_settings().feature_store_url or None)
+    try:
+        entries = history.firings(limit=args.limit)
+    finally:
+        history.close()
+    if args.json:
+        print(json.dumps([f.to_json() for f in entries], indent=2, default=str))
+        return EXIT_OK
+    for firing in entries:
+        print(f"#{firing.id:<4} {firing.fired_at:%Y-%m-%d %H:%M:%S} {firing.trigger:11} {firing.status:9} {firing.reason[:110]}")
+    if not entries:
+        print("no pipeline firings recorded yet")
+    return EXIT_OK
+
+
+def cmd_pipeline_feedback(args) -> int:
+    """Record whether a prediction was right (an inspected tool, a false alarm) for the degradation trigger."""
+    from .models.champion import find_champion
+    from .monitoring.history import PipelineHistory
+    from .settings import load_settings
+
+    version = args.model_version
+    if version is None:
+        champion = find_champion()
+        if champion is None:
+            raise BadInput("there is no champion; give --model-version")
+        version = champion.version
+    history = PipelineHistory(args.store or load_settings().feature_store_url or None)
+    try:
+        for _ in range(args.count):
+            history.add_feedback(args.machine, version, args.predicted == "worn", args.actual == "worn", args.source)
+        accuracy, labels = history.feedback_accuracy(version, last=50)
+    finally:
+        history.close()
+    print(f"recorded {args.count} label(s) for model v{version}; right on {accuracy:.0%} of the last {labels}")
+    return EXIT_OK
+
+
+def cmd_monitor(args) -> int:
+    """The Monitoring view's data: champion, model statistics, training reference, triggers, history."""
+    from .monitoring.snapshot import monitoring_snapshot
+    from .settings import load_settings
+    from .tasks import Task
+
+    snapshot = monitoring_snapshot(load_settings(), lambda: _loaded_or_bad_input(args), Task(_print_progress(args)))
+    if args.json or args.progress_json:
+        print(json.dumps({"snapshot": snapshot} if args.progress_json else snapshot, default=str), flush=True)
+        return EXIT_OK
+    model, statistics = snapshot["model"], snapshot["statistics"]
+    print(f"model: {model['label']} ({model['engine']}, trained {model['trained_at']})")
+    for protocol, figures in model["evaluation"].items():
+        print(f"  {protocol}: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(figures.items())))
+    if statistics:
+        print(f"statistics on {snapshot['statistics_source']}: accuracy {statistics['accuracy']:.4f}, "
+              f"AUC {statistics['roc_auc'] if statistics['roc_auc'] is None else round(statistics['roc_auc'], 4)}, "
+              f"TN {statistics['tn']} FP {statistics['fp']} FN {statistics['fn']} TP {statistics['tp']}")
+    else:
+        print(f"statistics: {snapshot['statistics_source']}")
+    for check in snapshot["triggers"]:
+        print(f"trigger {check['trigger']:11} {'FIRES' if check['fires'] else 'quiet'}: {check['reason']}")
+    print(f"{len(snapshot['history'])} recorded pipeline firing(s); see 'cncwear pipeline history'")
+    return EXIT_OK
+
+
+DEMO_REPLAYS = {"mill-1": "experiment_01.csv", "mill-2": "experiment_06.csv", "mill-3": "experiment_11.csv",
+                "mill-4": "experiment_18.csv"}
+
+
+def cmd_serve(args) -> int:
+    """Headless node: replay/live sources → scoring → drift → the Prometheus endpoint, until SIGTERM."""
+    from .live.replay import MachineSpec, SourceSpecError
+    from .monitoring.endpoint import MetricsAddress, MetricsEndpoint, MetricsEndpointError
+    from .monitoring.metrics import AppMetrics
+    from .monitoring.node import HeadlessNode, describe_model, open_machine
+    from .monitoring.reference import model_evaluation, reference_for
+    from .paths import bundled_dataset_dir
+    from .settings import load_settings
+
+    settings = load_settings()
+    try:
+        address = MetricsAddress.parse(args.metrics_addr or f"{settings.metrics_bind_address}:{settings.metrics_port}")
+        specs = [MachineSpec.parse(text) for text in args.machine] or [
+            MachineSpec.parse(f"{machine}=replay:{bundled_dataset_dir() / name}") for machine, name in DEMO_REPLAYS.items()]
+    except (ValueError, SourceSpecError) as error:
+        raise BadInput(str(error)) from None
+    duplicates = {s.machine for s in specs if [t.machine for t in specs].count(s.machine) > 1}
+    if duplicates:
+        raise BadInput(f"--machine: machine id(s) {sorted(duplicates)} given more than once")
+    if args.drift_interval <= 0:
+        raise BadInput("--drift-interval must be above 0 seconds")
+    threshold = settings.worn_threshold if args.threshold is None else args.threshold
+    if not 0 < threshold < 1:
+        raise BadInput("--threshold must be between 0 and 1")
+
+    metrics = AppMetrics()
+    endpoint = MetricsEndpoint(metrics.registry, address, args.tls_cert or "", args.tls_key or "")
+    try:
+        endpoint.start()  # first, so a busy port is reported before minutes of model loading
+    except MetricsEndpointError as error:
+        raise BadInput(str(error)) from None
+    try:
+        model = _explained_model(args.model, lambda: _loaded_or_bad_input(args))
+        describe_model(metrics, model, model_evaluation(model.run_id))
+        reference = reference_for(model, lambda: _loaded_or_bad_input(args))
+        try:
+            machines = [open_machine(spec, model, metrics, reference, threshold) for spec in specs]
+        except ValueError as error:
+            raise BadInput(str(error)) from None
+        node = HeadlessNode(machines, metrics, args.drift_interval)
+        signal.signal(signal.SIGTERM, lambda *_: node.stop_event.set())
+        print(json.dumps({"event": "serving", "url": endpoint.url, "model": model.label,
+                          "machines": [s.machine for s in specs]}), flush=True)
+        try:
+            node.run(args.duration)
+        except KeyboardInterrupt:
+            pass
+        print(json.dumps({"event": "stopped", "scored": {m.spec.machine: m.monitor.scored for m in machines}}),
+              flush=True)
+    finally:
+        endpoint.stop()
+    return EXIT_OK
+
+
 def cmd_gui(args) -> int:
     from .ui.app import run_gui
 
@@ -518,6 +765,63 @@ def build_parser() -> argparse.ArgumentParser:
     explainer.add_argument("--json", action="store_true")
     explainer.add_argument("--out", metavar="REPORT", help="write the full report: .html or .pdf")
     explainer.set_defaults(func=cmd_explain, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+
+    server = commands.add_parser("serve", help="headless node: score machines, monitor drift, serve Prometheus metrics")
+    server.add_argument("--metrics-addr", metavar="HOST:PORT",
+                        help="where /metrics listens (default: the settings, 127.0.0.1:9464); 0.0.0.0:PORT opens it to the LAN")
+    server.add_argument("--machine", action="append", default=[], metavar="ID=SOURCE",
+                        help="a machine and its source: replay:PATH[@SPEED] (repeatable; default: four bundled replays)")
+    server.add_argument("--model", default="champion", help="champion (default) or an MLflow run id")
+    server.add_argument("--data", nargs="+", metavar="PATH", help="training data for a first-start champion (default: bundled)")
+    server.add_argument("--threshold", type=float, help="worn threshold (default: the settings)")
+    server.add_argument("--drift-interval", type=float, default=10.0, metavar="SECONDS", help="drift check period (default 10)")
+    server.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until SIGTERM)")
+    server.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (needs --tls-key)")
+    server.add_argument("--tls-key", metavar="FILE")
+    server.set_defaults(func=cmd_serve, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+
+    monitor = commands.add_parser("monitor", help="model statistics, trigger states and pipeline history in one report")
+    monitor.add_argument("--data", nargs="+", metavar="PATH", help="training data for a first-start champion (default: bundled)")
+    monitor.add_argument("--json", action="store_true")
+    monitor.add_argument("--progress-json", action="store_true", help="JSON lines: progress, then the snapshot")
+    monitor.set_defaults(func=cmd_monitor, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+
+    drifter = commands.add_parser("drift", help="drift of experiment files against the champion's training data")
+    drifter.add_argument("files", nargs="+", metavar="FILE")
+    drifter.add_argument("--data", nargs="+", metavar="PATH", help="training data for a first-start champion (default: bundled)")
+    drifter.add_argument("--top", type=int, default=10, help="features to list (default 10)")
+    drifter.add_argument("--json", action="store_true")
+    drifter.set_defaults(func=cmd_drift, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+
+    pipeline = commands.add_parser("pipeline", help="the automated pipeline: validate, train, evaluate, gate, promote")
+    pipeline_commands = pipeline.add_subparsers(dest="pipeline_command", required=True, metavar="ACTION")
+    runner = pipeline_commands.add_parser("run", help="check a trigger; run the pipeline when it fires")
+    runner.add_argument("--trigger", choices=["manual", "schedule", "new-data", "degradation", "drift"], default="manual")
+    runner.add_argument("--new-data", nargs="+", metavar="FILE", help="drift trigger: files to compare with the training data")
+    runner.add_argument("--watch-dir", metavar="DIR", help="new-data trigger: the watched folder (default: the settings)")
+    runner.add_argument("--data", nargs="+", metavar="PATH", help="training data (default: the settings' data folder or the bundled dataset)")
+    runner.add_argument("--engine", choices=["flaml", "auto-sklearn"], help="default: the settings (flaml)")
+    runner.add_argument("--budget", type=int, metavar="SECONDS", help="search budget (default: the settings, 60)")
+    runner.add_argument("--margin", type=float, default=0.0, help="promote when challenger >= champion - margin")
+    runner.add_argument("--force", action="store_true", help="run even when the trigger's condition does not hold")
+    runner.add_argument("--store", metavar="URL", help="history database (default: the feature store's)")
+    runner.add_argument("--json", action="store_true")
+    runner.add_argument("--progress-json", action="store_true", help="JSON lines: progress, then the result")
+    runner.set_defaults(func=cmd_pipeline_run, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    shower = pipeline_commands.add_parser("history", help="the recorded firings: why, when, what ran, the result")
+    shower.add_argument("--limit", type=int, default=20)
+    shower.add_argument("--store", metavar="URL")
+    shower.add_argument("--json", action="store_true")
+    shower.set_defaults(func=cmd_pipeline_history)
+    labeller = pipeline_commands.add_parser("feedback", help="record whether predictions were right (feeds the degradation trigger)")
+    labeller.add_argument("--machine", required=True)
+    labeller.add_argument("--predicted", choices=["worn", "ok"], required=True)
+    labeller.add_argument("--actual", choices=["worn", "ok"], required=True)
+    labeller.add_argument("--source", default="inspection", help="e.g. inspection, false alarm")
+    labeller.add_argument("--count", type=int, default=1, help="record this many identical labels")
+    labeller.add_argument("--model-version", help="default: the champion's")
+    labeller.add_argument("--store", metavar="URL")
+    labeller.set_defaults(func=cmd_pipeline_feedback)
 
     bench.set_defaults(func=cmd_benchmark, progress_json=False, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
     return parser

@@ -28,6 +28,14 @@ class Settings:
     theme: str = "light"
     metrics_bind_address: str = "127.0.0.1"  # loopback by default; LAN binding is opt-in
     metrics_port: int = 9464
+    metrics_tls_cert: str = ""  # both set: /metrics is served over HTTPS
+    metrics_tls_key: str = ""
+    pipeline_engine: str = "flaml"  # the automated pipeline's AutoML engine
+    pipeline_budget_s: int = 60
+    pipeline_schedule_hours: float = 0.0  # 0: no scheduled retraining
+    pipeline_watch_dir: str = ""  # new experiment files here fire the new-data trigger
+    degradation_accuracy: float = 0.8  # labelled feedback below this fires the degradation trigger
+    degradation_min_labels: int = 20
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     window_state: str = ""
     extra: dict = field(default_factory=dict)
@@ -41,6 +49,18 @@ class Settings:
             problems.append(f"theme must be one of {', '.join(THEMES)}")
         if not 1 <= self.metrics_port <= 65535:
             problems.append("metrics port must be between 1 and 65535")
+        if bool(self.metrics_tls_cert) != bool(self.metrics_tls_key):
+            problems.append("metrics TLS needs both a certificate file and a key file")
+        if self.pipeline_engine not in ("flaml", "auto-sklearn"):
+            problems.append("pipeline engine must be flaml or auto-sklearn")
+        if self.pipeline_budget_s < 5:
+            problems.append("pipeline budget must be at least 5 seconds")
+        if self.pipeline_schedule_hours < 0:
+            problems.append("pipeline schedule must be 0 (off) or a positive number of hours")
+        if self.pipeline_watch_dir and not Path(self.pipeline_watch_dir).expanduser().is_dir():
+            problems.append(f"watched folder {self.pipeline_watch_dir} does not exist")
+        if not 0.0 < self.degradation_accuracy <= 1.0:
+            problems.append("degradation accuracy threshold must be above 0 and at most 1")
         if self.data_dir and not Path(self.data_dir).expanduser().is_dir():
             problems.append(f"data directory {self.data_dir} does not exist")
         return problems

@@ -23,6 +23,7 @@ from ..automl.jobs import JobEvent
 from ..data.dataset import Dataset
 from ..features.sets import FeatureSet, get_feature_set, training_matrix
 from ..tasks import Task, ensure_task
+from .active import ActiveModel
 from .evaluation import PROTOCOL_LABELS, PROTOCOLS, Evaluation, evaluation_from_predictions, seed_split
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ class _Fitted:
     estimator: object = None  # FLAML: the final scikit-learn model
     model_path: object = None  # auto-sklearn: the final pickle
     runtime: dict = field(default_factory=dict)
+    held_out: dict | None = None  # the seed model's P(worn) on the held-out rows, for model statistics
 
 
 def _train_flaml(X, y, groups, names, train_rows, test_rows, config, task, on_event) -> _Fitted:
@@ -185,6 +187,8 @@ def _train_flaml(X, y, groups, names, train_rows, test_rows, config, task, on_ev
     seed_model = clone(search.estimator).fit(X[train_rows], y[train_rows])
     evaluations = {"seed": evaluation_from_predictions("seed", y[test_rows], seed_model.predict(X[test_rows]),
                                                        groups[test_rows])}
+    held_out = {"y_true": y[test_rows], "p_worn": seed_model.predict_proba(X[test_rows])[:, list(seed_model.classes_).index(1)],
+                "note": ""}
     if "loeo" in config.protocols:
         evaluations["loeo"] = evaluate_loeo(search.estimator, X, y, groups, task=task.child(0.65, 1.0, "LOEO: "))
         final = evaluations["loeo"].model
@@ -194,7 +198,7 @@ def _train_flaml(X, y, groups, names, train_rows, test_rows, config, task, on_ev
     params = {f"best.{k}": v for k, v in search.best_config.items()}
     members = next(e.data["members"] for e in search.events if e.kind == "ensemble")
     return _Fitted(evaluations, search.leaderboard, members, search.events,
-                   {"best_model": search.best_model, **params}, estimator=final)
+                   {"best_model": search.best_model, **params}, estimator=final, held_out=held_out)
 
 
 def _train_autosklearn(X, y, groups, names, test_rows, config, task, on_event) -> _Fitted:
@@ -216,8 +220,11 @@ def _train_autosklearn(X, y, groups, names, test_rows, config, task, on_event) -
     ]
     started = next(e.data for e in job.events if e.kind == "started")
     runtime = {key: started.get(key) for key in ("python", "autosklearn", "sklearn")}
+    rows, predicted = job.predictions("seed")
+    held_out = {"y_true": y[rows], "p_worn": predicted.astype(float),
+                "note": "auto-sklearn's job returns labels only: the curves have one operating point"}
     return _Fitted(evaluations, leaderboard, job.ensemble["members"], job.events, {}, model_path=job.model_path,
-                   runtime=runtime)
+                   runtime=runtime, held_out=held_out)
 
 
 def _log_run(result: TrainingResult, fitted: _Fitted, config: TrainingConfig, feature_set: FeatureSet,
@@ -294,6 +301,17 @@ def _write_run(mlflow, result, fitted, config, feature_set, dataset, X, rows, ex
         mlflow.log_dict({"members": result.ensemble}, "ensemble.json")
         mlflow.log_dict({p: [v.to_json() for v in e.verdicts] for p, e in result.evaluations.items()},
                         "per_experiment.json")
+        if fitted.held_out is not None:
+            from ..monitoring.evaluation_data import log_evaluation_predictions
+
+            log_evaluation_predictions(mlflow, "seed", fitted.held_out["y_true"], fitted.held_out["p_worn"],
+                                       fitted.held_out["note"])
+        if fitted.estimator is not None:  # an auto-sklearn model gets its reference on first use (sidecar)
+            from ..monitoring.reference import build_model_reference, log_reference
+
+            task.progress(0.2, "storing the training reference for drift checks")
+            log_reference(mlflow, build_model_reference(
+                ActiveModel("training-run", "run", config.engine, feature_set, fitted.estimator), dataset))
         task.progress(0.3, "logging the model")
         if fitted.estimator is not None:
             logged = log_trusted_model(fitted.estimator, name="model", signature=signature, **registered)

@@ -31,6 +31,8 @@ class AppState(QObject):
         self.model: ActiveModel | None = None
         self.scores: ScoredDataset | None = None
         self.selected: tuple[int, int] | None = None
+        self.metrics = None  # monitoring.metrics.AppMetrics of this process, once created
+        self.metrics_status = ""  # where /metrics is served, or why it is not
 
     def set_dataset(self, dataset: Dataset) -> None:
         self.dataset = dataset

@@ -1,0 +1,1 @@
+"""Prometheus metrics, drift, model statistics, the automated pipeline and its triggers."""

@@ -1,0 +1,116 @@
+"""One machine under watch: score each batch of samples, smooth the wear state, check drift.
+
+Scoring and drift feed the Prometheus metrics; the last ``window`` samples (10 minutes at
+10 Hz) are kept for the drift check against the model's training reference.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..live.wear_state import WearState, WearStateTracker
+from .metrics import AppMetrics
+
+DRIFT_WINDOW = 6000  # samples: ten minutes at 10 Hz
+
+
+class RingBuffer:
+    """The last ``capacity`` rows of a 2-D float array, in arrival order on read."""
+
+    def __init__(self, capacity: int, width: int, dtype=float):
+        self._data = np.zeros((capacity, width), dtype=dtype)
+        self._next = 0
+        self.size = 0
+
+    def extend(self, rows: np.ndarray) -> None:
+        capacity = len(self._data)
+        rows = rows[-capacity:]
+        end = self._next + len(rows)
+        if end <= capacity:
+            self._data[self._next:end] = rows
+        else:
+            split = capacity - self._next
+            self._data[self._next:] = rows[:split]
+            self._data[:end - capacity] = rows[split:]
+        self._next = end % capacity
+        self.size = min(capacity, self.size + len(rows))
+
+    def read(self) -> np.ndarray:
+        if self.size < len(self._data):
+            return self._data[:self.size].copy()
+        return np.concatenate([self._data[self._next:], self._data[:self._next]])
+
+
+@dataclass
+class MachineMonitor:
+    machine: str
+    kind: str
+    model: object  # models.active.ActiveModel
+    metrics: AppMetrics
+    reference: object | None = None  # drift.ReferenceProfile of the model's training data
+    threshold: float = 0.5
+    window: int = DRIFT_WINDOW
+    tracker: WearStateTracker = None
+    last_drift: object | None = None  # drift.DriftReport
+    scored: int = 0
+    errors: int = 0
+    _features: RingBuffer = field(default=None, repr=False)
+    _probabilities: RingBuffer = field(default=None, repr=False)
+    _flags: RingBuffer = field(default=None, repr=False)
+
+    def __post_init__(self):
+        self.tracker = self.tracker or WearStateTracker(threshold=self.threshold)
+        self.metrics.add_machine(self.machine, self.kind)
+        self._features = RingBuffer(self.window, len(self.model.feature_set.columns))
+        self._probabilities = RingBuffer(self.window, 1)
+        self._flags = RingBuffer(self.window, 1, dtype=np.int64)
+
+    def score(self, rows: pd.DataFrame) -> np.ndarray | None:
+        """Score a batch; a failing model is counted and reported, never raised into the loop."""
+        if rows.empty:
+            return None
+        started = time.perf_counter()
+        try:
+            probability = self.model.worn_probability(rows)
+        except Exception:
+            self.errors += 1
+            self.metrics.scoring_errors.labels(self.machine).inc()
+            raise
+        self.metrics.prediction_latency.labels(self.machine).observe(time.perf_counter() - started)
+        worn = int(np.count_nonzero(probability >= self.threshold))
+        self.metrics.predictions.labels(self.machine, "worn").inc(worn)
+        self.metrics.predictions.labels(self.machine, "ok").inc(len(probability) - worn)
+        for value in probability:
+            state = self.tracker.update(float(value))
+        self.scored += len(probability)
+        smoothed = self.tracker.smoothed
+        self.metrics.worn_probability.labels(self.machine).set(smoothed)
+        self.metrics.set_wear_state(self.machine, state.value)
+        self.metrics.alarms_active.labels(self.machine).set(1 if state is WearState.WORN else 0)
+        flags = rows["quality_flags"].to_numpy() if "quality_flags" in rows else np.zeros(len(rows), np.int64)
+        self.metrics.count_flags(self.machine, flags)
+        self._flags.extend(flags.reshape(-1, 1))
+        self._features.extend(self.model.feature_set.build(rows).to_numpy())
+        self._probabilities.extend(probability.reshape(-1, 1))
+        return probability
+
+    def check_drift(self):
+        """Drift of the current window against the training reference; None without either."""
+        if self.reference is None or self._features.size < 2:
+            return None
+        from .drift import compute_drift
+
+        features = pd.DataFrame(self._features.read(), columns=list(self.model.feature_set.columns))
+        report = compute_drift(self.reference, features, self._probabilities.read()[:, 0], self._flags.read()[:, 0])
+        self.last_drift = report
+        for group, psi in report.group_psi.items():
+            self.metrics.drift_psi.labels(self.machine, group).set(psi)
+        self.metrics.drift_features.labels(self.machine).set(sum(f.level == "alarm" for f in report.features))
+        if report.prediction_psi is not None:
+            self.metrics.prediction_drift_psi.labels(self.machine).set(report.prediction_psi)
+        self.metrics.drift_checks.labels(self.machine).inc()
+        return report

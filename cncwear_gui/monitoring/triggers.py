@@ -1,0 +1,88 @@
+"""When the pipeline should run: the five triggers, each a check that says whether it fires and why."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from .history import PipelineHistory, utcnow
+
+
+@dataclass
+class TriggerCheck:
+    trigger: str
+    fires: bool
+    reason: str
+    context: dict = field(default_factory=dict)
+
+
+def manual(who: str, where: str) -> TriggerCheck:
+    return TriggerCheck("manual", True, f"requested by {who} from {where}")
+
+
+def schedule(history: PipelineHistory, interval_hours: float, now: datetime | None = None) -> TriggerCheck:
+    """Due when the last scheduled firing is ``interval_hours`` old; the history makes it survive restarts."""
+    if interval_hours <= 0:
+        return TriggerCheck("schedule", False, "no schedule configured (pipeline_schedule_hours is 0)")
+    now = now or utcnow()
+    last = history.last_fired("schedule")
+    if last is None:
+        return TriggerCheck("schedule", True, f"scheduled every {interval_hours:g} h; never run before")
+    due = last + timedelta(hours=interval_hours)
+    if now < due:
+        return TriggerCheck("schedule", False, f"next scheduled run at {due:%Y-%m-%d %H:%M} UTC", {"due": due.isoformat()})
+    return TriggerCheck("schedule", True,
+                        f"scheduled every {interval_hours:g} h; last run {last:%Y-%m-%d %H:%M} UTC", {"due": due.isoformat()})
+
+
+def _file_hashes(folder: Path) -> dict[str, str]:
+    hashes = {}
+    for path in sorted(folder.glob("*.csv")):
+        if path.is_file():
+            hashes[hashlib.sha256(path.read_bytes()).hexdigest()] = str(path)
+    return hashes
+
+
+def new_data(history: PipelineHistory, watch_dir: str) -> TriggerCheck:
+    """Fires for CSV files in the watched folder whose content was not seen before."""
+    if not watch_dir:
+        return TriggerCheck("new-data", False, "no watched folder configured")
+    folder = Path(watch_dir).expanduser()
+    if not folder.is_dir():
+        return TriggerCheck("new-data", False, f"watched folder {folder} does not exist")
+    unseen = history.unseen(_file_hashes(folder))
+    if not unseen:
+        return TriggerCheck("new-data", False, f"no new files in {folder}")
+    names = sorted(Path(p).name for p in unseen.values())
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return TriggerCheck("new-data", True, f"{len(names)} new file(s) in {folder}: {shown}",
+                        {"files": unseen, "folder": str(folder)})
+
+
+def degradation(history: PipelineHistory, model_version: str, threshold: float, min_labels: int) -> TriggerCheck:
+    """Fires when operators' labelled feedback shows the champion's accuracy under ``threshold``."""
+    accuracy, labels = history.feedback_accuracy(model_version, last=max(min_labels, 50))
+    if accuracy is None or labels < min_labels:
+        return TriggerCheck("degradation", False,
+                            f"{labels} labelled prediction(s) for model v{model_version}; {min_labels} needed to judge")
+    context = {"accuracy": accuracy, "labels": labels, "threshold": threshold, "model_version": model_version}
+    if accuracy >= threshold:
+        return TriggerCheck("degradation", False,
+                            f"model v{model_version} was right on {accuracy:.0%} of the last {labels} labelled predictions", context)
+    return TriggerCheck("degradation", True,
+                        f"model v{model_version} was right on only {accuracy:.0%} of the last {labels} labelled "
+                        f"predictions (threshold {threshold:.0%})", context)
+
+
+def drift(report, source: str) -> TriggerCheck:
+    """Fires when new data drifted from the champion's training reference (drift.DriftReport)."""
+    top = [{"feature": f.name, "psi": f.psi, "ks": f.ks} for f in report.top(5)]
+    context = {"source": source, "rows": report.n_rows, "top_features": top, "group_psi": report.group_psi,
+               "prediction_psi": report.prediction_psi}
+    if not report.drifted:
+        largest = next((f for f in report.features if f.psi is not None), None)
+        detail = f"; largest PSI {largest.psi:.3f} ({largest.name})" if largest else ""
+        return TriggerCheck("drift", False, f"no drift over the threshold in {source}{detail}", context)
+    return TriggerCheck("drift", True, f"data drift in {source}: " + "; ".join(report.reasons), context)
