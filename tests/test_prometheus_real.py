@@ -223,11 +223,12 @@ def test_dashboard_and_provisioning_agree():
 
 def test_promtool_accepts_config_and_rules():
     tools = _require("promtool")
+    outputs = []
     for args in (["check", "config", str(CONFIG)], ["check", "rules", str(RULES)]):
         done = subprocess.run([tools["promtool"], *args], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, f"promtool {' '.join(args)}:\n{done.stdout}{done.stderr}"
-    assert "SUCCESS: 1 rule files found" in subprocess.run(
-        [tools["promtool"], "check", "config", str(CONFIG)], capture_output=True, text=True, timeout=60).stdout
+        outputs.append(done.stdout)
+    assert "SUCCESS: 1 rule files found" in outputs[0], outputs[0]  # check config followed rule_files
 
 
 # ------------------------------------------------------------------------------ the real stack: serve + Prometheus
@@ -284,7 +285,7 @@ def _serving_line(out: Path):
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, _isolated_home):
+def stack(tmp_path_factory):
     tools = _require("prometheus", "promtool")
     work = tmp_path_factory.mktemp("prometheus-real")
     serve_port, prometheus_port, dead_port = _free_port(), _free_port(), _free_port()
@@ -292,13 +293,15 @@ def stack(tmp_path_factory, _isolated_home):
     running: list[tuple[subprocess.Popen, Path]] = []
     serve_rc = "not started"
     try:
+        # A home of its own: the first-start champion is always the same model, trained on the bundled data.
+        env = {**os.environ, "CNCWEAR_HOME": str(work / "home"), "CNCWEAR_CONFIG_DIR": str(work / "config")}
         with open(serve_out, "w") as out, open(serve_err, "w") as err:
             serve = subprocess.Popen(
                 [sys.executable, "-m", "cncwear_gui.cli", "serve", "--metrics-addr", f"127.0.0.1:{serve_port}",
                  "--machine", f"{WORN}=replay:{BUNDLED / 'experiment_06.csv'}@20",
                  "--machine", f"{UNWORN}=replay:{BUNDLED / 'experiment_01.csv'}@20",
                  "--drift-interval", "2"],
-                stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT, env=os.environ.copy(),
+                stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT, env=env,
                 start_new_session=True)
         running.append((serve, serve_err))
         event = _wait(lambda: _serving_line(serve_out), SERVING_TIMEOUT_S, "cncwear serve's 'serving' line",
