@@ -14,7 +14,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Iterable, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 
 from .. import __version__
@@ -42,6 +42,7 @@ class AppMetrics:
     """Every metric the app exposes. One instance per process; pass it to whatever records."""
 
     def __init__(self, engines: Iterable[str] = ("flaml", "auto-sklearn"), process_metrics: bool = True):
+        disable_created_metrics()  # no *_created series: they double the series count for nothing here
         self.registry = registry = CollectorRegistry(auto_describe=True)
         if process_metrics:
             ProcessCollector(registry=registry)
