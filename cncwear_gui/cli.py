@@ -598,7 +598,7 @@ def cmd_serve(args) -> int:
     """Headless node: replay/live sources → scoring → drift → the Prometheus endpoint, until SIGTERM."""
     from .live.replay import MachineSpec, SourceSpecError
     from .monitoring.endpoint import MetricsAddress, MetricsEndpoint, MetricsEndpointError
-    from .monitoring.metrics import AppMetrics
+    from .monitoring.metrics import app_metrics
     from .monitoring.node import HeadlessNode, describe_model, open_machine
     from .monitoring.reference import model_evaluation, reference_for
     from .paths import bundled_dataset_dir
@@ -620,7 +620,7 @@ def cmd_serve(args) -> int:
     if not 0 < threshold < 1:
         raise BadInput("--threshold must be between 0 and 1")
 
-    metrics = AppMetrics()
+    metrics = app_metrics()
     endpoint = MetricsEndpoint(metrics.registry, address, args.tls_cert or "", args.tls_key or "")
     try:
         endpoint.start()  # first, so a busy port is reported before minutes of model loading

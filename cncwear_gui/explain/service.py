@@ -13,6 +13,7 @@ seed; the surrogate's fidelity is measured on a held-out 20 % of the rows it nev
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,7 +125,11 @@ class ExplanationService:
             return self._cache[key]
         engine = self.engine(task)
         task.check()
+        started = time.perf_counter()
         result = self._compute(engine, method, x, feature, centred, depth, threshold, task)
+        from ..monitoring.metrics import app_metrics
+
+        app_metrics().observe_explanation(method, time.perf_counter() - started)
         self._cache[key] = result
         return result
 

@@ -30,6 +30,7 @@ TRAINING_OUTCOMES = ("succeeded", "failed", "cancelled")
 PIPELINE_TRIGGERS = ("manual", "schedule", "new-data", "degradation", "drift")
 PIPELINE_OUTCOMES = ("promoted", "kept", "failed", "skipped")
 EXPLANATION_METHODS = ("lime", "shap", "anchor", "dependence", "surrogate", "shap_global")
+_EXPLANATION_LABEL = {"ice": "dependence", "pdp": "dependence"}
 FLAG_NAMES = tuple(name for _, name, _ in QUALITY_FLAGS)
 
 # Scoring one 100 ms batch in-process takes milliseconds; through the AutoML sidecar, tens.
@@ -184,8 +185,24 @@ class AppMetrics:
             if hits:
                 self.data_quality_flags.labels(machine, flag).inc(hits)
 
+    def observe_explanation(self, method: str, seconds: float) -> None:
+        label = _EXPLANATION_LABEL.get(method, method)
+        if label in EXPLANATION_METHODS:
+            self.explanation_latency.labels(label).observe(seconds)
+
     def exposition(self) -> bytes:
         """The text a scrape returns (for tests and the benchmark)."""
         from prometheus_client import generate_latest
 
         return generate_latest(self.registry)
+
+
+_PROCESS_METRICS: AppMetrics | None = None
+
+
+def app_metrics() -> AppMetrics:
+    """This process's metrics: whatever records (scoring, explanations, training) and the endpoint share it."""
+    global _PROCESS_METRICS
+    if _PROCESS_METRICS is None:
+        _PROCESS_METRICS = AppMetrics()
+    return _PROCESS_METRICS

@@ -90,6 +90,18 @@ def data_hash(dataset) -> str:
     return digest.hexdigest()[:16]
 
 
+def count_pipeline_run(trigger: str, status: str, engine: str | None = None, training: str | None = None) -> None:
+    """Record a finished firing, and the outcome of its training step if it had one, in the metrics."""
+    from .metrics import app_metrics
+
+    metrics = app_metrics()
+    metrics.pipeline_runs.labels(trigger, status).inc()
+    if status in ("promoted", "kept"):
+        metrics.pipeline_last_success.set(time.time())
+    if engine and training:
+        metrics.training_runs.labels(engine, training).inc()
+
+
 def pipeline_lock():
     from filelock import FileLock
 
@@ -112,12 +124,17 @@ def run_pipeline(trigger: str, reason: str, config: PipelineConfig, history: Pip
         why = "another pipeline run is in progress" + (
             f" (firing #{running.id}, {running.trigger}, since {running.fired_at:%Y-%m-%d %H:%M:%S} UTC)" if running else "")
         firing_id = history.record(trigger, reason, "skipped", {"skipped_because": why, "context": context or {}})
+        count_pipeline_run(trigger, "skipped")
         return PipelineResult(firing_id, trigger, reason, "skipped", error=why)
     try:
         firing_id = history.record(trigger, reason, "running", {"context": context or {}})
         result = PipelineResult(firing_id, trigger, reason, "running")
         _run_steps(result, config, task, on_event)
         history.finish(firing_id, result.status, {**result.to_json(), "context": context or {}})
+        train_step = next((step for step in result.steps if step.name == "train"), None)
+        training = None if train_step is None else "succeeded" if train_step.status == "ok" else (
+            "cancelled" if result.error == "cancelled" else "failed")
+        count_pipeline_run(trigger, result.status, config.engine, training)
         return result
     finally:
         lock.release()

@@ -1,0 +1,357 @@
+"""The Monitoring view's work, run in its TaskRunners (worker threads), never on the GUI thread.
+
+* The snapshot (champion, model statistics, training reference, triggers, pipeline history)
+  comes from a ``cncwear monitor --progress-json`` child: it reads MLflow, and importing mlflow
+  would stall the GUI process.
+* **Retrain now** is a ``cncwear pipeline run --trigger manual --progress-json`` child. The view's
+  Cancel stops it (SIGTERM, then a kill after ``CANCEL_GRACE_S``) and the worker returns a
+  "cancelled" outcome once the child is gone; a firing the stopped child left "running" in the
+  history is then recorded as failed ("cancelled") by a short helper child.
+* Drift checks are numpy only (``monitoring.drift.compute_drift``, ~40 ms per 6,000 rows) and
+  run in a worker thread on windows sliced on the GUI thread.
+
+Everything here is Qt-free; results are plain dataclasses the view only reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ...tasks import Cancelled, Task
+from .training_jobs import CANCEL_GRACE_S
+
+if TYPE_CHECKING:
+    from ...monitoring.drift import DriftReport, ReferenceProfile
+    from ...monitoring.model_stats import ModelStatistics
+
+HISTORY_LIMIT = 50  # pipeline firings shown
+CLEANUP_TIMEOUT_S = 60.0
+
+
+# -- the snapshot ---------------------------------------------------------------------------------
+@dataclass
+class MonitoringSnapshot:
+    """``cncwear monitor``'s snapshot, with the statistics and the reference parsed."""
+
+    model: dict
+    statistics: ModelStatistics | None
+    statistics_source: str
+    reference: ReferenceProfile
+    triggers: list[dict]
+    history: list[dict]
+    pipeline: dict
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @classmethod
+    def from_json(cls, data: dict) -> MonitoringSnapshot:
+        from ...monitoring.drift import ReferenceProfile
+        from ...monitoring.model_stats import ModelStatistics
+
+        statistics = data.get("statistics")
+        return cls(
+            model=dict(data["model"]),
+            statistics=None if statistics is None else ModelStatistics.from_json(statistics),
+            statistics_source=str(data.get("statistics_source") or ""),
+            reference=ReferenceProfile.from_json(data["reference"]),
+            triggers=list(data.get("triggers") or []),
+            history=list(data.get("history") or []),
+            pipeline=dict(data.get("pipeline") or {}),
+        )
+
+    @property
+    def version(self) -> str:
+        return str(self.model.get("version", ""))
+
+    def figure(self, protocol: str, metric: str = "accuracy") -> float | None:
+        value = (self.model.get("evaluation") or {}).get(protocol, {}).get(metric)
+        return None if value is None else float(value)
+
+
+def load_snapshot(files: list[str] | None, task: Task) -> MonitoringSnapshot:
+    """The snapshot from a ``cncwear monitor`` child (``files``: the data for a first-start champion)."""
+    from ...models.cli_process import CliProcessError, run_cli_process
+
+    found: list[dict] = []
+    arguments = ["monitor", "--progress-json"] + (["--data", *files] if files else [])
+    run_cli_process(arguments, lambda message: "snapshot" in message and found.append(message["snapshot"]), task)
+    if not found:
+        raise CliProcessError("cncwear monitor exited without a snapshot")
+    return MonitoringSnapshot.from_json(found[-1])
+
+
+# -- the pipeline ---------------------------------------------------------------------------------
+@dataclass
+class RetrainOutcome:
+    status: str  # promoted, kept, failed, skipped, cancelled
+    text: str  # one line for the view: "promoted v5", "kept v4: …", "failed at step train: …"
+    firing_id: int | None = None
+    result: dict | None = None  # the pipeline's result JSON (None when cancelled)
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "cancelled")
+
+
+def describe_pipeline_result(result: dict) -> str:
+    """The outcome in one line: promoted v5 / kept v4: <gate reason> / failed at step train: <error>."""
+    status = result.get("status", "")
+    gate = result.get("gate") or {}
+    if status == "promoted":
+        version = result.get("model_version") or gate.get("challenger_version") or "?"
+        reason = gate.get("reason")
+        return f"promoted v{version}" + (f": {reason}" if reason else "")
+    if status == "kept":
+        version = gate.get("champion_version") or "?"
+        return f"kept v{version}: {gate.get('reason') or 'the gate kept the champion'}"
+    if status == "failed":
+        step = next((s for s in result.get("steps", []) if s.get("status") == "failed"), None)
+        error = (step or {}).get("detail", {}).get("error") or result.get("error") or "unknown error"
+        return f"failed at step {step['name']}: {error}" if step else f"failed: {error}"
+    if status == "skipped":
+        return f"skipped: {result.get('error') or result.get('reason') or 'the trigger did not fire'}"
+    return status or "no result"
+
+
+class _StoppableTask(Task):
+    """The child's task: cancelled by the view's Cancel (``stop``) or by the runner's own cancel;
+    progress goes to the runner's task, which never raises here (the child is stopped cleanly)."""
+
+    def __init__(self, outer: Task, stop: threading.Event | None):
+        super().__init__(on_progress=self._forward)
+        self._outer = outer
+        self._stop = stop
+
+    @property
+    def cancelled(self) -> bool:
+        return self._outer.cancelled or (self._stop is not None and self._stop.is_set())
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise Cancelled()
+
+    def _forward(self, fraction: float, message: str) -> None:
+        try:
+            self._outer.progress(fraction, message)
+        except Cancelled:
+            pass  # the loop in run_cli_process sees `cancelled` next and stops the child
+
+
+def run_pipeline_in_worker(files: list[str] | None, budget_s: int | None, store_url: str, task: Task,
+                           stop: threading.Event | None = None) -> RetrainOutcome:
+    """One manual pipeline firing in a ``cncwear pipeline run`` child; ``stop`` cancels it.
+
+    A failing pipeline (exit 1 with its result printed) is an outcome, not an error. Cancel stops
+    the child; the firing it leaves is recorded as failed ("cancelled") and the outcome says so.
+    """
+    from ...models.cli_process import CliProcessError, run_cli_process
+
+    arguments = ["pipeline", "run", "--trigger", "manual", "--progress-json"]
+    if files:
+        arguments += ["--data", *files]
+    if budget_s:
+        arguments += ["--budget", str(int(budget_s))]
+    started = datetime.now(timezone.utc)
+    found: list[dict] = []
+    child_task = _StoppableTask(task, stop)
+    try:
+        run_cli_process(arguments, lambda message: "fired" in message and found.append(message), child_task,
+                        grace_s=CANCEL_GRACE_S)
+    except Cancelled:
+        firing = close_cancelled_firing(started, store_url)
+        if task.cancelled:
+            raise  # the runner itself was cancelled (window Cancel or close): nobody reads an outcome
+        if firing is None:
+            return RetrainOutcome("cancelled", "cancelled before the pipeline recorded a firing")
+        return RetrainOutcome("cancelled", f"cancelled: firing #{firing['id']} recorded as {firing['status']}"
+                              + (f" ({firing['error']})" if firing.get("error") else ""), firing["id"])
+    except CliProcessError:
+        if not found:
+            raise
+    result = found[-1]
+    if not result.get("fired", True):
+        return RetrainOutcome("skipped", f"not fired: {result.get('reason', '')}", None, result)
+    return RetrainOutcome(result.get("status", "failed"), describe_pipeline_result(result), result.get("firing_id"), result)
+
+
+def close_cancelled_firings(since_iso: str, store_url: str = "") -> dict | None:
+    """Record this host's firings that a stopped pipeline process left "running" since ``since_iso``
+    as failed ("cancelled"); return the latest such firing (id, status, error) or None.
+
+    Runs in a helper child (see :func:`close_cancelled_firing`); it imports SQLAlchemy only.
+    """
+    import socket
+
+    from ...monitoring.history import PipelineHistory, _os_user
+
+    since = datetime.fromisoformat(since_iso) - timedelta(seconds=2)
+    history = PipelineHistory(store_url or None)
+    try:
+        mine = [f for f in history.firings(limit=20) if f.fired_at >= since and f.host == socket.gethostname()
+                and f.user == _os_user()]
+        for firing in mine:
+            if firing.status == "running":
+                history.finish(firing.id, "failed", {**firing.detail, "error": "cancelled",
+                                                     "cancelled_by": "the Monitoring view (the pipeline process was stopped)"})
+        latest = history.get(mine[0].id) if mine else None
+    finally:
+        history.close()
+    if latest is None:
+        return None
+    return {"id": latest.id, "status": latest.status, "error": (latest.detail or {}).get("error")}
+
+
+_CLOSE_CODE = ("import json, sys; from cncwear_gui.ui.views.monitoring_jobs import close_cancelled_firings; "
+               "print(json.dumps(close_cancelled_firings(sys.argv[1], sys.argv[2])))")
+
+
+def close_cancelled_firing(started: datetime, store_url: str) -> dict | None:
+    """:func:`close_cancelled_firings` in a short child process (the history database is the
+    pipeline's; a failure here is logged, never raised: the cancel itself succeeded)."""
+    import logging
+
+    try:
+        done = subprocess.run([sys.executable, "-c", _CLOSE_CODE, started.isoformat(), store_url or ""],
+                              capture_output=True, text=True, timeout=CLEANUP_TIMEOUT_S)
+        if done.returncode == 0:
+            return json.loads(done.stdout.strip().splitlines()[-1])
+        logging.getLogger(__name__).warning("closing the cancelled firing failed: %s", done.stderr[-500:])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        logging.getLogger(__name__).warning("closing the cancelled firing failed", exc_info=True)
+    return None
+
+
+# -- drift ----------------------------------------------------------------------------------------
+@dataclass
+class DriftCheck:
+    """One machine's window compared with the training reference at one moment."""
+
+    machine: str
+    checked_at: datetime
+    rows: int
+    report: DriftReport | None = None
+    error: str = ""
+
+    def psi_of(self, columns: list[str]) -> np.ndarray:
+        """PSI per column in the given order (NaN where not compared)."""
+        if self.report is None:
+            return np.full(len(columns), np.nan)
+        by_name = {f.name: f.psi for f in self.report.features}
+        return np.array([np.nan if by_name.get(c) is None else by_name[c] for c in columns], dtype=np.float64)
+
+
+def check_drift_in_worker(reference: ReferenceProfile, feature_set, windows: dict, checked_at: datetime,
+                          task: Task) -> list[DriftCheck]:
+    """Each window (machine → (samples, P(worn))) against the reference; a window that cannot be
+    compared (a missing column, no rows) becomes a check with its error, the others still run."""
+    from ...monitoring.drift import compute_drift
+
+    checks = []
+    for index, (machine, (samples, probability)) in enumerate(windows.items()):
+        task.progress(index / max(1, len(windows)), f"drift check: {machine}")
+        try:
+            features = feature_set.build(samples)
+            flags = samples["quality_flags"].to_numpy() if "quality_flags" in samples.columns else None
+            report = compute_drift(reference, features, probability, flags)
+            checks.append(DriftCheck(machine, checked_at, len(samples), report))
+        except (ValueError, KeyError) as error:
+            checks.append(DriftCheck(machine, checked_at, len(samples), None, f"{type(error).__name__}: {error}"))
+    task.progress(1.0, "drift checked")
+    return checks
+
+
+# -- application metrics (read on the GUI thread: a registry walk, a few milliseconds) --------------
+def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
+    """The q-quantile estimated from cumulative histogram buckets [(upper bound, count)], as
+    Prometheus' histogram_quantile does: linear within the bucket; in the +Inf bucket, the largest
+    finite bound. None without observations."""
+    buckets = sorted(buckets)
+    if not buckets or buckets[-1][1] <= 0:
+        return None
+    rank = q * buckets[-1][1]
+    lower, below = 0.0, 0.0
+    for upper, count in buckets:
+        if count >= rank:
+            if math.isinf(upper):
+                return lower
+            if count == below:
+                return upper
+            return lower + (upper - lower) * (rank - below) / (count - below)
+        lower, below = upper, count
+    return lower
+
+
+def _families(registry) -> dict:
+    return {family.name: family for family in registry.collect()}
+
+
+def _counter_totals(family, label: str) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    if family is not None:
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                key = sample.labels.get(label, "")
+                totals[key] = totals.get(key, 0.0) + sample.value
+    return totals
+
+
+def _histogram(family, by: str | None = None) -> dict[str, list[tuple[float, float]]]:
+    """Cumulative buckets summed over all label values except ``by`` (which keys the result)."""
+    merged: dict[str, dict[float, float]] = {}
+    if family is not None:
+        for sample in family.samples:
+            if sample.name.endswith("_bucket"):
+                key = sample.labels.get(by, "") if by else ""
+                upper = float(sample.labels["le"])
+                merged.setdefault(key, {})
+                merged[key][upper] = merged[key].get(upper, 0.0) + sample.value
+    return {key: sorted(values.items()) for key, values in merged.items()}
+
+
+def format_seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _counts(totals: dict[str, float], order: tuple[str, ...], names: dict[str, str] | None = None) -> str:
+    keys = list(order) + sorted(k for k in totals if k not in order)
+    return " · ".join(f"{(names or {}).get(key, key)} {int(totals.get(key, 0)):,}" for key in keys)
+
+
+def metric_rows(metrics) -> list[tuple[str, str]]:
+    """The Monitoring view's compact table: (what, value) pairs from an AppMetrics registry."""
+    from ...monitoring.metrics import EXPLANATION_METHODS, PIPELINE_OUTCOMES, PREDICTED_CLASSES, TRAINING_OUTCOMES
+
+    families = _families(metrics.registry)
+    rows = []
+    predictions = _counter_totals(families.get("cncwear_predictions"), "predicted_class")
+    rows.append(("Predictions (samples)", _counts(predictions, PREDICTED_CLASSES, {"ok": "OK", "worn": "WORN"})))
+    errors = _counter_totals(families.get("cncwear_scoring_errors"), "machine")
+    rows.append(("Scoring errors (batches)", f"{int(sum(errors.values())):,}"))
+    latency = _histogram(families.get("cncwear_prediction_latency_seconds")).get("", [])
+    batches = latency[-1][1] if latency else 0
+    rows.append(("Prediction latency", "no batch scored yet" if not batches else
+                 f"p50 {format_seconds(histogram_quantile(0.5, latency))} · "
+                 f"p95 {format_seconds(histogram_quantile(0.95, latency))} ({int(batches):,} batches)"))
+    explained = _histogram(families.get("cncwear_explanation_latency_seconds"), by="method")
+    methods = [m for m in list(EXPLANATION_METHODS) + sorted(set(explained) - set(EXPLANATION_METHODS))
+               if explained.get(m) and explained[m][-1][1] > 0]
+    for method in methods:
+        buckets = explained[method]
+        rows.append((f"Explanation latency: {method}",
+                     f"p95 {format_seconds(histogram_quantile(0.95, buckets))} ({int(buckets[-1][1]):,} explanations)"))
+    if not methods:
+        rows.append(("Explanation latency", "no explanation computed yet"))
+    rows.append(("Training runs", _counts(_counter_totals(families.get("cncwear_training_runs"), "outcome"), TRAINING_OUTCOMES)))
+    rows.append(("Pipeline runs", _counts(_counter_totals(families.get("cncwear_pipeline_runs"), "outcome"), PIPELINE_OUTCOMES)))
+    return rows
+

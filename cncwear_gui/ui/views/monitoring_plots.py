@@ -1,0 +1,363 @@
+"""The Monitoring view's plots: drift heatmap and trends, prediction histogram, model statistics.
+
+Widgets only draw what they are given; they never compute drift or statistics. Items are created
+once and updated with ``setData``/``setImage``. ISA-101: PSI below the warning level stays grey;
+amber marks a moderate change (PSI ≥ 0.1), red a significant one (PSI ≥ 0.25), and the levels are
+also written on the colour bar, the threshold lines and in the tables (never colour alone).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QHeaderView, QLabel, QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from ...monitoring.drift import FEATURE_GROUPS, PREDICTION_EDGES, DriftThresholds
+
+THRESHOLDS = DriftThresholds()
+PSI_CLIP = 1.0  # the heatmap's colour scale ends here; larger PSI shows as the darkest red
+MIN_LOG_PSI = 1e-3  # the trend plot is logarithmic: smaller values are drawn at this floor
+MAX_LOG_PSI = 20.0  # a window of never-seen values scores about 18
+LEVEL_TEXT = {"ok": "● ok", "warn": "▲ warn", "alarm": "◆ ALARM"}
+LEVEL_BACKGROUND = {"ok": None, "warn": QColor("#f3d9a0"), "alarm": QColor("#e7a5a0")}
+WARN_COLOUR = (205, 140, 40)
+ALARM_COLOUR = (170, 40, 35)
+GREY = (70, 70, 70)
+LIGHT_GREY = (185, 185, 185)
+# Trend lines: one muted colour and one symbol per group, so each is told apart without colour too.
+GROUP_STYLE = {
+    "X1": ((40, 80, 140), "o", Qt.SolidLine),
+    "Y1": ((90, 140, 190), "s", Qt.DashLine),
+    "Z1": ((60, 120, 80), "t", Qt.SolidLine),
+    "S1": ((120, 90, 150), "d", Qt.DashLine),
+    "M1": ((110, 110, 110), "x", Qt.SolidLine),
+    "process": ((20, 20, 20), "+", Qt.DotLine),
+}
+
+
+def psi_colour_map() -> pg.ColorMap:
+    """Grey below the warning level, amber for warn, red for alarm (stepped at 0.1 and 0.25)."""
+    warn, alarm = THRESHOLDS.psi_warn / PSI_CLIP, THRESHOLDS.psi_alarm / PSI_CLIP
+    return pg.ColorMap(
+        [0.0, warn - 1e-6, warn, alarm - 1e-6, alarm, 1.0],
+        [(246, 246, 246), (200, 200, 200), (246, 222, 160), (226, 160, 60), (222, 120, 95), ALARM_COLOUR],
+    )
+
+
+def _small_font(points: int = 8) -> QFont:
+    font = QFont()
+    font.setPointSize(points)
+    return font
+
+
+def _quiet_plot(plot: pg.PlotItem) -> None:
+    plot.setMouseEnabled(False, False)
+    plot.hideButtons()
+    plot.setMenuEnabled(False)
+
+
+class _TimeAxis(pg.AxisItem):
+    """Check times (UTC) at column centres, thinned to a readable number of labels."""
+
+    def __init__(self):
+        super().__init__("bottom")
+        self.times: list[datetime] = []
+
+    def tickValues(self, minVal, maxVal, size):
+        n = len(self.times)
+        if not n:
+            return []
+        step = max(1, math.ceil(n / max(2, int(size / 85))))
+        return [(step, [i + 0.5 for i in range(n - 1, -1, -step)])]
+
+    def tickStrings(self, values, scale, spacing):
+        labels = []
+        for value in values:
+            index = int(value)
+            labels.append(self.times[index].strftime("%H:%M:%S") if 0 <= index < len(self.times) else "")
+        return labels
+
+
+class DriftHeatmap(pg.GraphicsLayoutWidget):
+    """PSI per feature (rows, grouped X1, Y1, Z1, S1, M1, process) × check (columns, oldest left).
+
+    ``matrix`` keeps the raw PSI (NaN where a feature was not compared); the colours are clipped
+    at ``PSI_CLIP``. Hovering a cell names the feature, the time and its PSI in ``hover_text``.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.features: list[str] = []
+        self.times: list[datetime] = []
+        self.matrix = np.zeros((0, 0))
+        self.time_axis = _TimeAxis()
+        self.plot = self.addPlot(axisItems={"bottom": self.time_axis})
+        _quiet_plot(self.plot)
+        self.plot.invertY(True)
+        self.plot.setLabel("bottom", "check time (UTC)")
+        self.plot.getAxis("left").setStyle(tickFont=_small_font(7))
+        self.plot.getAxis("left").setWidth(150)
+        self.image = pg.ImageItem()
+        self.plot.addItem(self.image)
+        self.colour_bar = pg.ColorBarItem(values=(0, PSI_CLIP), colorMap=psi_colour_map(), interactive=False,
+                                          width=18, label="PSI (clipped at 1)")
+        self.colour_bar.setImageItem(self.image, insert_in=self.plot)
+        self.colour_bar.axis.setTicks([[(0.0, "0 ok"), (THRESHOLDS.psi_warn, "0.1 warn"),
+                                        (THRESHOLDS.psi_alarm, "0.25 alarm"), (PSI_CLIP, "≥ 1")]])
+        self.placeholder = pg.TextItem("No drift check yet", color=GREY, anchor=(0.5, 0.5))
+        self.plot.addItem(self.placeholder)
+        self.hover_text = ""
+        self.hovered = QLabel("Hover a cell to read its PSI.")
+        self.scene().sigMouseMoved.connect(self._hover)
+
+    def show_checks(self, features: list[str], times: list[datetime], matrix: np.ndarray) -> None:
+        self.features, self.times, self.matrix = list(features), list(times), np.asarray(matrix, dtype=np.float64)
+        self.time_axis.times = self.times
+        n_features, n_checks = self.matrix.shape if self.matrix.ndim == 2 else (0, 0)
+        self.placeholder.setVisible(n_checks == 0)
+        if n_checks == 0:
+            self.image.clear()
+            self.placeholder.setPos(0.5, 0.5)
+            self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            return
+        clipped = np.clip(np.nan_to_num(self.matrix, nan=0.0), 0.0, PSI_CLIP)
+        self.image.setImage(clipped.T, levels=(0.0, PSI_CLIP), autoLevels=False)  # col-major: [check, feature]
+        self.image.setRect(0, 0, n_checks, n_features)
+        self.plot.getAxis("left").setTicks([[(i + 0.5, name) for i, name in enumerate(self.features)]])
+        self.plot.setRange(xRange=(0, n_checks), yRange=(0, n_features), padding=0)
+        self.time_axis.picture = None
+        self.time_axis.update()
+
+    def _hover(self, position) -> None:
+        if not self.features or not self.times or not self.plot.sceneBoundingRect().contains(position):
+            return
+        point = self.plot.vb.mapSceneToView(position)
+        column, row = int(math.floor(point.x())), int(math.floor(point.y()))
+        if 0 <= row < len(self.features) and 0 <= column < len(self.times):
+            value = self.matrix[row, column]
+            level = "not compared" if np.isnan(value) else THRESHOLDS.level(float(value), None)
+            psi = "—" if np.isnan(value) else f"{value:.3f}"
+            self.hover_text = (f"{self.features[row]} at {self.times[column]:%H:%M:%S} UTC: PSI {psi}"
+                               + ("" if np.isnan(value) else f" ({LEVEL_TEXT[level]})"))
+            self.hovered.setText(self.hover_text)
+
+
+class GroupPsiPlot(pg.PlotWidget):
+    """The largest PSI per feature group over time (log scale), with the warn and alarm lines."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent, axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+        _quiet_plot(self.getPlotItem())
+        self.setLogMode(y=True)
+        self.setLabel("left", "largest PSI in group")
+        self.setLabel("bottom", "check time (UTC)")
+        self.getAxis("left").enableAutoSIPrefix(False)
+        self.showGrid(y=True, alpha=0.15)
+        self.legend = self.addLegend(offset=(5, 5), labelTextSize="8pt", colCount=3)
+        self.curves = {}
+        for group in FEATURE_GROUPS:
+            colour, symbol, style = GROUP_STYLE[group]
+            self.curves[group] = self.plot([], [], name=group, pen=pg.mkPen(colour, width=2, style=style),
+                                           symbol=symbol, symbolSize=6, symbolBrush=colour, symbolPen=colour)
+        for value, text, colour in ((THRESHOLDS.psi_warn, "warn 0.1", WARN_COLOUR),
+                                    (THRESHOLDS.psi_alarm, "alarm 0.25", ALARM_COLOUR)):
+            line = pg.InfiniteLine(pos=math.log10(value), angle=0, pen=pg.mkPen(colour, width=2, style=Qt.DashLine),
+                                   label=text, labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]})
+            self.addItem(line)
+        self.setYRange(math.log10(MIN_LOG_PSI), math.log10(MAX_LOG_PSI), padding=0.02)
+
+    def show_series(self, times: list[datetime], groups: dict[str, list[float]]) -> None:
+        x = np.array([t.timestamp() for t in times], dtype=np.float64)
+        for group, curve in self.curves.items():
+            values = np.array([np.nan if v is None else v for v in groups.get(group, [])], dtype=np.float64)
+            if values.size != x.size:
+                curve.setData([], [])
+                continue
+            curve.setData(x, np.clip(values, MIN_LOG_PSI, None), connect="finite")
+        if x.size:
+            span = max(60.0, float(x[-1] - x[0]))
+            self.setXRange(x[-1] - span - 2, x[-1] + 2, padding=0.02)
+
+
+class PredictionHistogram(pg.PlotWidget):
+    """The window's predicted P(worn) distribution against the training reference (10 bins)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        _quiet_plot(self.getPlotItem())
+        self.setLabel("bottom", "predicted P(worn)")
+        self.setLabel("left", "share of samples", units="%")
+        self.getAxis("left").enableAutoSIPrefix(False)
+        self.showGrid(y=True, alpha=0.15)
+        edges = np.asarray(PREDICTION_EDGES)
+        self.centres = (edges[:-1] + edges[1:]) / 2
+        width = (edges[1] - edges[0]) * 0.4
+        self.reference_bars = pg.BarGraphItem(x=self.centres - width / 2, height=np.zeros(10), width=width,
+                                              brush=pg.mkBrush(*LIGHT_GREY), pen=pg.mkPen(GREY))
+        self.window_bars = pg.BarGraphItem(x=self.centres + width / 2, height=np.zeros(10), width=width,
+                                           brush=pg.mkBrush(60, 60, 60), pen=pg.mkPen(GREY))
+        self.addItem(self.reference_bars)
+        self.addItem(self.window_bars)
+        legend = self.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        legend.addItem(self.reference_bars, "training reference")
+        legend.addItem(self.window_bars, "this window")
+        self.threshold = pg.InfiniteLine(pos=0.5, angle=90, pen=pg.mkPen((190, 90, 0), width=2, style=Qt.DashLine),
+                                         label="threshold", labelOpts={"position": 0.9, "color": (150, 70, 0)})
+        self.addItem(self.threshold)
+        self.setXRange(0, 1, padding=0.02)
+        self.reference = np.zeros(10)
+        self.window = np.zeros(10)
+
+    def show_distribution(self, reference: list[float] | None, window: np.ndarray | None, threshold: float) -> None:
+        self.reference = np.zeros(10) if reference is None else np.asarray(reference, dtype=np.float64) * 100
+        self.window = np.zeros(10) if window is None else np.asarray(window, dtype=np.float64) * 100
+        self.reference_bars.setOpts(height=self.reference)
+        self.window_bars.setOpts(height=self.window)
+        self.threshold.setValue(threshold)
+        self.setYRange(0, max(5.0, float(max(self.reference.max(), self.window.max())) * 1.1), padding=0)
+
+
+def window_fractions(probability: np.ndarray) -> np.ndarray:
+    """The same 10 bins as the reference's ``prediction_fractions``."""
+    finite = np.asarray(probability, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        return np.zeros(len(PREDICTION_EDGES) - 1)
+    counts, _ = np.histogram(np.clip(finite, 0.0, 1.0), bins=np.asarray(PREDICTION_EDGES))
+    return counts / finite.size
+
+
+class ConfusionMatrix(QTableWidget):
+    """2×2: rows true OK / true WORN, columns predicted OK / predicted WORN; counts and row shares.
+    Each cell keeps its count in Qt.UserRole."""
+
+    ROWS = ("true OK", "true WORN")
+    COLUMNS = ("predicted OK", "predicted WORN")
+
+    def __init__(self, parent=None):
+        super().__init__(2, 2, parent)
+        self.setHorizontalHeaderLabels(self.COLUMNS)
+        self.setVerticalHeaderLabels(self.ROWS)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.setSelectionMode(QTableWidget.NoSelection)
+        self.setFocusPolicy(Qt.NoFocus)
+        self.setFixedHeight(118)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.show_matrix(None)
+
+    def show_matrix(self, matrix: list[list[int]] | None) -> None:
+        bold = QFont()
+        bold.setPointSize(11)
+        for r in range(2):
+            total = sum(matrix[r]) if matrix else 0
+            for c in range(2):
+                if matrix is None:
+                    item = QTableWidgetItem("—")
+                else:
+                    count = int(matrix[r][c])
+                    share = f"{count / total:.1%}" if total else "—"
+                    item = QTableWidgetItem(f"{count:,}  ({share} of {self.ROWS[r]})")
+                    item.setData(Qt.UserRole, count)
+                    item.setToolTip(f"{self.ROWS[r]}, {self.COLUMNS[c]}: {count:,} samples = {share} of the {self.ROWS[r]} samples")
+                    if r == c:
+                        item.setFont(bold)
+                item.setTextAlignment(Qt.AlignCenter)
+                self.setItem(r, c, item)
+
+    def counts(self) -> list[list[int | None]]:
+        return [[self.item(r, c).data(Qt.UserRole) for c in range(2)] for r in range(2)]
+
+
+class RocPlot(pg.PlotWidget):
+    """ROC curve with its AUC, the chance diagonal, and the operating point at the worn threshold."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        _quiet_plot(self.getPlotItem())
+        self.setLabel("bottom", "false positive rate")
+        self.setLabel("left", "true positive rate")
+        self.setAspectLocked(False)
+        self.setXRange(0, 1, padding=0.03)
+        self.setYRange(0, 1, padding=0.03)
+        self.showGrid(x=True, y=True, alpha=0.15)
+        self.addItem(pg.PlotDataItem([0, 1], [0, 1], pen=pg.mkPen(LIGHT_GREY, style=Qt.DashLine)))
+        self.curve = self.plot([], [], pen=pg.mkPen(GREY, width=2))
+        self.point = self.plot([], [], pen=None, symbol="o", symbolSize=10, symbolBrush=(190, 90, 0), symbolPen=GREY)
+        self.point_label = pg.TextItem("", color=(150, 70, 0), anchor=(0, 1))
+        self.addItem(self.point_label)
+        self.setTitle("ROC: not available", size="9pt")
+
+    def show_roc(self, statistics, threshold: float) -> None:
+        if statistics is None or not statistics.has_roc:
+            self.curve.setData([], [])
+            self.point.setData([], [])
+            self.point_label.setText("")
+            self.setTitle("ROC: not available (one class only)" if statistics is not None else "ROC: not available", size="9pt")
+            return
+        self.curve.setData(statistics.fpr, statistics.tpr)
+        fpr = statistics.fp / max(1, statistics.fp + statistics.tn)
+        tpr = statistics.tp / max(1, statistics.tp + statistics.fn)
+        self.point.setData([fpr], [tpr])
+        self.point_label.setText(f" threshold {threshold:.2f}")
+        self.point_label.setPos(fpr, tpr)
+        self.setTitle(f"ROC · AUC {statistics.roc_auc:.4f}", size="9pt")
+
+
+class PrecisionRecallPlot(pg.PlotWidget):
+    """Precision and recall against the decision threshold, with the app's worn threshold marked."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        _quiet_plot(self.getPlotItem())
+        self.setLabel("bottom", "threshold on P(worn)")
+        self.setLabel("left", "precision, recall")
+        self.setXRange(0, 1, padding=0.03)
+        self.setYRange(0, 1.02, padding=0.03)
+        self.showGrid(x=True, y=True, alpha=0.15)
+        self.addLegend(offset=(-5, -30), labelTextSize="8pt")
+        self.precision = self.plot([], [], name="precision", pen=pg.mkPen(GREY, width=2))
+        self.recall = self.plot([], [], name="recall", pen=pg.mkPen((90, 140, 190), width=2, style=Qt.DashLine))
+        self.threshold = pg.InfiniteLine(pos=0.5, angle=90, pen=pg.mkPen((190, 90, 0), width=2, style=Qt.DashLine),
+                                         label="worn threshold 0.50", labelOpts={"position": 0.12, "color": (150, 70, 0)})
+        self.addItem(self.threshold)
+        self.setTitle("Precision and recall: not available", size="9pt")
+
+    def show_curves(self, statistics, threshold: float) -> None:
+        self.threshold.setValue(threshold)
+        self.threshold.label.setFormat(f"worn threshold {threshold:.2f}")
+        if statistics is None or statistics.pr_thresholds is None:
+            self.precision.setData([], [])
+            self.recall.setData([], [])
+            self.setTitle("Precision and recall: not available", size="9pt")
+            return
+        thresholds = np.asarray(statistics.pr_thresholds, dtype=np.float64)
+        self.precision.setData(thresholds, statistics.precision)
+        self.recall.setData(thresholds, statistics.recall)
+        at = np.searchsorted(thresholds, threshold, side="left")
+        at = min(int(at), thresholds.size - 1)
+        self.setTitle(f"At {threshold:.2f}: precision {statistics.precision[at]:.3f} · recall {statistics.recall[at]:.3f}",
+                      size="9pt")
+
+
+class Caption(QWidget):
+    """A plot with a one-line caption under it."""
+
+    def __init__(self, widget: QWidget, text: str, parent=None):
+        super().__init__(parent)
+        self.label = QLabel(text)
+        self.label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(widget, 1)
+        layout.addWidget(self.label)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
