@@ -46,17 +46,22 @@ class ReplayMachine:
     tracker: WearStateTracker = field(default_factory=WearStateTracker)
     smoothed: list = field(default_factory=list)
 
-    def advance(self, samples: int) -> None:
+    def advance(self, samples: int) -> list[float]:
+        """Replay the next samples; returns their P(worn) (what the metrics count as scored)."""
+        batch = []
         for _ in range(samples):
             if self.position >= len(self.probability):  # the run ended: the same tool cuts the next part
                 self.position = 0
                 self.parts += 1
-            self.tracker.update(float(self.probability[self.position]))
+            value = float(self.probability[self.position])
+            batch.append(value)
+            self.tracker.update(value)
             self.smoothed.append(self.tracker.smoothed)
             self.position += 1
         keep = int(TREND_SECONDS / SAMPLE_PERIOD_S)
         if len(self.smoothed) > 2 * keep:
             del self.smoothed[:-keep]
+        return batch
 
 
 class MachineTile(QFrame):
@@ -171,15 +176,33 @@ class OperatorView(QWidget):
             machine = ReplayMachine(name, experiment, scored.experiments[experiment].probability)
             machine.tracker = WearStateTracker(threshold=scored.threshold)
             self.machines.append(machine)
+            if self.state.metrics is not None:
+                self.state.metrics.add_machine(name, "replay")
+                self.state.metrics.source_up.labels(name, "replay").set(1)
         self.tick()
         self.timer.start()
 
     def tick(self, samples: int = REPLAY_SPEED) -> None:
         scored = self.state.scores
         label = self.state.model.label if self.state.model else "—"
+        threshold = scored.threshold if scored else 0.5
         for machine, tile in zip(self.machines, self.tiles):
-            machine.advance(samples)
-            tile.show_state(machine, scored.threshold if scored else 0.5, label)
+            batch = machine.advance(samples)
+            tile.show_state(machine, threshold, label)
+            if self.state.metrics is not None:
+                self._record(machine, batch, threshold)
+
+    def _record(self, machine: ReplayMachine, batch: list[float], threshold: float) -> None:
+        """The replayed samples in the Prometheus metrics, as a live machine's would be."""
+        metrics = self.state.metrics
+        worn = sum(value >= threshold for value in batch)
+        metrics.predictions.labels(machine.name, "worn").inc(worn)
+        metrics.predictions.labels(machine.name, "ok").inc(len(batch) - worn)
+        state = machine.tracker.state
+        metrics.set_wear_state(machine.name, state.value)
+        metrics.alarms_active.labels(machine.name).set(1 if state is WearState.WORN else 0)
+        if not np.isnan(machine.tracker.smoothed):
+            metrics.worn_probability.labels(machine.name).set(machine.tracker.smoothed)
 
     def fast_forward(self, seconds: float) -> None:
         """Advance every replay (screenshot mode shows what an operator sees minutes in)."""
