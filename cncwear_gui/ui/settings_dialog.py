@@ -51,6 +51,32 @@ class SettingsDialog(QDialog):
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setValue(settings.metrics_port)
+        self.bind.setToolTip("127.0.0.1: only this PC can scrape (default). 0.0.0.0: every network interface (LAN).")
+        self.tls_cert = QLineEdit(settings.metrics_tls_cert)
+        self.tls_cert.setPlaceholderText("none: plain HTTP")
+        self.tls_key = QLineEdit(settings.metrics_tls_key)
+        self.tls_key.setPlaceholderText("the certificate's private key (PEM)")
+        self.pipeline_engine = QComboBox()
+        self.pipeline_engine.addItems(["flaml", "auto-sklearn"])
+        self.pipeline_engine.setCurrentText(settings.pipeline_engine)
+        self.pipeline_budget = QSpinBox()
+        self.pipeline_budget.setRange(5, 24 * 3600)
+        self.pipeline_budget.setSuffix(" s")
+        self.pipeline_budget.setValue(settings.pipeline_budget_s)
+        self.schedule = QDoubleSpinBox()
+        self.schedule.setRange(0, 24 * 365)
+        self.schedule.setSuffix(" h")
+        self.schedule.setSpecialValueText("off")
+        self.schedule.setValue(settings.pipeline_schedule_hours)
+        self.watch_dir = QLineEdit(settings.pipeline_watch_dir)
+        self.watch_dir.setPlaceholderText("none: no new-data trigger")
+        self.degradation = QDoubleSpinBox()
+        self.degradation.setRange(0.05, 1.0)
+        self.degradation.setSingleStep(0.05)
+        self.degradation.setValue(settings.degradation_accuracy)
+        self.min_labels = QSpinBox()
+        self.min_labels.setRange(1, 10000)
+        self.min_labels.setValue(settings.degradation_min_labels)
 
         form = QFormLayout(self)
         form.addRow("Data directory", data_widget)
@@ -60,6 +86,14 @@ class SettingsDialog(QDialog):
         form.addRow("Theme", self.theme)
         form.addRow("Metrics bind address", self.bind)
         form.addRow("Metrics port", self.port)
+        form.addRow("Metrics TLS certificate", self.tls_cert)
+        form.addRow("Metrics TLS key", self.tls_key)
+        form.addRow("Retraining engine", self.pipeline_engine)
+        form.addRow("Retraining budget", self.pipeline_budget)
+        form.addRow("Retrain every", self.schedule)
+        form.addRow("Watched folder (new data)", self.watch_dir)
+        form.addRow("Retrain below feedback accuracy", self.degradation)
+        form.addRow("… judged on at least (labels)", self.min_labels)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -75,6 +109,14 @@ class SettingsDialog(QDialog):
             theme=self.theme.currentText(),
             metrics_bind_address=self.bind.text().strip() or "127.0.0.1",
             metrics_port=self.port.value(),
+            metrics_tls_cert=self.tls_cert.text().strip(),
+            metrics_tls_key=self.tls_key.text().strip(),
+            pipeline_engine=self.pipeline_engine.currentText(),
+            pipeline_budget_s=self.pipeline_budget.value(),
+            pipeline_schedule_hours=round(self.schedule.value(), 4),
+            pipeline_watch_dir=self.watch_dir.text().strip(),
+            degradation_accuracy=round(self.degradation.value(), 4),
+            degradation_min_labels=self.min_labels.value(),
         )
 
     def accept(self) -> None:
