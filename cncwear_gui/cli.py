@@ -522,6 +522,46 @@ def cmd_pipeline_run(args) -> int:
     return EXIT_FAILURE if result.status == "failed" else EXIT_OK
 
 
+def cmd_pipeline_watch(args) -> int:
+    """Check the automatic triggers (schedule, new data, degradation) every interval; run the pipeline when one fires."""
+    import time as clock
+
+    from .monitoring.history import PipelineHistory
+    from .monitoring.pipeline import run_pipeline
+    from .settings import load_settings
+    from .tasks import Task
+
+    if args.interval <= 0:
+        raise BadInput("--interval must be above 0 seconds")
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    started = clock.monotonic()
+    while not stop and (args.duration is None or clock.monotonic() - started < args.duration):
+        settings = load_settings()  # edits in the app's Settings apply without a restart
+        history = PipelineHistory(args.store or settings.feature_store_url or None)
+        try:
+            history.abandon_stale(older_than_s=24 * 3600)
+            for trigger in ("schedule", "new-data", "degradation"):
+                args.trigger, args.new_data = trigger, None
+                check = _check_trigger(args, settings, history)
+                if not check.fires:
+                    continue
+                config = _pipeline_config(args, settings)
+                if trigger == "new-data":
+                    config.data.append(check.context["folder"])
+                    history.mark_seen(check.context["files"])
+                result = run_pipeline(trigger, check.reason, config, history, Task(_print_progress(args)), context=check.context)
+                print(json.dumps({"fired": True, "trigger": trigger, "firing_id": result.firing_id, "status": result.status,
+                                  "reason": result.reason, "error": result.error}, default=str), flush=True)
+                break  # one pipeline per round; the next round sees the others again
+        finally:
+            history.close()
+        deadline = clock.monotonic() + args.interval
+        while not stop and clock.monotonic() < deadline:
+            clock.sleep(0.2)
+    return EXIT_OK
+
+
 def cmd_pipeline_history(args) -> int:
     from .monitoring.history import PipelineHistory
     from .settings import load_settings
@@ -808,6 +848,17 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--json", action="store_true")
     runner.add_argument("--progress-json", action="store_true", help="JSON lines: progress, then the result")
     runner.set_defaults(func=cmd_pipeline_run, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    watcher = pipeline_commands.add_parser("watch", help="check the schedule, the watched folder and feedback every interval; run when one fires")
+    watcher.add_argument("--interval", type=float, default=60.0, metavar="SECONDS", help="how often to check (default 60)")
+    watcher.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until SIGTERM)")
+    watcher.add_argument("--watch-dir", metavar="DIR", help="the watched folder (default: the settings)")
+    watcher.add_argument("--data", nargs="+", metavar="PATH", help="training data (default: the settings' data folder or the bundled dataset)")
+    watcher.add_argument("--engine", choices=["flaml", "auto-sklearn"])
+    watcher.add_argument("--budget", type=int, metavar="SECONDS")
+    watcher.add_argument("--margin", type=float, default=0.0)
+    watcher.add_argument("--store", metavar="URL")
+    watcher.add_argument("--progress-json", action="store_true")
+    watcher.set_defaults(func=cmd_pipeline_watch, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
     shower = pipeline_commands.add_parser("history", help="the recorded firings: why, when, what ran, the result")
     shower.add_argument("--limit", type=int, default=20)
     shower.add_argument("--store", metavar="URL")

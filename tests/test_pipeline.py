@@ -202,3 +202,21 @@ def test_degradation_fires_when_labelled_feedback_shows_low_accuracy(home):
     assert check.fires is True and check.context["accuracy"] == pytest.approx(accuracy)
     assert triggers.degradation(history, "4", threshold=0.8, min_labels=20).fires is False  # another model's labels
     history.close()
+
+
+def test_watch_fires_the_new_data_trigger_once_and_records_a_failing_run(home, subset_dir, tmp_path, bundled_dir):
+    watched = tmp_path / "incoming"
+    watched.mkdir()
+    lines = (bundled_dir / "experiment_04.csv").read_text().splitlines()
+    lines[3] = lines[3].replace(",", ",x", 1)  # a text cell in a number column: validation rejects the file
+    (watched / "experiment_04.csv").write_text("\n".join(lines) + "\n")
+    done = run_cli("pipeline", "watch", "--watch-dir", str(watched), "--data", str(subset_dir), "--interval", "1",
+                   "--duration", "4", "--budget", "5", env=_env(home))
+    assert done.returncode == 0, done.stderr[-2000:]
+    fired = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(fired) == 1, fired  # the same file does not fire again in later rounds
+    assert fired[0]["trigger"] == "new-data" and fired[0]["status"] == "failed"
+    assert "experiment_04.csv" in fired[0]["reason"]
+    history = json.loads(run_cli("pipeline", "history", "--json", env=_env(home)).stdout)
+    assert [(f["trigger"], f["status"]) for f in history] == [("new-data", "failed")]
+    assert "line 4" in json.dumps(history[0]["detail"]) or "experiment_04.csv" in json.dumps(history[0]["detail"])
