@@ -57,8 +57,10 @@ def _result(done) -> dict:
 
 
 def _champion_version(home) -> str | None:
-    registry = json.loads(run_cli("registry", "--json", env=_env(home)).stdout)["registry"]
-    return registry["champion"] and registry["champion"]["version"]
+    from cncwear_gui.models.registry import registry_status
+
+    champion = registry_status().champion  # in-process: the test's CNCWEAR_HOME is this process's too
+    return champion and champion.version
 
 
 def test_drift_trigger_runs_the_pipeline_end_to_end_and_records_why(home, subset_dir, drifted_file):
@@ -117,8 +119,10 @@ def test_a_failing_step_is_recorded_and_leaves_the_champion(home, subset_dir, tm
     text = (broken / "experiment_02.csv").read_text().splitlines()
     text[5] = text[5].replace(",", ";", 3)
     (broken / "experiment_02.csv").write_text("\n".join(text) + "\n")
-    assert run_cli("champion", "--data", str(subset_dir), env=_env(home)).returncode == 0
-    before = _champion_version(home)
+    from cncwear_gui.data.dataset import load_dataset
+    from cncwear_gui.models.champion import resolve_champion
+
+    before = resolve_champion(load_dataset([subset_dir])).version
 
     done = run_cli("pipeline", "run", "--data", str(broken), "--budget", "5", "--json", env=_env(home))
     assert done.returncode == 1, done.stderr[-2000:]
