@@ -505,8 +505,9 @@ def cmd_pipeline_run(args) -> int:
         if check.trigger == "new-data":
             config.data.append(check.context["folder"])
             history.mark_seen(check.context["files"])
-        result = run_pipeline(check.trigger, reason, config, history, Task(_print_progress(args)),
-                              context=check.context)
+        task = Task(_print_progress(args))
+        signal.signal(signal.SIGTERM, lambda *_: task.cancel())  # the GUI's Cancel: recorded, never half-written
+        result = run_pipeline(check.trigger, reason, config, history, task, context=check.context)
     finally:
         history.close()
     if args.json or args.progress_json:
@@ -534,7 +535,13 @@ def cmd_pipeline_watch(args) -> int:
     if args.interval <= 0:
         raise BadInput("--interval must be above 0 seconds")
     stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    task = Task(_print_progress(args))
+
+    def on_sigterm(*_):
+        stop.append(True)
+        task.cancel()  # a pipeline in progress is recorded as cancelled; one being logged completes
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     started = clock.monotonic()
     while not stop and (args.duration is None or clock.monotonic() - started < args.duration):
         settings = load_settings()  # edits in the app's Settings apply without a restart
@@ -550,7 +557,7 @@ def cmd_pipeline_watch(args) -> int:
                 if trigger == "new-data":
                     config.data.append(check.context["folder"])
                     history.mark_seen(check.context["files"])
-                result = run_pipeline(trigger, check.reason, config, history, Task(_print_progress(args)), context=check.context)
+                result = run_pipeline(trigger, check.reason, config, history, task, context=check.context)
                 print(json.dumps({"fired": True, "trigger": trigger, "firing_id": result.firing_id, "status": result.status,
                                   "reason": result.reason, "error": result.error}, default=str), flush=True)
                 break  # one pipeline per round; the next round sees the others again
