@@ -58,9 +58,21 @@ def train_in_worker(dataset: Dataset, choices: dict, task: Task, on_event: Calla
         elif "training" in message:
             finished.append(message["training"])
 
-    run_cli_process(arguments, on_message, task, grace_s=CANCEL_GRACE_S)
-    if not finished:
-        raise CliProcessError("cncwear train exited without a result")
+    from ...monitoring.metrics import app_metrics
+    from ...tasks import Cancelled
+
+    runs = app_metrics().training_runs
+    try:
+        run_cli_process(arguments, on_message, task, grace_s=CANCEL_GRACE_S)
+        if not finished:
+            raise CliProcessError("cncwear train exited without a result")
+    except Cancelled:
+        runs.labels(choices["engine"], "cancelled").inc()
+        raise
+    except Exception:
+        runs.labels(choices["engine"], "failed").inc()
+        raise
+    runs.labels(choices["engine"], "succeeded").inc()
     result = TrainingResult.from_json(finished[-1], events)
     rows = automl_rows([], result, list(result.evaluations))
     return TrainingOutcome(result, rows, registry_status())
