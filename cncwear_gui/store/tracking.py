@@ -97,6 +97,9 @@ def log_trusted_model(model, name: str = "model", **log_kwargs) -> LoggedModel:
     foreign = [t for t in types if not t.startswith(TRUSTED_TYPE_PREFIXES)]
     if foreign:
         raise ModelTrustError(f"refusing to log a model with types outside scikit-learn/NumPy/SciPy: {foreign}")
+    # Explicit requirements: otherwise MLflow infers them by loading the model in a fresh
+    # interpreter, which costs 5-10 s per logged model.
+    log_kwargs.setdefault("pip_requirements", _sklearn_requirements())
     info = mlflow.sklearn.log_model(
         model, name=name, serialization_format="skops", skops_trusted_types=list(types), **log_kwargs
     )
@@ -104,6 +107,12 @@ def log_trusted_model(model, name: str = "model", **log_kwargs) -> LoggedModel:
     digest = file_sha256(local / MODEL_FILE)
     tags = {WRITER_TAG: f"cncwear {__version__}", SHA_TAG: digest, TYPES_TAG: json.dumps(list(types)), FORMAT_TAG: SKOPS}
     return _record(mlflow, info, name, tags, types)
+
+
+def _sklearn_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{package}=={version(package)}" for package in ("scikit-learn", "skops", "numpy", "scipy")]
 
 
 def log_autosklearn_model(model_path: Path, feature_names: list[str], runtime: dict, name: str = "model",
