@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 SCREENSHOT_TIMEOUT_S = 600  # first start trains a model; the bundled data takes ~20 s here
 OPERATOR_FAST_FORWARD_S = 240
 SCREENSHOT_TRAINING_BUDGET_S = 10  # a real, short FLAML run, so the Training view shows results
+SCREENSHOT_DRIFT_CHECKS = 12  # real drift checks, the replays advanced between them: the heatmap's history
+SCREENSHOT_DRIFT_STEP_S = 20  # replay seconds between two of them
 
 
 def log_dir() -> Path:
@@ -81,11 +83,12 @@ def _screenshots(app, window, target: Path) -> int:
 
     The Training view gets its content from a real training run (FLAML, 10 s, registered as the
     challenger, not promoted), started once the data is loaded; the Explanations view explains the
-    most confidently worn sample of a worn experiment."""
+    most confidently worn sample of a worn experiment; the Monitoring view loads its snapshot (a
+    ``cncwear monitor`` child) when its tab is shown, then checks drift a few times."""
     target.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
     training = window.training_view
-    later = (training, window.explanations_view)  # these two get their content below
+    later = (training, window.explanations_view, window.monitoring_view)  # these get their content below
     views = [window.tabs.widget(i) for i in range(window.tabs.count())]
     if not _wait_for(window, lambda: all(_loaded(v) for v in views if v not in later), deadline):
         return 1
@@ -101,6 +104,10 @@ def _screenshots(app, window, target: Path) -> int:
         name = window.tabs.tabText(index).lower().replace(" ", "_")
         if window.tabs.widget(index) is window.explanations_view:
             if not _grab_explanations(app, window, target, deadline):
+                return 1
+            continue
+        if window.tabs.widget(index) is window.monitoring_view:
+            if not _grab_monitoring(app, window, target, deadline):
                 return 1
             continue
         app.processEvents()  # lay the tab out before grabbing (screenshot mode only)
@@ -124,6 +131,22 @@ def _grab_explanations(app, window, target: Path, deadline: float) -> bool:
         app.processEvents()
         suffix = "" if tab == 0 else "_" + view.global_tabs.tabText(tab).lower().replace(" ", "_").replace("/", "")
         _grab(window, target / f"explanations{suffix}.png")
+    return True
+
+
+def _grab_monitoring(app, window, target: Path, deadline: float) -> bool:
+    """monitoring.png once the snapshot is loaded (showing the tab starts it) and after a series
+    of real drift checks, the replays advanced between them, so the heatmap has a history."""
+    view = window.monitoring_view
+    if not _wait_for(window, lambda: view.loaded, deadline):
+        return False
+    for _ in range(SCREENSHOT_DRIFT_CHECKS - 1):
+        window.operator_view.fast_forward(SCREENSHOT_DRIFT_STEP_S)
+        view.check_drift_now()
+        if not _wait_for(window, lambda: view.loaded, deadline):
+            return False
+    app.processEvents()
+    _grab(window, target / "monitoring.png")
     return True
 
 

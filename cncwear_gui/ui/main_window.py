@@ -5,7 +5,8 @@ quick Random Forest trained and registered → score every experiment. Each step
 (one task per kind; a new load cancels the running one). The Training view brings its own
 runners (search, baselines, registry); they share the status bar, Cancel and the error path, and
 after a promotion the window reloads the champion. The Explanations view explains the sample
-selected in the Predictions view. The Monitoring view arrives with its issue as a further tab.
+selected in the Predictions view. The Monitoring view checks the Operator view's machines for drift
+and retrains through the automated pipeline; after a promotion there, the window reloads the champion.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..paths import bundled_dataset_dir
 from ..settings import Settings, save_settings
+from .metrics_service import MetricsService
+from .pipeline_watcher import PipelineWatcher
 from .settings_dialog import SettingsDialog
 from .state import AppState
 from .views.data_view import DataView
 from .views.explanations_view import ExplanationsView
+from .views.monitoring_view import MonitoringView
 from .views.operator_view import OperatorView
 from .views.predictions_view import PredictionsView
+from .views.replay_windows import ReplayWindows
 from .views.training_view import TrainingView
 from .workers import TaskRunner
 
@@ -61,9 +66,16 @@ def _champion(paths: list[Path], task) -> ActiveModel:
 
 
 def _score_in_worker(model: ActiveModel, dataset: Dataset, threshold: float, task) -> ScoredDataset:
-    from ..models.scoring import score_dataset
+    import time
 
-    return score_dataset(model, dataset, threshold, task)
+    from ..models.scoring import score_dataset
+    from ..monitoring.metrics import app_metrics
+
+    started = time.perf_counter()
+    scores = score_dataset(model, dataset, threshold, task)
+    # The loaded files are scored as one batch; live machines report per machine.
+    app_metrics().prediction_latency.labels("loaded-files").observe(time.perf_counter() - started)
+    return scores
 
 
 class MainWindow(QMainWindow):
@@ -84,19 +96,22 @@ class MainWindow(QMainWindow):
         self.predictions_view = PredictionsView(self.state)
         self.explanations_view = ExplanationsView(self.state)
         self.training_view = TrainingView(self.state)
+        self.monitoring_view = MonitoringView(self.state, ReplayWindows(self.operator_view, self.state).current_windows)
         self.runners = (self.loader, self.modeller, self.scorer, *self.explanations_view.runners,
-                        *self.training_view.runners)
+                        *self.training_view.runners, *self.monitoring_view.runners)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.operator_view, "Operator")
         self.tabs.addTab(self.data_view, "Data")
         self.tabs.addTab(self.predictions_view, "Predictions")
         self.tabs.addTab(self.explanations_view, "Explanations")
         self.tabs.addTab(self.training_view, "Training")
+        self.tabs.addTab(self.monitoring_view, "Monitoring")
         self.setCentralWidget(self.tabs)
         self.data_view.open_files_requested.connect(self.choose_files)
         self.data_view.open_folder_requested.connect(self.choose_folder)
         self.predictions_view.explain_requested.connect(lambda: self.tabs.setCurrentWidget(self.explanations_view))
         self.training_view.champion_promoted.connect(lambda _version: self.reload_champion())
+        self.monitoring_view.champion_changed.connect(self.reload_champion)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -120,6 +135,12 @@ class MainWindow(QMainWindow):
         self.scorer.succeeded.connect(self._on_scored)
         self.state.model_changed.connect(lambda m: self.model_label.setText(f"model: {m.label} · {m.engine} · trained {m.trained_at or '—'}"))
 
+        self.metrics_service = MetricsService(self)
+        self.metrics_service.metrics_ready.connect(self._on_metrics_ready)
+        self.metrics_service.status_changed.connect(self._on_metrics_status)
+        self.pipeline_watcher = PipelineWatcher()
+        self.state.model_changed.connect(self._describe_model)
+
         self.resize(1600, 1000)
         self._restore_geometry()
         self._paths = initial_paths or self._default_paths()
@@ -127,7 +148,29 @@ class MainWindow(QMainWindow):
         self._first_load = QTimer(self)
         self._first_load.setSingleShot(True)
         self._first_load.timeout.connect(lambda: self.load(self._paths))
+        self._first_load.timeout.connect(lambda: self.metrics_service.apply(self.state.settings))
+        self._first_load.timeout.connect(lambda: self.pipeline_watcher.apply(self.state.settings))
         self._first_load.start(0)
+
+    # -- monitoring ----------------------------------------------------------------------------
+    def _on_metrics_ready(self, metrics) -> None:
+        self.state.metrics = metrics
+        for machine in self.operator_view.machines:  # replays that started before the metrics existed
+            metrics.add_machine(machine.name, "replay")
+            metrics.source_up.labels(machine.name, "replay").set(1)
+        if self.state.model is not None:
+            self._describe_model(self.state.model)
+
+    def _on_metrics_status(self, status: str) -> None:
+        self.state.metrics_status = status
+        if status.startswith("metrics endpoint off"):
+            self.statusBar().showMessage(f"{status} — the app keeps running; pick another port in Edit → Settings", 30_000)
+
+    def _describe_model(self, model: ActiveModel) -> None:
+        if self.state.metrics is not None:
+            from ..monitoring.node import describe_model
+
+            describe_model(self.state.metrics, model, {})
 
     # -- pipeline ------------------------------------------------------------------------------
     def _default_paths(self) -> list[Path]:
@@ -242,6 +285,8 @@ class MainWindow(QMainWindow):
                 self._score()
             if new.data_dir != old.data_dir:
                 self.load(self._default_paths())
+            self.metrics_service.apply(new)  # restarts only when the address or TLS files changed
+            self.pipeline_watcher.apply(new)
 
     def _restore_geometry(self) -> None:
         if self.state.settings.window_geometry:
@@ -254,8 +299,11 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self._first_load.stop()
         self.operator_view.timer.stop()
+        self.monitoring_view.shutdown()
         for runner in self.runners:
             runner.shutdown()
+        self.metrics_service.stop()
+        self.pipeline_watcher.stop()
         if self.persist_settings:
             self.state.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
             save_settings(self.state.settings)

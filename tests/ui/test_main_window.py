@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QThreadPool, Qt
 
 pytestmark = pytest.mark.ui
 SCREENSHOTS = ["data.png", "explanations.png", "explanations_global_shap.png", "explanations_surrogate_tree.png",
-               "operator.png", "predictions.png", "training.png"]
+               "monitoring.png", "operator.png", "predictions.png", "training.png"]
 
 
 def test_first_start_trains_a_champion_with_visible_progress(qtbot, home):

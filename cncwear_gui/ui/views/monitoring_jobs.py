@@ -96,10 +96,6 @@ class RetrainOutcome:
     firing_id: int | None = None
     result: dict | None = None  # the pipeline's result JSON (None when cancelled)
 
-    @property
-    def failed(self) -> bool:
-        return self.status in ("failed", "cancelled")
-
 
 def describe_pipeline_result(result: dict) -> str:
     """The outcome in one line: promoted v5 / kept v4: <gate reason> / failed at step train: <error>."""
@@ -119,6 +115,17 @@ def describe_pipeline_result(result: dict) -> str:
     if status == "skipped":
         return f"skipped: {result.get('error') or result.get('reason') or 'the trigger did not fire'}"
     return status or "no result"
+
+
+def describe_firing(firing: dict) -> str:
+    """A recorded firing's outcome in one line (its detail holds the pipeline's result once it ended)."""
+    detail = dict(firing.get("detail") or {})
+    status = firing.get("status", "")
+    if status == "running":
+        return "running"
+    if status == "skipped":
+        return f"skipped: {detail.get('skipped_because') or detail.get('error') or 'the trigger did not fire'}"
+    return describe_pipeline_result({**detail, "status": status})
 
 
 class _StoppableTask(Task):
@@ -182,6 +189,28 @@ def run_pipeline_in_worker(files: list[str] | None, budget_s: int | None, store_
     return RetrainOutcome(result.get("status", "failed"), describe_pipeline_result(result), result.get("firing_id"), result)
 
 
+def count_retrain(metrics, outcome: RetrainOutcome, engine: str) -> None:
+    """A retrain from the GUI in this process's metrics (its child's own registry dies with it):
+    the pipeline firing by outcome (a cancel counts as failed) and its training step's outcome."""
+    import time
+
+    from ...monitoring.metrics import PIPELINE_OUTCOMES
+
+    if metrics is None:
+        return
+    status = "failed" if outcome.status == "cancelled" else outcome.status
+    if status in PIPELINE_OUTCOMES:
+        metrics.pipeline_runs.labels("manual", status).inc()
+    if status in ("promoted", "kept"):
+        metrics.pipeline_last_success.set(time.time())
+    steps = (outcome.result or {}).get("steps", [])
+    train = next((step for step in steps if step.get("name") == "train"), None)
+    if train is not None:
+        training = "succeeded" if train.get("status") == "ok" else (
+            "cancelled" if (train.get("detail") or {}).get("error") == "cancelled" else "failed")
+        metrics.training_runs.labels(engine, training).inc()
+
+
 def close_cancelled_firings(since_iso: str, store_url: str = "") -> dict | None:
     """Record this host's firings that a stopped pipeline process left "running" since ``since_iso``
     as failed ("cancelled"); return the latest such firing (id, status, error) or None.
@@ -239,6 +268,7 @@ class DriftCheck:
     rows: int
     report: DriftReport | None = None
     error: str = ""
+    prediction_fractions: np.ndarray | None = None  # the window's P(worn) on the reference's 10 bins
 
     def psi_of(self, columns: list[str]) -> np.ndarray:
         """PSI per column in the given order (NaN where not compared)."""
@@ -255,17 +285,31 @@ def check_drift_in_worker(reference: ReferenceProfile, feature_set, windows: dic
     from ...monitoring.drift import compute_drift
 
     checks = []
-    for index, (machine, (samples, probability)) in enumerate(windows.items()):
+    for index, (machine, window) in enumerate(windows.items()):
         task.progress(index / max(1, len(windows)), f"drift check: {machine}")
+        samples, probability = window if isinstance(window, tuple) else (window, None)
         try:
             features = feature_set.build(samples)
             flags = samples["quality_flags"].to_numpy() if "quality_flags" in samples.columns else None
             report = compute_drift(reference, features, probability, flags)
-            checks.append(DriftCheck(machine, checked_at, len(samples), report))
+            fractions = None if probability is None else prediction_fractions(probability)
+            checks.append(DriftCheck(machine, checked_at, len(samples), report, "", fractions))
         except (ValueError, KeyError) as error:
             checks.append(DriftCheck(machine, checked_at, len(samples), None, f"{type(error).__name__}: {error}"))
     task.progress(1.0, "drift checked")
     return checks
+
+
+def prediction_fractions(probability) -> np.ndarray:
+    """P(worn) on the reference's 10 bins over [0, 1] (as ``ReferenceProfile.prediction_fractions``)."""
+    from ...monitoring.drift import PREDICTION_EDGES
+
+    values = np.asarray(probability, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return np.zeros(len(PREDICTION_EDGES) - 1)
+    counts, _ = np.histogram(np.clip(values, 0.0, 1.0), bins=np.asarray(PREDICTION_EDGES))
+    return counts / values.size
 
 
 # -- application metrics (read on the GUI thread: a registry walk, a few milliseconds) --------------

@@ -109,6 +109,8 @@ class DriftHeatmap(pg.GraphicsLayoutWidget):
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
         self.colour_bar.axis.setTicks([[(0.0, "0 ok"), (THRESHOLDS.psi_warn, "0.1 warn"),
                                         (THRESHOLDS.psi_alarm, "0.25 alarm"), (PSI_CLIP, "≥ 1")]])
+        self.colour_bar.axis.setWidth(78)  # room for the level names next to the thresholds
+        self.separators = []  # lines between the feature groups
         self.placeholder = pg.TextItem("No drift check yet", color=GREY, anchor=(0.5, 0.5))
         self.plot.addItem(self.placeholder)
         self.hover_text = ""
@@ -129,9 +131,21 @@ class DriftHeatmap(pg.GraphicsLayoutWidget):
         self.image.setImage(clipped.T, levels=(0.0, PSI_CLIP), autoLevels=False)  # col-major: [check, feature]
         self.image.setRect(0, 0, n_checks, n_features)
         self.plot.getAxis("left").setTicks([[(i + 0.5, name) for i, name in enumerate(self.features)]])
+        self._separate_groups()
         self.plot.setRange(xRange=(0, n_checks), yRange=(0, n_features), padding=0)
         self.time_axis.picture = None
         self.time_axis.update()
+
+    def _separate_groups(self) -> None:
+        from ...monitoring.drift import feature_group
+
+        for line in self.separators:
+            self.plot.removeItem(line)
+        groups = [feature_group(name) for name in self.features]
+        self.separators = [pg.InfiniteLine(pos=i, angle=0, pen=pg.mkPen(GREY, width=1))
+                           for i in range(1, len(groups)) if groups[i] != groups[i - 1]]
+        for line in self.separators:
+            self.plot.addItem(line)
 
     def _hover(self, position) -> None:
         if not self.features or not self.times or not self.plot.sceneBoundingRect().contains(position):
@@ -148,40 +162,43 @@ class DriftHeatmap(pg.GraphicsLayoutWidget):
 
 
 class GroupPsiPlot(pg.PlotWidget):
-    """The largest PSI per feature group over time (log scale), with the warn and alarm lines."""
+    """The largest PSI per feature group per check (log scale), with the warn and alarm lines; the
+    checks are spaced as the heatmap's columns, labelled with their time."""
 
     def __init__(self, parent=None):
-        super().__init__(parent, axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+        self.time_axis = _TimeAxis()
+        super().__init__(parent, axisItems={"bottom": self.time_axis})
         _quiet_plot(self.getPlotItem())
         self.setLogMode(y=True)
         self.setLabel("left", "largest PSI in group")
         self.setLabel("bottom", "check time (UTC)")
         self.getAxis("left").enableAutoSIPrefix(False)
         self.showGrid(y=True, alpha=0.15)
-        self.legend = self.addLegend(offset=(5, 5), labelTextSize="8pt", colCount=3)
+        self.legend = self.addLegend(offset=(5, -1), labelTextSize="8pt", colCount=6)  # bottom: PSI < 0.01 is rare
         self.curves = {}
         for group in FEATURE_GROUPS:
             colour, symbol, style = GROUP_STYLE[group]
             self.curves[group] = self.plot([], [], name=group, pen=pg.mkPen(colour, width=2, style=style),
                                            symbol=symbol, symbolSize=6, symbolBrush=colour, symbolPen=colour)
-        for value, text, colour in ((THRESHOLDS.psi_warn, "warn 0.1", WARN_COLOUR),
-                                    (THRESHOLDS.psi_alarm, "alarm 0.25", ALARM_COLOUR)):
+        for value, text, colour, anchor in ((THRESHOLDS.psi_warn, "warn 0.1", WARN_COLOUR, (0, 0)),
+                                            (THRESHOLDS.psi_alarm, "alarm 0.25", ALARM_COLOUR, (0, 1))):
             line = pg.InfiniteLine(pos=math.log10(value), angle=0, pen=pg.mkPen(colour, width=2, style=Qt.DashLine),
-                                   label=text, labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]})
+                                   label=text, labelOpts={"position": 0.03, "color": colour, "anchors": [anchor, anchor]})
             self.addItem(line)
         self.setYRange(math.log10(MIN_LOG_PSI), math.log10(MAX_LOG_PSI), padding=0.02)
 
     def show_series(self, times: list[datetime], groups: dict[str, list[float]]) -> None:
-        x = np.array([t.timestamp() for t in times], dtype=np.float64)
+        self.time_axis.times = list(times)
+        x = np.arange(len(times), dtype=np.float64) + 0.5
         for group, curve in self.curves.items():
             values = np.array([np.nan if v is None else v for v in groups.get(group, [])], dtype=np.float64)
             if values.size != x.size:
                 curve.setData([], [])
                 continue
             curve.setData(x, np.clip(values, MIN_LOG_PSI, None), connect="finite")
-        if x.size:
-            span = max(60.0, float(x[-1] - x[0]))
-            self.setXRange(x[-1] - span - 2, x[-1] + 2, padding=0.02)
+        self.setXRange(0, max(1, x.size), padding=0.01)
+        self.time_axis.picture = None
+        self.time_axis.update()
 
 
 class PredictionHistogram(pg.PlotWidget):
@@ -191,7 +208,7 @@ class PredictionHistogram(pg.PlotWidget):
         super().__init__(parent)
         _quiet_plot(self.getPlotItem())
         self.setLabel("bottom", "predicted P(worn)")
-        self.setLabel("left", "share of samples", units="%")
+        self.setLabel("left", "samples (%)")
         self.getAxis("left").enableAutoSIPrefix(False)
         self.showGrid(y=True, alpha=0.15)
         edges = np.asarray(PREDICTION_EDGES)
@@ -203,11 +220,12 @@ class PredictionHistogram(pg.PlotWidget):
                                            brush=pg.mkBrush(60, 60, 60), pen=pg.mkPen(GREY))
         self.addItem(self.reference_bars)
         self.addItem(self.window_bars)
-        legend = self.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        legend = self.addLegend(labelTextSize="8pt")
         legend.addItem(self.reference_bars, "training reference")
         legend.addItem(self.window_bars, "this window")
+        legend.anchor(itemPos=(0.5, 0), parentPos=(0.74, 0), offset=(0, 2))  # both ends of P(worn) hold the bars
         self.threshold = pg.InfiniteLine(pos=0.5, angle=90, pen=pg.mkPen((190, 90, 0), width=2, style=Qt.DashLine),
-                                         label="threshold", labelOpts={"position": 0.9, "color": (150, 70, 0)})
+                                         label="worn threshold", labelOpts={"position": 0.55, "color": (150, 70, 0)})
         self.addItem(self.threshold)
         self.setXRange(0, 1, padding=0.02)
         self.reference = np.zeros(10)
@@ -220,16 +238,6 @@ class PredictionHistogram(pg.PlotWidget):
         self.window_bars.setOpts(height=self.window)
         self.threshold.setValue(threshold)
         self.setYRange(0, max(5.0, float(max(self.reference.max(), self.window.max())) * 1.1), padding=0)
-
-
-def window_fractions(probability: np.ndarray) -> np.ndarray:
-    """The same 10 bins as the reference's ``prediction_fractions``."""
-    finite = np.asarray(probability, dtype=np.float64)
-    finite = finite[np.isfinite(finite)]
-    if not finite.size:
-        return np.zeros(len(PREDICTION_EDGES) - 1)
-    counts, _ = np.histogram(np.clip(finite, 0.0, 1.0), bins=np.asarray(PREDICTION_EDGES))
-    return counts / finite.size
 
 
 class ConfusionMatrix(QTableWidget):
@@ -248,7 +256,7 @@ class ConfusionMatrix(QTableWidget):
         self.setEditTriggers(QTableWidget.NoEditTriggers)
         self.setSelectionMode(QTableWidget.NoSelection)
         self.setFocusPolicy(Qt.NoFocus)
-        self.setFixedHeight(118)
+        self.setFixedHeight(96)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.show_matrix(None)
 
@@ -290,7 +298,7 @@ class RocPlot(pg.PlotWidget):
         self.addItem(pg.PlotDataItem([0, 1], [0, 1], pen=pg.mkPen(LIGHT_GREY, style=Qt.DashLine)))
         self.curve = self.plot([], [], pen=pg.mkPen(GREY, width=2))
         self.point = self.plot([], [], pen=None, symbol="o", symbolSize=10, symbolBrush=(190, 90, 0), symbolPen=GREY)
-        self.point_label = pg.TextItem("", color=(150, 70, 0), anchor=(0, 1))
+        self.point_label = pg.TextItem("", color=(150, 70, 0), anchor=(0, 0))
         self.addItem(self.point_label)
         self.setTitle("ROC: not available", size="9pt")
 

@@ -1,9 +1,10 @@
 """The Operator view's demo machines as drift windows: each machine's last replayed samples.
 
-A replay machine plays one recorded experiment in a loop. Its window is the last
-``WINDOW_SAMPLES`` samples it replayed, in replay order: the experiment's rows up to the replay
-position, and, once the replay has looped, the end of the previous pass before them. The P(worn)
-values are the already-scored ones (``state.scores``), so nothing is predicted again.
+A replay machine plays one recorded experiment in a loop, each pass a new part. Its window is the
+current part so far: the experiment's rows up to the replay position, at most the last
+``WINDOW_SAMPLES``. A part that has just started (fewer than ``MIN_WINDOW_SAMPLES`` rows) has no
+window yet: a few seconds of data say nothing about a distribution. The P(worn) values are the
+already-scored ones (``state.scores``), so nothing is predicted again.
 
 Called on the GUI thread by the Monitoring view's drift timer: it only slices (the experiment's
 row range is located once per samples frame), the features and the drift are computed in a worker.
@@ -22,14 +23,13 @@ if TYPE_CHECKING:
     from .operator_view import OperatorView
 
 WINDOW_SAMPLES = 6000  # ten minutes at 10 Hz
+MIN_WINDOW_SAMPLES = 100  # ten seconds
 
 
-def window_indices(n_rows: int, position: int, parts: int, size: int = WINDOW_SAMPLES) -> np.ndarray:
-    """Row indices (into one experiment) of the last ``size`` replayed samples, oldest first."""
+def window_indices(n_rows: int, position: int, size: int = WINDOW_SAMPLES) -> np.ndarray:
+    """Row indices (into one experiment) of the current part's last ``size`` samples, oldest first."""
     position = max(0, min(int(position), n_rows))
-    if parts <= 1 or position >= size:
-        return np.arange(max(0, position - size), position)
-    return np.arange(position - min(size, n_rows), position) % n_rows  # looped: the previous pass's end first
+    return np.arange(max(0, position - size), position)
 
 
 class ReplayWindows:
@@ -62,8 +62,8 @@ class ReplayWindows:
                 continue
             rows = self._rows_of(samples, machine.experiment)
             n = min(len(rows), len(scored.probability))
-            picked = window_indices(n, machine.position, machine.parts, self.size)
-            if not picked.size:
+            picked = window_indices(n, machine.position, self.size)
+            if picked.size < min(MIN_WINDOW_SAMPLES, n):
                 continue
             windows[machine.name] = (samples.iloc[rows[picked]], np.asarray(scored.probability)[picked])
         return windows

@@ -1,0 +1,84 @@
+"""The desktop app's /metrics endpoint: served from the settings' address, fed by the replays,
+and a busy port reported without stopping the app."""
+
+import socket
+import urllib.request
+from dataclasses import replace
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from cncwear_gui.settings import Settings
+
+pytestmark = pytest.mark.ui
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _scrape(url: str) -> dict:
+    body = urllib.request.urlopen(url, timeout=5).read().decode()
+    return {family.name: family for family in text_string_to_metric_families(body)}
+
+
+def _window(qtbot, settings):
+    from cncwear_gui.ui.main_window import MainWindow
+
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.state.scores is not None and window.state.metrics_status.startswith(("serving", "metrics endpoint off")),
+                    timeout=120_000)
+    return window
+
+
+def test_the_app_serves_what_its_operator_view_shows(qtbot, champion_home, monkeypatch):
+    monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))
+    port = _free_port()
+    window = _window(qtbot, Settings(metrics_port=port))
+    try:
+        assert window.state.metrics_status == f"serving http://127.0.0.1:{port}/metrics"
+        view = window.operator_view
+        view.timer.stop()
+        view.fast_forward(60)
+        families = _scrape(f"http://127.0.0.1:{port}/metrics")
+        states = {(s.labels["machine"], s.labels["state"]): s.value for s in families["cncwear_wear_state"].samples}
+        for machine in view.machines:
+            shown = machine.tracker.state.value
+            assert states[(machine.name, shown)] == 1.0, machine.name
+        counted = {}
+        for sample in families["cncwear_predictions"].samples:
+            counted[sample.labels["machine"]] = counted.get(sample.labels["machine"], 0) + sample.value
+        assert all(counted[m.name] >= 600 for m in view.machines)  # 60 s at 10 Hz, at least
+        model = families["cncwear_model_info"].samples[0].labels
+        assert model["version"] == window.state.model.version and model["engine"] == window.state.model.engine
+        latency = {s.labels["machine"]: s.value for s in families["cncwear_prediction_latency_seconds"].samples
+                   if s.name.endswith("_count")}
+        assert latency["loaded-files"] >= 1
+    finally:
+        window.close()
+    with pytest.raises(OSError):  # closing the window released the port
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
+def test_a_busy_port_is_shown_and_another_port_can_be_chosen(qtbot, champion_home, monkeypatch):
+    monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        busy = squatter.getsockname()[1]
+        window = _window(qtbot, Settings(metrics_port=busy))
+        try:
+            assert window.state.metrics_status.startswith("metrics endpoint off")
+            assert f"port {busy} on 127.0.0.1 is already in use" in window.state.metrics_status
+            assert f"port {busy}" in window.statusBar().currentMessage()
+            assert window.state.scores is not None and window.state.metrics is not None  # the app works on
+            free = _free_port()
+            window.metrics_service.apply(replace(window.state.settings, metrics_port=free))
+            qtbot.waitUntil(lambda: window.state.metrics_status.startswith("serving"), timeout=20_000)
+            assert "cncwear_app_info" in _scrape(f"http://127.0.0.1:{free}/metrics")
+        finally:
+            window.close()

@@ -1,0 +1,350 @@
+"""The Monitoring view on real data, a real champion and real child processes: the snapshot and
+its statistics, drift checks of the Operator view's replay windows, an injected current shift,
+a failing snapshot, Retrain now with a real pipeline, its Cancel, and the application metrics.
+
+Six real experiments (three unworn, three worn; the Operator view's four demo runs among them)
+keep the real pipeline run at about a minute: on all 18 its LOEO evaluation alone takes minutes.
+"""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QThreadPool, Qt
+
+pytestmark = pytest.mark.ui
+
+SUBSET = (1, 2, 6, 8, 11, 18)
+SNAPSHOT_TIMEOUT_MS = 180_000
+PIPELINE_TIMEOUT_MS = 400_000
+CURRENTS = ("X1_CurrentFeedback", "X1_OutputCurrent", "Y1_CurrentFeedback", "Y1_OutputCurrent")
+
+
+@pytest.fixture(scope="module")
+def monitored(tmp_path_factory, bundled_dir):
+    """A home whose champion was trained on the six experiments; the dataset scored by it; the
+    snapshot a ``cncwear monitor`` child reports for it."""
+    from cncwear_gui.data.dataset import load_dataset
+    from cncwear_gui.models.champion import ensure_champion
+    from cncwear_gui.models.scoring import score_dataset
+    from cncwear_gui.tasks import Task
+    from cncwear_gui.ui.views.monitoring_jobs import load_snapshot
+    from cncwear_gui.ui.views.training_jobs import dataset_files
+
+    home = tmp_path_factory.mktemp("monitoring-home")
+    files = [bundled_dir / "train.csv", *(bundled_dir / f"experiment_{n:02d}.csv" for n in SUBSET)]
+    previous = os.environ["CNCWEAR_HOME"]
+    os.environ["CNCWEAR_HOME"] = str(home)
+    try:
+        dataset = load_dataset(files)
+        model = ensure_champion(dataset)
+        scores = score_dataset(model, dataset)
+        snapshot = load_snapshot(dataset_files(dataset), Task())
+    finally:
+        os.environ["CNCWEAR_HOME"] = previous
+    return SimpleNamespace(home=home, dataset=dataset, model=model, scores=scores, snapshot=snapshot)
+
+
+@pytest.fixture
+def app(qtbot, monitored, monkeypatch):
+    """The state and an Operator view whose replays stand still (two minutes in)."""
+    from cncwear_gui.settings import Settings
+    from cncwear_gui.ui.state import AppState
+    from cncwear_gui.ui.views.operator_view import OperatorView
+
+    monkeypatch.setenv("CNCWEAR_HOME", str(monitored.home))  # the view's children use this home
+    state = AppState(Settings())
+    state.set_dataset(monitored.dataset)
+    state.set_model(monitored.model)
+    operator = OperatorView(state)
+    qtbot.addWidget(operator)
+    state.set_scores(monitored.scores)
+    operator.timer.stop()
+    operator.fast_forward(120)
+    views = []
+
+    def make_view(window_source="replay"):
+        from cncwear_gui.ui.views.monitoring_view import MonitoringView
+        from cncwear_gui.ui.views.replay_windows import ReplayWindows
+
+        source = ReplayWindows(operator, state).current_windows if window_source == "replay" else window_source
+        view = MonitoringView(state, source)
+        qtbot.addWidget(view)
+        view.resize(1600, 950)
+        views.append(view)
+        return view
+
+    yield SimpleNamespace(state=state, operator=operator, make_view=make_view)
+    for view in views:
+        view.shutdown()
+        for runner in (*view.runners, view.drift_runner):
+            runner.shutdown(60_000)
+    assert QThreadPool.globalInstance().waitForDone(60_000)
+
+
+def wait_for_drift(qtbot, view, checks: int) -> None:
+    qtbot.waitUntil(lambda: not view.drift_runner.running and sum(map(len, view.drift_history.values())) >= checks,
+                    timeout=30_000)
+
+
+def test_the_snapshot_loads_when_first_shown_and_fills_the_statistics(app, qtbot):
+    view = app.make_view()
+    view.drift_timer.stop()  # the first check must come from the snapshot arriving, not the timer
+    assert view.snapshot is None and "first shown" in view.snapshot_status.text()
+    with qtbot.waitSignal(view.snapshot_runner.succeeded, timeout=SNAPSHOT_TIMEOUT_MS):
+        view.show()
+    snapshot = view.snapshot
+    statistics = snapshot.statistics
+    assert statistics is not None
+    assert view.confusion.counts() == [[statistics.tn, statistics.fp], [statistics.fn, statistics.tp]]
+    assert view.confusion.item(1, 1).text().startswith(f"{statistics.tp:,}  (")
+    assert view.confusion.verticalHeaderItem(1).text() == "true WORN"
+    assert view.confusion.horizontalHeaderItem(0).text() == "predicted OK"
+    assert f"AUC {statistics.roc_auc:.4f}" in view.roc_plot.getPlotItem().titleLabel.text
+    assert len(view.roc_plot.curve.getData()[0]) == len(statistics.fpr)
+    assert view.pr_plot.threshold.value() == pytest.approx(app.state.settings.worn_threshold)
+    assert snapshot.statistics_source in view.statistics_source.text()
+    # the header: the champion, its age, its recorded figures
+    assert f"Champion: {snapshot.model['label']} · {snapshot.model['engine']}" == view.champion_label.text()
+    assert "days ago" in view.champion_figures.text()
+    assert f"seed accuracy {snapshot.figure('seed'):.1%}" in view.champion_figures.text()
+    # triggers and history: three quiet triggers with their reasons, no firing yet
+    assert [view.trigger_table.item(r, 0).text() for r in range(3)] == ["Schedule", "New data", "Degradation"]
+    assert view.trigger_table.item(0, 1).text() == "● quiet"
+    assert view.trigger_table.item(2, 2).text() == snapshot.triggers[2]["reason"]
+    assert view.history_table.item(0, 0).text().startswith("No pipeline firing recorded yet")
+    # the first drift check follows the snapshot
+    wait_for_drift(qtbot, view, checks=4)
+    assert view.loaded and view.machine_box.count() == 4
+    assert view.heatmap.matrix.shape == (len(snapshot.reference.columns), 1)
+
+
+def test_drift_checks_of_the_replay_windows_fill_the_heatmap(app, qtbot, monitored):
+    from cncwear_gui.monitoring.drift import compute_drift
+    from cncwear_gui.ui.views.monitoring_view import DRIFT_CHECK_S
+    from cncwear_gui.ui.views.replay_windows import WINDOW_SAMPLES, ReplayWindows
+
+    assert DRIFT_CHECK_S == 10
+    view = app.make_view()
+    assert view.drift_timer.isActive() and view.drift_timer.interval() == DRIFT_CHECK_S * 1000
+    view.drift_timer.stop()  # the checks below are started by hand, at known replay positions
+    windows = ReplayWindows(app.operator, app.state)
+    expected = []  # per check: the selected machine's report, computed here on the same window
+
+    def expect():
+        samples, probability = windows.current_windows()["Mill 3"]
+        expected.append(compute_drift(monitored.snapshot.reference, monitored.model.feature_set.build(samples),
+                                      probability, samples["quality_flags"].to_numpy()))
+        return samples
+
+    first = expect()
+    view.set_snapshot(monitored.snapshot)  # starts a check at once
+    wait_for_drift(qtbot, view, checks=4)
+    view.machine_box.setCurrentText("Mill 3")
+    # the window: experiment 11's rows up to the replay position (120 s at 10 Hz, no loop yet)
+    machine = next(m for m in app.operator.machines if m.name == "Mill 3")
+    assert machine.experiment == 11 and machine.parts == 1 and machine.position == 1210  # first tick + 120 s
+    assert set(first["experiment"]) == {11} and list(first["row"]) == list(range(1210))
+    assert len(first) <= WINDOW_SAMPLES
+    looped = next(m for m in app.operator.machines if m.name == "Mill 1")  # experiment 1 is shorter: part 2
+    assert looped.parts == 2 and list(windows.current_windows()["Mill 1"][0]["row"]) == list(range(looped.position))
+
+    app.operator.fast_forward(60)
+    second = expect()
+    assert list(second["row"]) == list(range(1810))
+    view.check_drift_now()
+    wait_for_drift(qtbot, view, checks=8)
+
+    columns = view.heatmap.features
+    assert columns == list(monitored.snapshot.reference.columns)
+    assert view.heatmap.matrix.shape == (len(columns), 2)  # one column per check
+    for column, report in enumerate(expected):
+        want = np.array([np.nan if report.feature(c).psi is None else report.feature(c).psi for c in columns])
+        np.testing.assert_allclose(view.heatmap.matrix[:, column], want, rtol=1e-12, equal_nan=True)
+    # the group trend, the latest check's table and the prediction histogram follow the same reports
+    np.testing.assert_allclose(view.group_plot.curves["X1"].yData, [max(r.group_psi["X1"], 1e-3) for r in expected])
+    latest = expected[-1]
+    top = latest.top(1)[0]
+    assert view.drift_table.item(0, 0).text() == top.name and view.drift_table.item(0, 2).text() == f"{top.psi:.3f}"
+    assert top.level in view.drift_table.item(0, 4).text().lower()
+    assert view.drift_verdict.text().startswith(f"Mill 3 · {len(second):,} samples")
+    edges = np.array([i / 10 for i in range(11)])
+    bins = np.histogram(np.clip(windows.current_windows()["Mill 3"][1], 0, 1), bins=edges)[0]
+    np.testing.assert_allclose(view.prediction_plot.window, bins / bins.sum() * 100)
+    # another machine's history is its own
+    view.machine_box.setCurrentText("Mill 1")
+    assert view.heatmap.matrix.shape == (len(columns), 2)
+    assert not np.allclose(view.heatmap.matrix[:, 0], view.drift_history["Mill 3"][0].psi_of(columns), equal_nan=True)
+
+
+def test_scaled_axis_currents_raise_alarms_and_say_why(app, qtbot, monitored):
+    samples = monitored.dataset.samples(labelled_only=True)
+    probability = np.concatenate([monitored.scores.experiments[n].probability for n in sorted(monitored.scores.experiments)])
+    picked = np.random.default_rng(0).choice(len(samples), 6000, replace=False)
+    baseline = samples.iloc[picked]  # like the training data
+    scaled = baseline.copy()
+    for column in CURRENTS:
+        scaled[column] = scaled[column] * 2.0
+    view = app.make_view(lambda: {"Like training": (baseline, probability[picked]), "Currents ×2": (scaled, probability[picked])})
+    view.set_snapshot(monitored.snapshot)
+    wait_for_drift(qtbot, view, checks=2)
+
+    view.machine_box.setCurrentText("Currents ×2")
+    levels = {view.drift_table.item(r, 0).text(): view.drift_table.item(r, 4).text() for r in range(view.drift_table.rowCount())}
+    for column in CURRENTS:
+        assert levels[column] == "◆ ALARM"
+    assert view.drift_table.item(0, 4).background().color().name() == "#e7a5a0"  # colour with the text
+    reasons = view.reasons_label.text()
+    assert f"{len(CURRENTS)} of 48 features drifted" in reasons
+    assert "X1_OutputCurrent PSI" in reasons and "Y1_OutputCurrent PSI" in reasons
+    assert "▲ some change (4 alarm" in view.drift_verdict.text()  # 4 of 48 features: not drifted as a whole
+
+    view.machine_box.setCurrentText("Like training")
+    report = view.drift_history["Like training"][-1].report
+    assert all(report.feature(column).level == "ok" for column in CURRENTS)
+    assert view.drift_verdict.text().endswith("● no drift") and view.reasons_label.text() == "• nothing stands out"
+
+
+def test_a_failing_snapshot_is_reported_in_the_view(app, qtbot, monkeypatch):
+    from cncwear_gui.ui.views.monitoring_view import FAILED_STYLE
+
+    monkeypatch.setenv("CNCWEAR_MLFLOW_URI", "sqlite:////proc/cncwear-no-such-dir/mlflow.db")  # the child cannot open it
+    view = app.make_view()
+    with qtbot.waitSignal(view.snapshot_runner.failed, timeout=SNAPSHOT_TIMEOUT_MS) as failed:
+        view.show()
+    assert "No such file or directory" in failed.args[0]
+    assert view.snapshot is None
+    assert view.snapshot_status.text().startswith("✖ Could not load the monitoring data:")
+    assert "No such file or directory" in view.snapshot_status.text()
+    assert view.snapshot_status.styleSheet() == FAILED_STYLE
+    assert view.confusion.item(0, 0).text() == "—"
+    view.check_drift_now()
+    assert view.drift_status.text().startswith("Waiting for the monitoring data")
+    assert view.retrain_button.isEnabled() and view.refresh_button.isEnabled()
+
+
+def test_retrain_runs_the_pipeline_and_the_history_gains_its_firing(app, qtbot, monitored):
+    view = app.make_view()
+    view.set_snapshot(monitored.snapshot)
+    view.budget.setValue(5)
+    promoted = []
+    view.champion_changed.connect(lambda: promoted.append(True))
+    messages = []
+    view.pipeline_runner.progress.connect(lambda _fraction, message: messages.append(message))
+    qtbot.mouseClick(view.retrain_button, Qt.LeftButton)
+    assert view.pipeline_runner.running and view.cancel_button.isEnabled() and not view.retrain_button.isEnabled()
+    with qtbot.waitSignal(view.pipeline_runner.succeeded, timeout=PIPELINE_TIMEOUT_MS) as done:
+        pass
+    outcome = done.args[0]
+    result = outcome.result
+    assert outcome.status in ("promoted", "kept"), outcome.text
+    assert [step["name"] for step in result["steps"]] == ["validate", "features", "train", "evaluate", "register",
+                                                        "gate", "promote"]
+    assert any(m.startswith("pipeline: train") or m.startswith("train: ") for m in messages)
+    gate = result["gate"]
+    if outcome.status == "promoted":
+        assert outcome.text.startswith(f"promoted v{result['model_version']}")
+        assert promoted == [True]
+    else:
+        assert outcome.text == f"kept v{gate['champion_version']}: {gate['reason']}"
+        assert promoted == []
+    assert view.retrain_status.text() == f"{'✔' if outcome.status == 'promoted' else '●'} Retrain {outcome.text}"
+    assert view.retrain_button.isEnabled() and not view.cancel_button.isEnabled()
+    # the snapshot is read again: the history's newest row is this firing
+    qtbot.waitUntil(lambda: view.snapshot is not monitored.snapshot and not view.snapshot_runner.running,
+                    timeout=SNAPSHOT_TIMEOUT_MS)
+    row = [view.history_table.item(0, c).text() for c in range(5)]
+    assert row[0] == str(outcome.firing_id) and row[2] == "manual"
+    assert row[3] == f"{'✔ promoted' if outcome.status == 'promoted' else '● kept'}"
+    assert row[4] == view.snapshot.history[0]["reason"] and "requested by" in row[4]
+    assert '"gate"' in view.history_table.item(0, 4).toolTip()
+    # the newest firing is selected; its recorded outcome reads as the run reported itself
+    assert view.firing_outcome.text() == f"#{outcome.firing_id} {'✔' if outcome.status == 'promoted' else '●'} {outcome.text}"
+    if outcome.status == "promoted":
+        assert view.champion_label.text().startswith(f"Champion: cncwear-tool-wear v{result['model_version']}")
+
+
+def test_cancel_stops_the_pipeline_child_and_records_the_firing(app, qtbot, monitored, monkeypatch):
+    from cncwear_gui.models import cli_process
+
+    children = []
+    popen = cli_process.subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        children.append(popen(*args, **kwargs))
+        return children[-1]
+
+    monkeypatch.setattr(cli_process.subprocess, "Popen", recording_popen)
+    view = app.make_view()
+    view.set_snapshot(monitored.snapshot)
+    view.budget.setValue(300)
+    view.retrain()
+    qtbot.waitUntil(lambda: "train:" in view.retrain_progress.format(), timeout=120_000)  # searching
+    pipeline = next(c for c in children if "pipeline" in c.args)
+    assert pipeline.poll() is None
+    with qtbot.waitSignal(view.pipeline_runner.succeeded, timeout=120_000) as done:
+        view.cancel_button.click()
+        assert not view.cancel_button.isEnabled() and view.retrain_status.text().startswith("Cancelling")
+    outcome = done.args[0]
+    assert pipeline.poll() is not None  # the child is gone
+    assert outcome.status == "cancelled"
+    assert outcome.text == f"cancelled: firing #{outcome.firing_id} recorded as failed (cancelled)"
+    assert view.retrain_status.text() == f"■ Retrain {outcome.text}"
+    assert view.retrain_button.isEnabled()
+    qtbot.waitUntil(lambda: view.snapshot is not monitored.snapshot and not view.snapshot_runner.running,
+                    timeout=SNAPSHOT_TIMEOUT_MS)
+    statuses = [firing["status"] for firing in view.snapshot.history]
+    assert "running" not in statuses
+    assert view.history_table.item(0, 0).text() == str(outcome.firing_id)
+    assert view.history_table.item(0, 3).text() == "✖ failed"
+    assert view.firing_outcome.text().startswith(f"#{outcome.firing_id} ✖ failed")
+    assert view.firing_outcome.text().endswith("cancelled")
+    assert '"error": "cancelled"' in view.history_table.item(0, 3).toolTip()
+
+
+def test_application_metrics_are_read_from_the_registry(qtbot, monitored):
+    from cncwear_gui.monitoring.metrics import AppMetrics
+    from cncwear_gui.settings import Settings
+    from cncwear_gui.ui.state import AppState
+    from cncwear_gui.ui.views.monitoring_jobs import RetrainOutcome, count_retrain
+    from cncwear_gui.ui.views.monitoring_view import METRICS_REFRESH_MS, MonitoringView
+
+    state = AppState(Settings())
+    view = MonitoringView(state)
+    qtbot.addWidget(view)
+    assert view.metric_value("Metrics") == "off: nothing is recorded in this window"
+    assert view.metrics_status.text() == "/metrics: no metrics registry in this process"
+
+    metrics = AppMetrics(process_metrics=False)
+    metrics.add_machine("Mill 1", "replay")
+    for seconds in [0.002] * 50 + [0.02] * 50:  # p50 at the top of the 1-2.5 ms bucket, p95 in 10-25 ms
+        metrics.prediction_latency.labels("Mill 1").observe(seconds)
+    metrics.predictions.labels("Mill 1", "ok").inc(1234)
+    metrics.predictions.labels("Mill 1", "worn").inc(56)
+    metrics.scoring_errors.labels("Mill 1").inc(2)
+    for seconds in (0.3, 0.4, 4.0):
+        metrics.explanation_latency.labels("lime").observe(seconds)
+    metrics.training_runs.labels("flaml", "succeeded").inc()
+    count_retrain(metrics, RetrainOutcome("cancelled", "cancelled"), "flaml")
+    count_retrain(metrics, RetrainOutcome("kept", "kept v1", 3, {"steps": [{"name": "train", "status": "ok"}]}), "flaml")
+    state.metrics = metrics
+    state.metrics_status = "metrics endpoint off: port 9464 is in use by another program"
+    view.refresh_metrics()
+    assert view.metrics_status.text() == "/metrics: metrics endpoint off: port 9464 is in use by another program"
+    assert view.metric_value("Predictions (samples)") == "OK 1,234 · WORN 56"
+    assert view.metric_value("Scoring errors (batches)") == "2"
+    assert view.metric_value("Prediction latency") == "p50 2.5 ms · p95 23.5 ms (100 batches)"
+    assert view.metric_value("Explanation latency: lime") == "p95 4.62 s (3 explanations)"  # 2.5 + 2.5 × 0.85
+    assert view.metric_value("Explanation latency: shap") is None  # methods without a call are left out
+    assert view.metric_value("Training runs") == "succeeded 2 · failed 0 · cancelled 0"
+    assert view.metric_value("Pipeline runs") == "promoted 0 · kept 1 · failed 1 · skipped 0"
+    view.set_snapshot(monitored.snapshot)  # so showing the view reads no snapshot
+    view.show()
+    assert not view.snapshot_runner.running
+    assert view.metrics_timer.isActive() and view.metrics_timer.interval() == METRICS_REFRESH_MS == 2000
+    view.hide()
+    assert not view.metrics_timer.isActive()
+    view.shutdown()
