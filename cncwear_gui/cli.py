@@ -30,6 +30,10 @@ def _add_data_paths(parser: argparse.ArgumentParser, nargs: str = "*") -> None:
     manual.add_argument("--material", default="wax")
 
 
+# Commands without the manual-metadata options still pass through _load(), which reads these.
+NO_MANUAL_META = {"experiment": None, "feedrate": None, "clamp_pressure": None, "tool_condition": None, "material": "wax"}
+
+
 def _manual_meta(args):
     if args.experiment is None:
         given = [o for o in ("feedrate", "clamp_pressure", "tool_condition") if getattr(args, o) is not None]
@@ -758,7 +762,7 @@ def build_parser() -> argparse.ArgumentParser:
     champ.add_argument("--data", nargs="+", metavar="PATH", help="data to train on if needed (default: bundled)")
     champ.add_argument("--json", action="store_true")
     champ.add_argument("--progress-json", action="store_true", help="JSON lines: progress, then the champion")
-    champ.set_defaults(func=cmd_champion, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    champ.set_defaults(func=cmd_champion, **NO_MANUAL_META)
 
     bench = commands.add_parser("benchmark", help="the talk's table under the seed and leave-one-experiment-out protocols")
     bench.add_argument("--data", nargs="+", metavar="PATH", help="folder or files (default: the bundled dataset)")
@@ -781,7 +785,7 @@ def build_parser() -> argparse.ArgumentParser:
     trainer.add_argument("--skip-loeo", action="store_true", help="evaluate the seed protocol only (faster; the gate then needs --protocol seed)")
     trainer.add_argument("--json", action="store_true")
     trainer.add_argument("--progress-json", action="store_true", help="JSON lines: progress and job events, then the result")
-    trainer.set_defaults(func=cmd_train, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    trainer.set_defaults(func=cmd_train, **NO_MANUAL_META)
 
     registry = commands.add_parser("registry", help="the registry's champion and challenger with their recorded metrics")
     registry.add_argument("--json", action="store_true")
@@ -795,7 +799,7 @@ def build_parser() -> argparse.ArgumentParser:
     promoter.add_argument("--margin", type=float, default=0.0, help="promote when challenger >= champion - margin")
     promoter.add_argument("--json", action="store_true")
     promoter.add_argument("--progress-json", action="store_true", help="JSON lines: progress, then the verdict")
-    promoter.set_defaults(func=cmd_promote, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    promoter.set_defaults(func=cmd_promote, **NO_MANUAL_META)
 
     explainer = commands.add_parser("explain", help="why the model called a sample worn: LIME, SHAP, Anchor, ICE/PDP, surrogate")
     explainer.add_argument("--method", choices=[*EXPLAIN_METHODS, "all"], default="all")
@@ -811,7 +815,7 @@ def build_parser() -> argparse.ArgumentParser:
     explainer.add_argument("--threshold", type=float, default=0.95, help="anchor precision threshold")
     explainer.add_argument("--json", action="store_true")
     explainer.add_argument("--out", metavar="REPORT", help="write the full report: .html or .pdf")
-    explainer.set_defaults(func=cmd_explain, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    explainer.set_defaults(func=cmd_explain, **NO_MANUAL_META)
 
     server = commands.add_parser("serve", help="headless node: score machines, monitor drift, serve Prometheus metrics")
     server.add_argument("--metrics-addr", metavar="HOST:PORT",
@@ -825,20 +829,20 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until SIGTERM)")
     server.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (needs --tls-key)")
     server.add_argument("--tls-key", metavar="FILE")
-    server.set_defaults(func=cmd_serve, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    server.set_defaults(func=cmd_serve, **NO_MANUAL_META)
 
     monitor = commands.add_parser("monitor", help="model statistics, trigger states and pipeline history in one report")
     monitor.add_argument("--data", nargs="+", metavar="PATH", help="training data for a first-start champion (default: bundled)")
     monitor.add_argument("--json", action="store_true")
     monitor.add_argument("--progress-json", action="store_true", help="JSON lines: progress, then the snapshot")
-    monitor.set_defaults(func=cmd_monitor, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    monitor.set_defaults(func=cmd_monitor, **NO_MANUAL_META)
 
     drifter = commands.add_parser("drift", help="drift of experiment files against the champion's training data")
     drifter.add_argument("files", nargs="+", metavar="FILE")
     drifter.add_argument("--data", nargs="+", metavar="PATH", help="training data for a first-start champion (default: bundled)")
     drifter.add_argument("--top", type=int, default=10, help="features to list (default 10)")
     drifter.add_argument("--json", action="store_true")
-    drifter.set_defaults(func=cmd_drift, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    drifter.set_defaults(func=cmd_drift, **NO_MANUAL_META)
 
     pipeline = commands.add_parser("pipeline", help="the automated pipeline: validate, train, evaluate, gate, promote")
     pipeline_commands = pipeline.add_subparsers(dest="pipeline_command", required=True, metavar="ACTION")
@@ -854,7 +858,7 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--store", metavar="URL", help="history database (default: the feature store's)")
     runner.add_argument("--json", action="store_true")
     runner.add_argument("--progress-json", action="store_true", help="JSON lines: progress, then the result")
-    runner.set_defaults(func=cmd_pipeline_run, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    runner.set_defaults(func=cmd_pipeline_run, **NO_MANUAL_META)
     watcher = pipeline_commands.add_parser("watch", help="check the schedule, the watched folder and feedback every interval; run when one fires")
     watcher.add_argument("--interval", type=float, default=60.0, metavar="SECONDS", help="how often to check (default 60)")
     watcher.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until SIGTERM)")
@@ -865,7 +869,7 @@ def build_parser() -> argparse.ArgumentParser:
     watcher.add_argument("--margin", type=float, default=0.0)
     watcher.add_argument("--store", metavar="URL")
     watcher.add_argument("--progress-json", action="store_true")
-    watcher.set_defaults(func=cmd_pipeline_watch, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    watcher.set_defaults(func=cmd_pipeline_watch, **NO_MANUAL_META)
     shower = pipeline_commands.add_parser("history", help="the recorded firings: why, when, what ran, the result")
     shower.add_argument("--limit", type=int, default=20)
     shower.add_argument("--store", metavar="URL")
@@ -881,7 +885,7 @@ def build_parser() -> argparse.ArgumentParser:
     labeller.add_argument("--store", metavar="URL")
     labeller.set_defaults(func=cmd_pipeline_feedback)
 
-    bench.set_defaults(func=cmd_benchmark, progress_json=False, experiment=None, feedrate=None, clamp_pressure=None, tool_condition=None, material="wax")
+    bench.set_defaults(func=cmd_benchmark, progress_json=False, **NO_MANUAL_META)
     return parser
 
 
