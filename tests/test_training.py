@@ -152,16 +152,20 @@ def test_the_gate_rule():
     assert not decide("2", 0.99, "1", None, "loeo", "accuracy", 0.0).promote
 
 
-def test_a_champion_without_recorded_metrics_is_evaluated_for_the_gate(bundled_dataset, home):
+def test_a_champion_without_recorded_metrics_is_evaluated_for_the_gate(bundled_dir, home):
+    """A first-start champion records the seed figure only: a gate on loeo evaluates it once and records it."""
+    from cncwear_gui.data.dataset import load_dataset
     from cncwear_gui.models.champion import train_quick_champion
 
-    quick = train_quick_champion(bundled_dataset)
+    subset = load_dataset([bundled_dir / "train.csv", *(bundled_dir / f"experiment_{n:02d}.csv" for n in (1, 2, 3, 6, 8, 9))])
+    quick = train_quick_champion(subset)
     client = _client()
-    assert "seed_accuracy" not in client.get_run(quick.run_id).data.metrics
-    result = train(bundled_dataset, flaml_config(budget=5, protocols=("seed",), register=True, gate_protocol="seed"))
-    recorded = client.get_run(quick.run_id).data.metrics["seed_accuracy"]
-    assert result.gate.champion_version == quick.version and result.gate.champion_value == pytest.approx(recorded)
-    assert 0.5 < recorded <= 1.0
+    recorded = client.get_run(quick.run_id).data.metrics
+    assert 0.5 < recorded["seed_accuracy"] <= 1.0 and "loeo_accuracy" not in recorded
+    result = train(subset, flaml_config(budget=5, register=True, gate_protocol="loeo"))
+    evaluated = client.get_run(quick.run_id).data.metrics["loeo_accuracy"]
+    assert result.gate.champion_version == quick.version and result.gate.champion_value == pytest.approx(evaluated)
+    assert 0.0 < evaluated <= 1.0
 
 
 def test_bad_training_input_is_refused_before_anything_starts(bundled_dataset, home):
