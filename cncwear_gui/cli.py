@@ -650,7 +650,7 @@ def cmd_serve(args) -> int:
     from .live.replay import MachineSpec, SourceSpecError
     from .monitoring.endpoint import MetricsAddress, MetricsEndpoint, MetricsEndpointError
     from .monitoring.metrics import app_metrics
-    from .monitoring.node import HeadlessNode, describe_model, open_machine, single_threaded
+    from .monitoring.node import HeadlessNode, describe_model, open_machine
     from .monitoring.reference import model_evaluation, reference_for
     from .paths import bundled_dataset_dir
     from .settings import load_settings
@@ -679,7 +679,6 @@ def cmd_serve(args) -> int:
         raise BadInput(str(error)) from None
     try:
         model = _explained_model(args.model, lambda: _loaded_or_bad_input(args))
-        single_threaded(model.estimator)
         describe_model(metrics, model, model_evaluation(model.run_id))
         reference = reference_for(model, lambda: _loaded_or_bad_input(args))
         try:

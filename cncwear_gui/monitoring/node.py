@@ -42,16 +42,6 @@ def describe_model(metrics: AppMetrics, model, evaluation: dict) -> None:
                       trained, evaluation)
 
 
-def single_threaded(estimator) -> None:
-    """Score small live batches on one thread: for a 10-row batch a forest's thread pool costs more
-    than it saves (about 2x here) and starves the /metrics thread of the GIL."""
-    try:
-        keys = [k for k in estimator.get_params(deep=True) if k == "n_jobs" or k.endswith("__n_jobs")]
-    except AttributeError:  # not a scikit-learn estimator (e.g. the AutoML sidecar's proxy)
-        return
-    estimator.set_params(**{key: 1 for key in keys})
-
-
 def open_machine(spec: MachineSpec, model, metrics: AppMetrics, reference, threshold: float) -> WatchedMachine:
     from ..data.dataset import load_dataset
 
