@@ -24,6 +24,15 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
     )
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def tree_predict(nodes: list[dict], X, names: list[str]):
     """Walk a surrogate's exported node dicts for every row: the tree without scikit-learn."""
     import numpy as np

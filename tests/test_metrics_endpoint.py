@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from helpers import ROOT, run_cli
+from helpers import ROOT, free_port, run_cli
 
 FORBIDDEN_LABELS = {"experiment", "sample", "row", "serial", "tool_serial", "file"}
 
@@ -24,11 +24,6 @@ FORBIDDEN_LABELS = {"experiment", "sample", "row", "serial", "tool_serial", "fil
 def _families(text: str) -> dict:
     return {family.name: family for family in text_string_to_metric_families(text)}
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_metric_names_follow_prometheus_practice():
@@ -159,7 +154,7 @@ def test_serve_refuses_bad_machines_and_a_busy_port_with_exit_2(home, bundled_di
 
 
 def test_serve_scores_eight_machines_and_stops_cleanly_on_sigterm(home, bundled_dir):
-    port = _free_port()
+    port = free_port()
     worn, unworn = (6, 8, 9, 10), (1, 2, 3, 4)  # tool_condition in train.csv
     machines = [f"mill-{n}=replay:{bundled_dir / f'experiment_{n:02d}.csv'}@50" for n in worn + unworn]
     arguments = [sys.executable, "-m", "cncwear_gui.cli", "serve", "--metrics-addr", f"127.0.0.1:{port}",

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import BUNDLED, ROOT
+from helpers import BUNDLED, ROOT, free_port
 
 MONITORING = ROOT / "packaging" / "monitoring"
 CONFIG = MONITORING / "prometheus.yml"
@@ -59,11 +58,6 @@ def _require(*tools: str) -> dict[str, str]:
 
 # ---------------------------------------------------------------------------------------------- helpers
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _get_json(url: str, timeout: float = 10) -> dict:
@@ -288,7 +282,7 @@ def _serving_line(out: Path):
 def stack(tmp_path_factory):
     tools = _require("prometheus", "promtool")
     work = tmp_path_factory.mktemp("prometheus-real")
-    serve_port, prometheus_port, dead_port = _free_port(), _free_port(), _free_port()
+    serve_port, prometheus_port, dead_port = free_port(), free_port(), free_port()
     serve_out, serve_err, prometheus_log = work / "serve.out", work / "serve.err", work / "prometheus.log"
     running: list[tuple[subprocess.Popen, Path]] = []
     serve_rc = "not started"

@@ -80,21 +80,14 @@ class Firing:
         return data
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
 class PipelineHistory:
     def __init__(self, url: str | None = None):
-        from ..store.feature_store import default_store_url
+        from ..store.feature_store import default_store_url, sqlite_pragmas
 
         self.url = url or default_store_url()
         self.engine = create_engine(self.url, future=True)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", sqlite_pragmas)
         metadata.create_all(self.engine)
 
     def close(self) -> None:

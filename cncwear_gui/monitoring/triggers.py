@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from ..data.csvtext import file_sha256
 from .history import PipelineHistory, utcnow
 
 
@@ -41,7 +41,7 @@ def _file_hashes(folder: Path) -> dict[str, str]:
     hashes = {}
     for path in sorted(folder.glob("*.csv")):
         if path.is_file():
-            hashes[hashlib.sha256(path.read_bytes()).hexdigest()] = str(path)
+            hashes[file_sha256(path)] = str(path)
     return hashes
 
 

@@ -135,7 +135,7 @@ class FeatureStore:
         self.url = url or default_store_url()
         self.engine: Engine = create_engine(self.url, future=True)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", sqlite_pragmas)
         metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             if conn.execute(select(store_info.c.value).where(store_info.c.key == "schema_version")).first() is None:
@@ -290,8 +290,9 @@ def _meta_from_row(row) -> ExperimentMeta:
     )
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")  # the pipeline history shares this database
     cursor.close()

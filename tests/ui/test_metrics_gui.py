@@ -9,14 +9,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cncwear_gui.settings import Settings
+from helpers import free_port
 
 pytestmark = pytest.mark.ui
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _scrape(url: str) -> dict:
@@ -37,7 +33,7 @@ def _window(qtbot, settings):
 
 def test_the_app_serves_what_its_operator_view_shows(qtbot, champion_home, monkeypatch):
     monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))
-    port = _free_port()
+    port = free_port()
     window = _window(qtbot, Settings(metrics_port=port))
     try:
         assert window.state.metrics_status == f"serving http://127.0.0.1:{port}/metrics"
@@ -76,7 +72,7 @@ def test_a_busy_port_is_shown_and_another_port_can_be_chosen(qtbot, champion_hom
             assert f"port {busy} on 127.0.0.1 is already in use" in window.state.metrics_status
             assert f"port {busy}" in window.statusBar().currentMessage()
             assert window.state.scores is not None and window.state.metrics is not None  # the app works on
-            free = _free_port()
+            free = free_port()
             window.metrics_service.apply(replace(window.state.settings, metrics_port=free))
             qtbot.waitUntil(lambda: window.state.metrics_status.startswith("serving"), timeout=20_000)
             assert "cncwear_app_info" in _scrape(f"http://127.0.0.1:{free}/metrics")
