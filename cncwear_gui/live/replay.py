@@ -1,82 +1,70 @@
-"""Replay of a recorded experiment file as if a machine were running: the default demo source.
+"""Replay of a recorded experiment as if a machine were running: the default demo source.
 
 Samples are released on the wall clock (10 Hz times ``speed``), so a slow consumer sees a
-growing backlog (lag) instead of a silently slowed machine. At the end of the file the replay
-starts over, so a demo node never runs dry.
+growing backlog (lag) instead of a silently slowed machine. Each released row carries the
+moment it was due as its arrival time, which is what latency is measured from. At the end of
+the file the replay starts over (the same tool cutting the next part), so a demo never runs dry.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..data.schema import SAMPLE_PERIOD_S
-
-KIND = "replay"
-
-
-class SourceSpecError(ValueError):
-    """A ``--machine ID=SOURCE`` the user must fix."""
+from .samples import RECEIVED_AT, SAMPLE_TIME
+from .sources import LiveSource, SourceHealth, SourceState
 
 
-@dataclass(frozen=True)
-class MachineSpec:
-    machine: str
-    kind: str
-    path: Path
-    speed: float = 1.0
-
-    @classmethod
-    def parse(cls, text: str) -> MachineSpec:
-        """``ID=replay:PATH[@SPEED]``; live sources (tail, OPC UA) arrive with the live-data work."""
-        machine, sep, source = text.partition("=")
-        if not sep or not machine.strip():
-            raise SourceSpecError(f"--machine '{text}': expected ID=SOURCE, e.g. mill-1=replay:experiment_06.csv")
-        kind, sep, rest = source.partition(":")
-        if kind != KIND or not sep or not rest:
-            raise SourceSpecError(f"--machine '{text}': SOURCE must be replay:PATH[@SPEED] (other sources are not supported yet)")
-        path, _, speed = rest.rpartition("@") if "@" in rest else (rest, "", "")
-        try:
-            speed_value = float(speed) if speed else 1.0
-        except ValueError:
-            raise SourceSpecError(f"--machine '{text}': speed '{speed}' is not a number") from None
-        if not 0 < speed_value <= 1000:
-            raise SourceSpecError(f"--machine '{text}': speed must be above 0 and at most 1000")
-        if not Path(path).is_file():
-            raise SourceSpecError(f"--machine '{text}': no such file {path}")
-        return cls(machine.strip(), KIND, Path(path), speed_value)
-
-
-@dataclass
-class ReplaySource:
+class ReplaySource(LiveSource):
     """Releases the rows of ``samples`` (``Dataset.samples()``-shaped) on the wall clock."""
 
-    samples: pd.DataFrame
-    speed: float = 1.0
-    clock: callable = time.monotonic
-    _started: float | None = None
-    _released: int = 0
-    _cursor: int = 0
-    loops: int = field(default=0)
+    kind = "replay"
+
+    def __init__(self, samples: pd.DataFrame, speed: float = 1.0, job: dict | None = None,
+                 clock=time.monotonic, label: str = ""):
+        super().__init__()
+        self.samples = samples.reset_index(drop=True)
+        for name, value in (job or {}).items():
+            self.samples[name] = float(value)
+        self.speed = speed
+        self.clock = clock
+        self.label = label
+        self.loops = 0  # completed passes through the file
+        self._started: float | None = None
+        self._released = 0
+        self._cursor = 0
 
     @property
     def rate_hz(self) -> float:
         return self.speed / SAMPLE_PERIOD_S
 
-    def start(self) -> None:
-        self._started = self.clock()
+    @property
+    def position(self) -> int:
+        """Row of the file the replay has reached (in the current pass)."""
+        return self._cursor
+
+    def start(self, at: float | None = None) -> None:
+        self._started = self.clock() if at is None else at
 
     def due(self) -> int:
+        if self._started is None:
+            return 0
         return int((self.clock() - self._started) * self.rate_hz) - self._released
 
-    def take(self, limit: int | None = None) -> pd.DataFrame:
+    def next_due(self) -> float | None:
+        if self._started is None:
+            return None
+        return self._started + (self._released + 1) / self.rate_hz
+
+    def read(self, limit: int | None = None) -> pd.DataFrame:
         """The rows due now (at most ``limit``), wrapping at the end of the file."""
         count = self.due() if limit is None else min(self.due(), limit)
         if count <= 0 or self.samples.empty:
-            return self.samples.iloc[0:0]
+            return self.samples.iloc[0:0].assign(**{RECEIVED_AT: 0.0, SAMPLE_TIME: 0.0})
         parts = []
         remaining = count
         while remaining:
@@ -87,9 +75,30 @@ class ReplaySource:
             if self._cursor >= len(self.samples):
                 self._cursor = 0
                 self.loops += 1
+        first = self._released + 1
         self._released += count
-        return pd.concat(parts) if len(parts) > 1 else parts[0]
+        rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        due_at = self._started + np.arange(first, first + count) / self.rate_hz
+        return rows.assign(**{RECEIVED_AT: due_at, SAMPLE_TIME: np.nan})
 
+    # kept for the metrics' source lag: the backlog a slow consumer builds up
     def lag_seconds(self) -> float:
-        """How far the released rows trail the clock: the backlog a slow consumer builds up."""
         return max(0, self.due()) / self.rate_hz
+
+    def health(self) -> SourceHealth:
+        state = SourceState.CONNECTED if self._started is not None else SourceState.CONNECTING
+        return SourceHealth(state=state, detail=self.describe(), received=self._released, lag_s=self.lag_seconds())
+
+    def describe(self) -> str:
+        return f"replay of {self.label or 'a recorded run'} at {self.speed:g}×"
+
+
+def replay_of_file(path: Path, speed: float = 1.0, job: dict | None = None) -> ReplaySource:
+    """A replay of one experiment file; its train.csv neighbour supplies the job constants."""
+    from ..data.dataset import load_dataset
+
+    dataset = load_dataset([path])
+    if not dataset.experiments:
+        problems = "; ".join(str(p.located(r.path)) for r in dataset.reports for p in r.errors)
+        raise ValueError(f"{path} has no usable samples ({problems})")
+    return ReplaySource(dataset.samples(), speed, job, label=Path(path).name)
