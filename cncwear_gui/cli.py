@@ -646,15 +646,17 @@ DEMO_REPLAYS = {"mill-1": "experiment_01.csv", "mill-2": "experiment_06.csv", "m
 
 
 def cmd_serve(args) -> int:
-    """Headless node: replay/live sources → scoring → drift → the Prometheus endpoint, until SIGTERM."""
-    from .live.replay import MachineSpec, SourceSpecError
+    """Headless node: live sources → scoring → alarms, logs, drift → the Prometheus endpoint, until SIGTERM."""
+    from .live.engine import LiveConfig, LiveNode, open_machine
+    from .live.sources import MachineSpec, SourceSpecError
     from .monitoring.endpoint import MetricsAddress, MetricsEndpoint, MetricsEndpointError
     from .monitoring.metrics import app_metrics
-    from .monitoring.node import HeadlessNode, describe_model, open_machine
+    from .monitoring.node import describe_model
     from .monitoring.reference import model_evaluation, reference_for
     from .paths import bundled_dataset_dir
     from .settings import load_settings
 
+    logging.getLogger("asyncua").setLevel(logging.ERROR)  # outages are reported by the source's own log and health
     settings = load_settings()
     try:
         address = MetricsAddress.parse(args.metrics_addr or f"{settings.metrics_bind_address}:{settings.metrics_port}")
@@ -670,6 +672,8 @@ def cmd_serve(args) -> int:
     threshold = settings.worn_threshold if args.threshold is None else args.threshold
     if not 0 < threshold < 1:
         raise BadInput("--threshold must be between 0 and 1")
+    config = LiveConfig(threshold=threshold, window=settings.smoothing_window,
+                        alarm_delay=settings.alarm_delay_samples, drift_interval_s=args.drift_interval)
 
     metrics = app_metrics()
     endpoint = MetricsEndpoint(metrics.registry, address, args.tls_cert or "", args.tls_key or "")
@@ -677,27 +681,68 @@ def cmd_serve(args) -> int:
         endpoint.start()  # first, so a busy port is reported before minutes of model loading
     except MetricsEndpointError as error:
         raise BadInput(str(error)) from None
+    stores = []
     try:
         model = _explained_model(args.model, lambda: _loaded_or_bad_input(args))
         describe_model(metrics, model, model_evaluation(model.run_id))
         reference = reference_for(model, lambda: _loaded_or_bad_input(args))
         try:
-            machines = [open_machine(spec, model, metrics, reference, threshold) for spec in specs]
+            machines = [open_machine(spec, model, metrics, config, reference) for spec in specs]
         except ValueError as error:
             raise BadInput(str(error)) from None
-        node = HeadlessNode(machines, metrics, args.drift_interval)
+        node = LiveNode(machines, model, metrics, config, **_live_stores(args, stores))
         signal.signal(signal.SIGTERM, lambda *_: node.stop_event.set())
         print(json.dumps({"event": "serving", "url": endpoint.url, "model": model.label,
                           "machines": [s.machine for s in specs]}), flush=True)
         try:
             node.run(args.duration)
         except KeyboardInterrupt:
-            pass
-        print(json.dumps({"event": "stopped", "scored": {m.spec.machine: m.monitor.scored for m in machines}}),
-              flush=True)
+            node.close()
+        print(json.dumps({"event": "stopped", "scored": {m.name: m.monitor.scored for m in machines},
+                          "alarms": {m.name: node.alarm_of(m.name)["state"] for m in machines}}), flush=True)
     finally:
         endpoint.stop()
+        for store in stores:
+            store.close()
     return EXIT_OK
+
+
+def _live_stores(args, opened: list) -> dict:
+    """The audit trail, prediction log and feedback store of the live engine (``--no-log``: none)."""
+    if getattr(args, "no_log", False):
+        return {}
+    from .monitoring.history import PipelineHistory
+    from .store.live_log import AuditTrail, PredictionLog
+
+    url = getattr(args, "store", None) or None
+    stores = {"audit": AuditTrail(url), "predictions": PredictionLog(url), "feedback": PipelineHistory(url)}
+    opened += list(stores.values())
+    return stores
+
+
+def cmd_simulate(args) -> int:
+    """An OPC UA server replaying an experiment file on loopback, for demos and tests."""
+    from pathlib import Path
+
+    from .live.opcua_mapping import write_mapping
+    from .live.opcua_simulator import SimulatorError, run_simulator
+
+    if args.write_mapping:
+        print(write_mapping(args.write_mapping))
+        return EXIT_OK
+    if not args.file:
+        raise BadInput("--file is required (the experiment file to serve)")
+    if not Path(args.file).is_file():
+        raise BadInput(f"--file: no such file {args.file}")
+    if not 0 < args.speed <= 1000:
+        raise BadInput("--speed must be above 0 and at most 1000")
+    if bool(args.cert) != bool(args.key):
+        raise BadInput("--cert and --key go together")
+    logging.getLogger("asyncua").setLevel(logging.ERROR)  # a client dropping out is not the server's error
+    try:
+        return run_simulator(args.file, host=args.host, port=args.port, speed=args.speed, cert=args.cert, key=args.key)
+    except (SimulatorError, ValueError) as error:
+        raise BadInput(str(error)) from None
 
 
 def cmd_gui(args) -> int:
@@ -710,7 +755,14 @@ def cmd_gui(args) -> int:
         except ValueError:
             raise BadInput(f"--size: expected WIDTHxHEIGHT such as 1600x1000, got '{args.size}'") from None
         size = (width, height)
-    return run_gui(screenshot_dir=args.screenshot, size=size)
+    from .live.sources import MachineSpec, SourceSpecError
+
+    try:
+        for text in args.machine:
+            MachineSpec.parse(text)
+    except SourceSpecError as error:
+        raise BadInput(str(error)) from None
+    return run_gui(screenshot_dir=args.screenshot, size=size, machines=args.machine or None)
 
 
 def _redact(url: str) -> str:
@@ -745,6 +797,9 @@ def build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the desktop app")
     gui.add_argument("--screenshot", metavar="DIR", help="render every view to DIR/<view>.png and exit")
     gui.add_argument("--size", metavar="WxH", help="window size, e.g. 1600x1000")
+    gui.add_argument("--machine", action="append", default=[], metavar="ID=SOURCE",
+                     help="watch this machine in the Operator view instead of the configured ones (repeatable), "
+                          "e.g. mill-1=opc.tcp://127.0.0.1:4840")
     gui.set_defaults(func=cmd_gui)
 
     validate = commands.add_parser("validate", help="check experiment files and train.csv; exit 2 if any file is rejected")
@@ -821,7 +876,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--metrics-addr", metavar="HOST:PORT",
                         help="where /metrics listens (default: the settings, 127.0.0.1:9464); 0.0.0.0:PORT opens it to the LAN")
     server.add_argument("--machine", action="append", default=[], metavar="ID=SOURCE",
-                        help="a machine and its source: replay:PATH[@SPEED] (repeatable; default: four bundled replays)")
+                        help="a machine and its source: replay:PATH[@SPEED], tail:PATH or opc.tcp://HOST:PORT[/PATH], "
+                             "options after ?: feedrate=, clamp_pressure=, mapping=FILE, security=POLICY,MODE, cert=, key= "
+                             "(repeatable; default: four bundled replays)")
     server.add_argument("--model", default="champion", help="champion (default) or an MLflow run id")
     server.add_argument("--data", nargs="+", metavar="PATH", help="training data for a first-start champion (default: bundled)")
     server.add_argument("--threshold", type=float, help="worn threshold (default: the settings)")
@@ -829,7 +886,22 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until SIGTERM)")
     server.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (needs --tls-key)")
     server.add_argument("--tls-key", metavar="FILE")
+    server.add_argument("--store", metavar="URL", help="the audit trail and prediction log's database (default: the feature store's)")
+    server.add_argument("--no-log", action="store_true", help="keep no prediction log or audit trail")
     server.set_defaults(func=cmd_serve, **NO_MANUAL_META)
+
+    simulator = commands.add_parser("simulate", help="demo sources: serve a recorded experiment as a live machine")
+    simulate_kinds = simulator.add_subparsers(dest="kind", required=True)
+    opcua = simulate_kinds.add_parser("opcua", help="an OPC UA server publishing one sample every 100 ms (per --speed)")
+    opcua.add_argument("--file", metavar="CSV", help="the experiment file to replay, e.g. experiment_06.csv")
+    opcua.add_argument("--port", type=int, default=4840)
+    opcua.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    opcua.add_argument("--speed", type=float, default=1.0, help="replay speed (1 = real time, 10 Hz)")
+    opcua.add_argument("--cert", metavar="FILE", help="server certificate (DER): offer Basic256Sha256 SignAndEncrypt")
+    opcua.add_argument("--key", metavar="FILE", help="the certificate's private key (PEM)")
+    opcua.add_argument("--write-mapping", metavar="FILE",
+                       help="write the node-id mapping template (column,node_id) for a real machine's server and exit")
+    opcua.set_defaults(func=cmd_simulate)
 
     monitor = commands.add_parser("monitor", help="model statistics, trigger states and pipeline history in one report")
     monitor.add_argument("--data", nargs="+", metavar="PATH", help="training data for a first-start champion (default: bundled)")

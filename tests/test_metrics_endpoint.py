@@ -136,8 +136,11 @@ def test_tls_serves_https_that_verifies_against_the_certificate(tmp_path):
 
 
 def test_serve_refuses_bad_machines_and_a_busy_port_with_exit_2(home, bundled_dir):
-    done = run_cli("serve", "--machine", "mill-1=opc.tcp://127.0.0.1:4840", env={"CNCWEAR_HOME": str(home)})
-    assert done.returncode == 2 and "SOURCE must be replay:PATH" in done.stderr
+    done = run_cli("serve", "--machine", "mill-1=modbus://127.0.0.1:502", env={"CNCWEAR_HOME": str(home)}, timeout=120)
+    assert done.returncode == 2 and "SOURCE must be replay:PATH[@SPEED], tail:PATH or opc.tcp://" in done.stderr
+    done = run_cli("serve", "--machine", "mill-1=opc.tcp://127.0.0.1:4840?mapping=/no/map.csv",
+                   env={"CNCWEAR_HOME": str(home)}, timeout=120)
+    assert done.returncode == 2 and "mapping file /no/map.csv does not exist" in done.stderr
     done = run_cli("serve", "--machine", "mill-1=replay:/no/such.csv", env={"CNCWEAR_HOME": str(home)})
     assert done.returncode == 2 and "no such file /no/such.csv" in done.stderr
     replay = f"replay:{bundled_dir / 'experiment_01.csv'}"

@@ -34,7 +34,12 @@ class ActiveModel:
         """P(worn) per row of ``Dataset.samples()``-shaped data."""
         if samples.empty:
             return np.empty(0)
-        X = self.feature_set.build(samples).to_numpy()
-        proba = self.estimator.predict_proba(X)
+        return self.probability_of(self.feature_set.build(samples).to_numpy())
+
+    def probability_of(self, features: np.ndarray) -> np.ndarray:
+        """P(worn) per row of an already built feature matrix (see ``feature_set.build``)."""
+        if not len(features):
+            return np.empty(0)
+        proba = self.estimator.predict_proba(features)
         column = list(self.estimator.classes_).index(WORN)
         return proba[:, column]

@@ -1,5 +1,8 @@
 """One machine under watch: score each batch of samples, smooth the wear state, check drift.
 
+The live engine scores the batches of all machines in one model call and hands each machine its
+share (:meth:`MachineMonitor.ingest`); :meth:`MachineMonitor.score` does both for one machine.
+
 Scoring and drift feed the Prometheus metrics; the last ``window`` samples (10 minutes at
 10 Hz) are kept for the drift check against the model's training reference.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -56,6 +60,9 @@ class MachineMonitor:
     window: int = DRIFT_WINDOW
     tracker: WearStateTracker = None
     last_drift: object | None = None  # drift.DriftReport
+    alarm: object | None = None  # live.alarms.MachineAlarm, updated per sample
+    last_states: np.ndarray | None = None  # the last batch's smoothed states and values, per sample
+    last_smoothed: np.ndarray | None = None
     scored: int = 0
     errors: int = 0
     _features: RingBuffer = field(default=None, repr=False)
@@ -65,9 +72,7 @@ class MachineMonitor:
     def __post_init__(self):
         self.tracker = self.tracker or WearStateTracker(threshold=self.threshold)
         self.metrics.add_machine(self.machine, self.kind)
-        self._features = RingBuffer(self.window, len(self.model.feature_set.columns))
-        self._probabilities = RingBuffer(self.window, 1)
-        self._flags = RingBuffer(self.window, 1, dtype=np.int64)
+        self.set_model(self.model, self.reference)
 
     def score(self, rows: pd.DataFrame) -> np.ndarray | None:
         """Score a batch; a failing model is counted and reported, never raised into the loop."""
@@ -75,28 +80,65 @@ class MachineMonitor:
             return None
         started = time.perf_counter()
         try:
-            probability = self.model.worn_probability(rows)
+            features = self.model.feature_set.build(rows).to_numpy()
+            probability = self.model.probability_of(features)
         except Exception:
-            self.errors += 1
-            self.metrics.scoring_errors.labels(self.machine).inc()
+            self.count_error()
             raise
-        self.metrics.prediction_latency.labels(self.machine).observe(time.perf_counter() - started)
+        self.ingest(rows, features, probability, time.perf_counter() - started)
+        return probability
+
+    def count_error(self) -> None:
+        self.errors += 1
+        self.metrics.scoring_errors.labels(self.machine).inc()
+
+    def ingest(self, rows: pd.DataFrame, features: np.ndarray, probability: np.ndarray, latency_s: float) -> list:
+        """Take a scored batch: smooth the state sample by sample, update the alarm and metrics.
+
+        Returns the alarm transitions the batch caused (empty without an alarm)."""
+        self.metrics.prediction_latency.labels(self.machine).observe(latency_s)
         worn = int(np.count_nonzero(probability >= self.threshold))
         self.metrics.predictions.labels(self.machine, "worn").inc(worn)
         self.metrics.predictions.labels(self.machine, "ok").inc(len(probability) - worn)
-        for value in probability:
+        transitions = []
+        now = datetime.now(timezone.utc)
+        states = np.empty(len(probability), dtype=object)
+        smoothed = np.empty(len(probability))
+        for index, value in enumerate(probability):
             state = self.tracker.update(float(value))
+            states[index] = state
+            smoothed[index] = self.tracker.smoothed
+            if self.alarm is not None:
+                transitions += self.alarm.update(state, now, float(value))
+        self.last_states, self.last_smoothed = states, smoothed
         self.scored += len(probability)
-        smoothed = self.tracker.smoothed
-        self.metrics.worn_probability.labels(self.machine).set(smoothed)
-        self.metrics.set_wear_state(self.machine, state.value)
-        self.metrics.alarms_active.labels(self.machine).set(1 if state is WearState.WORN else 0)
+        if not np.isnan(self.tracker.smoothed):
+            self.metrics.worn_probability.labels(self.machine).set(self.tracker.smoothed)
+        self.metrics.set_wear_state(self.machine, self.tracker.state.value)
+        active = self.alarm.active if self.alarm is not None else self.tracker.state is WearState.WORN
+        self.metrics.alarms_active.labels(self.machine).set(1 if active else 0)
         flags = rows["quality_flags"].to_numpy() if "quality_flags" in rows else np.zeros(len(rows), np.int64)
         self.metrics.count_flags(self.machine, flags)
         self._flags.extend(flags.reshape(-1, 1))
-        self._features.extend(self.model.feature_set.build(rows).to_numpy())
+        self._features.extend(features)
         self._probabilities.extend(probability.reshape(-1, 1))
-        return probability
+        return transitions
+
+    def set_model(self, model, reference=None) -> None:
+        """Score with another model from the next batch on; the drift window restarts with it."""
+        self.model, self.reference = model, reference
+        self._features = RingBuffer(self.window, len(model.feature_set.columns))
+        self._probabilities = RingBuffer(self.window, 1)
+        self._flags = RingBuffer(self.window, 1, dtype=np.int64)
+
+    @property
+    def window_size(self) -> int:
+        return self._probabilities.size
+
+    def drift_window(self) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """The drift window: its features, P(worn) and flag bitmasks, oldest first."""
+        features = pd.DataFrame(self._features.read(), columns=list(self.model.feature_set.columns))
+        return features, self._probabilities.read()[:, 0], self._flags.read()[:, 0]
 
     def check_drift(self):
         """Drift of the current window against the training reference; None without either."""
@@ -104,8 +146,7 @@ class MachineMonitor:
             return None
         from .drift import compute_drift
 
-        features = pd.DataFrame(self._features.read(), columns=list(self.model.feature_set.columns))
-        report = compute_drift(self.reference, features, self._probabilities.read()[:, 0], self._flags.read()[:, 0])
+        report = compute_drift(self.reference, *self.drift_window())
         self.last_drift = report
         for group, psi in report.group_psi.items():
             self.metrics.drift_psi.labels(self.machine, group).set(psi)

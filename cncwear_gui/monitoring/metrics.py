@@ -31,6 +31,8 @@ PIPELINE_TRIGGERS = ("manual", "schedule", "new-data", "degradation", "drift")
 PIPELINE_OUTCOMES = ("promoted", "kept", "failed", "skipped")
 EXPLANATION_METHODS = ("lime", "shap", "anchor", "dependence", "surrogate", "shap_global")
 _EXPLANATION_LABEL = {"ice": "dependence", "pdp": "dependence"}
+ALARM_STATES = ("normal", "unacknowledged", "acknowledged", "rtn_unacknowledged", "shelved")
+REJECT_REASONS = ("missing", "not_a_number", "non_finite")  # live.samples.REJECT_REASONS
 FLAG_NAMES = tuple(name for _, name, _ in QUALITY_FLAGS)
 
 # Scoring one 100 ms batch in-process takes milliseconds; through the AutoML sidecar, tens.
@@ -83,6 +85,15 @@ class AppMetrics:
         self.source_lag = Gauge(
             name("source_lag_seconds"), "How far scoring is behind the newest sample of the source.",
             ["machine"], registry=registry)
+        self.source_reconnects = Counter(
+            name("source_reconnects"), "Times the machine's source was connected again after losing it.",
+            ["machine"], registry=registry)
+        self.samples_rejected = Counter(
+            name("samples_rejected"), "Live samples skipped as malformed (a missing, non-numeric or non-finite signal).",
+            ["machine", "reason"], registry=registry)
+        self.alarm_state = Gauge(
+            name("alarm_state"), "1 for the machine's current ISA-18.2 wear-alarm state, 0 for the others.",
+            ["machine", "state"], registry=registry)
 
         # The active model.
         self.model_info = Info(
@@ -149,6 +160,10 @@ class AppMetrics:
         self.alarms_active.labels(machine).set(0)
         self.source_up.labels(machine, kind).set(0)
         self.source_lag.labels(machine).set(0)
+        self.source_reconnects.labels(machine)
+        for reason in REJECT_REASONS:
+            self.samples_rejected.labels(machine, reason)
+        self.set_alarm_state(machine, "normal")
         for group in FEATURE_GROUPS:
             self.drift_psi.labels(machine, group).set(0)
         self.drift_features.labels(machine).set(0)
@@ -160,6 +175,10 @@ class AppMetrics:
     def set_wear_state(self, machine: str, state: str) -> None:
         for known in WEAR_STATES:
             self.wear_state.labels(machine, known).set(1 if known == state else 0)
+
+    def set_alarm_state(self, machine: str, state: str) -> None:
+        for known in ALARM_STATES:
+            self.alarm_state.labels(machine, known).set(1 if known == state else 0)
 
     def set_model(self, name: str, version: str, engine: str, feature_set: str, trained_at: str,
                   trained_timestamp: float | None, evaluation: Mapping[tuple[str, str], float]) -> None:

@@ -1,0 +1,443 @@
+"""The live engine: every machine's source → one scoring call → wear state → alarm → logs.
+
+One loop serves all machines. It wakes when a replay's next sample is due or a push source
+(OPC UA) signals new samples, takes what every source has, scores the rows of all machines in a
+single model call (one call per wake-up instead of one per machine keeps the CPU low), then
+hands each machine its share: smoothing, the ISA-18.2 alarm, the Prometheus metrics, the
+prediction log and the audit trail. A failing source or model is reported and retried; it never
+stops the loop or the other machines. Operators' actions (acknowledge, shelve) arrive from
+other threads and are written to the audit trail before they take effect.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+
+from ..monitoring.machine_monitor import MachineMonitor
+from ..monitoring.metrics import AppMetrics
+from .alarms import AlarmBoard, AlarmError, AlarmState, AlarmTransition
+from .replay import ReplaySource
+from .samples import RECEIVED_AT, SAMPLE_TIME
+from .sources import LiveSource, MachineSpec, SourceHealth, SourceState
+from .wear_state import WearState, WearStateTracker
+
+log = logging.getLogger(__name__)
+IDLE_WAIT_S = 0.1  # the longest sleep: health, lag and shelve expiry are refreshed at least this often
+MAX_BATCH = 600  # a minute of samples per machine and wake-up: a stalled model catches up in steps
+TREND_SAMPLES = 3000  # five minutes at 10 Hz, for the operator's trend
+TREND_EVERY_S = 1.0  # listeners get the trends (3000 values per machine) at most this often
+MIN_PASS_S = 0.02  # passes closer than this are merged: a fast replay must not flood the views
+
+
+@dataclass
+class LiveConfig:
+    threshold: float = 0.5
+    window: int = 30  # smoothing window, samples
+    hysteresis: float = 0.05
+    alarm_delay: int = 20  # samples the smoothed state must stay WORN before the alarm is raised
+    drift_interval_s: float = 10.0
+
+
+@dataclass
+class MachineView:
+    """A copy of one machine's state for a view: safe to read on another thread."""
+
+    machine: str
+    kind: str
+    source: str  # what the source is: a file, an URL
+    health: SourceHealth
+    state: WearState
+    smoothed: float
+    scored: int
+    alarm: dict  # LiveNode.alarm_of: the alarm state and its open occurrence
+    trend_values: np.ndarray | None  # the smoothed P(worn) of the last samples (None: not in this pass)
+    newest_received_at: float | None  # arrival time of the newest scored sample
+    error: str = ""
+
+
+@dataclass
+class LiveMachine:
+    spec: MachineSpec
+    source: LiveSource
+    monitor: MachineMonitor
+    trend_values: deque = field(default_factory=lambda: deque(maxlen=TREND_SAMPLES))
+    newest_received_at: float | None = None
+    error: str = ""
+    _seen_rejected: dict = field(default_factory=dict)
+    _seen_reconnects: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.spec.machine
+
+
+class LiveNode:
+    def __init__(self, machines: list[LiveMachine], model, metrics: AppMetrics, config: LiveConfig | None = None,
+                 board: AlarmBoard | None = None, audit=None, predictions=None, feedback=None,
+                 clock: Callable[[], float] = time.monotonic):
+        """``audit``: store.live_log.AuditTrail; ``predictions``: store.live_log.PredictionLog;
+        ``feedback``: monitoring.history.PipelineHistory (false alarms become labels there);
+        ``clock``: the replays' clock (tests step a fake one)."""
+        self.machines = machines
+        self.model = model
+        self.metrics = metrics
+        self.config = config or LiveConfig()
+        self.board = board or AlarmBoard()
+        self.audit, self.predictions, self.feedback = audit, predictions, feedback
+        self.clock = clock
+        self.stop_event = threading.Event()
+        self.wake = threading.Event()
+        self.listeners: list[Callable[[list[MachineView], float], None]] = []  # called after each scoring pass
+        self._actions = threading.Lock()  # one operator action at a time
+        self._lock = threading.Lock()  # the monitors' windows are read by other threads (drift views)
+        self._pending_model = None
+        self._started = False
+        self._peaks: dict[str, float] = {}  # alarm id → the highest P(worn) seen in its transitions
+        self._trend_sent = 0.0
+        self.alarm_version = 0  # grows with every alarm transition: views redraw only then
+        for machine in machines:
+            machine.source.wake = self.wake
+            if machine.monitor.alarm is None:
+                machine.monitor.alarm = self.board.add(machine.name, self.config.alarm_delay)
+            metrics.source_up.labels(machine.name, machine.spec.kind).set(0)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def start_sources(self) -> None:
+        at = self.clock()
+        for machine in self.machines:
+            try:
+                if isinstance(machine.source, ReplaySource):
+                    machine.source.start(at)  # replays started together share their sample instants
+                else:
+                    machine.source.start()
+            except Exception as error:  # a source that cannot even start is shown, not fatal
+                machine.error = f"cannot start: {error}"
+                log.warning("machine %s: %s", machine.name, machine.error)
+        self._started = True
+
+    def run(self, duration_s: float | None = None) -> None:
+        """Serve until ``stop_event`` is set or ``duration_s`` has passed; closes the sources."""
+        if not self._started:
+            self.start_sources()
+        started = last_drift = last_tick = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                last_step = time.monotonic()
+                self.step()
+                now = time.monotonic()
+                if now - last_drift >= self.config.drift_interval_s:
+                    self.check_drift()
+                    last_drift = now
+                if now - last_tick >= 1.0:
+                    self.tick_alarms()
+                    last_tick = now
+                if duration_s is not None and now - started >= duration_s:
+                    break
+                self._sleep(last_step)
+        finally:
+            self.close()
+
+    def _sleep(self, last_step: float) -> None:
+        """Until the next replay sample is due, a push source wakes us, or IDLE_WAIT_S; never
+        less than MIN_PASS_S after the last pass."""
+        now = time.monotonic()
+        due = [d for d in (m.source.next_due() for m in self.machines) if d is not None]
+        wait = max(min([IDLE_WAIT_S] + [d - now for d in due]), last_step + MIN_PASS_S - now)
+        if wait > 0:
+            self.wake.wait(wait)
+        remaining = last_step + MIN_PASS_S - time.monotonic()
+        if remaining > 0:  # woken early by a push source: merge with what arrives meanwhile
+            time.sleep(remaining)
+        self.wake.clear()
+
+    def step(self) -> list[MachineView]:
+        """One scoring pass over every machine; returns what the views should now show."""
+        if self._pending_model is not None:
+            self._swap_model()
+        batches = []
+        for machine in self.machines:
+            try:
+                rows = machine.source.read(MAX_BATCH)
+            except Exception as error:  # sources should not raise; if one does, it is shown and retried
+                machine.error = f"source failed: {error}"
+                log.warning("machine %s: %s", machine.name, machine.error)
+                continue
+            self._publish_health(machine)
+            if rows.empty:
+                continue
+            try:
+                features = self.model.feature_set.build(rows).to_numpy()
+            except KeyError as error:
+                machine.error = (f"the model needs {error.args[0]}; give the job constants with "
+                                 f"?feedrate=…&clamp_pressure=… on the machine's source")
+                machine.monitor.count_error()
+                continue
+            batches.append((machine, rows, features))
+        if batches:
+            with self._lock:
+                self._score(batches)
+        now = time.monotonic()
+        with_trend = now - self._trend_sent >= TREND_EVERY_S
+        if with_trend:
+            self._trend_sent = now
+        views = self.views(with_trend)
+        for listener in self.listeners:
+            listener(views, now)
+        return views
+
+    def _score(self, batches: list[tuple[LiveMachine, pd.DataFrame, np.ndarray]]) -> None:
+        started = time.perf_counter()
+        try:
+            probability = self.model.probability_of(np.vstack([features for _, _, features in batches]))
+        except Exception as error:
+            log.warning("scoring failed: %s", error)
+            for machine, _, _ in batches:
+                machine.error = f"scoring failed: {error}"
+                machine.monitor.count_error()
+            return
+        latency = time.perf_counter() - started
+        transitions: list[AlarmTransition] = []
+        log_rows = []
+        offset = 0
+        for machine, rows, features in batches:
+            share = probability[offset:offset + len(rows)]
+            offset += len(rows)
+            transitions += machine.monitor.ingest(rows, features, share, latency)
+            machine.error = ""
+            received = rows[RECEIVED_AT].to_numpy()
+            machine.newest_received_at = float(received[-1])
+            machine.trend_values.extend(machine.monitor.last_smoothed)
+            if self.predictions is not None:
+                log_rows.append(self._log_frame(machine, rows, share))
+        if log_rows:
+            self.predictions.append(pd.concat(log_rows, ignore_index=True))
+        if transitions:
+            self._record(transitions)
+
+    def _log_frame(self, machine: LiveMachine, rows: pd.DataFrame, probability: np.ndarray) -> pd.DataFrame:
+        sample_time = rows[SAMPLE_TIME].to_numpy() if SAMPLE_TIME in rows else np.full(len(rows), np.nan)
+        return pd.DataFrame({
+            "machine": machine.name,
+            "sample_time": sample_time,
+            "model_version": str(self.model.version),
+            "probability": probability,
+            "wear_state": [state.value for state in machine.monitor.last_states],
+            "quality_flags": rows["quality_flags"].to_numpy(dtype=np.int64),
+        })
+
+    def _publish_health(self, machine: LiveMachine) -> None:
+        health = machine.source.health()
+        name = machine.name
+        self.metrics.source_up.labels(name, machine.spec.kind).set(1 if health.up else 0)
+        self.metrics.source_lag.labels(name).set(health.lag_s)
+        if health.reconnects > machine._seen_reconnects:
+            self.metrics.source_reconnects.labels(name).inc(health.reconnects - machine._seen_reconnects)
+            machine._seen_reconnects = health.reconnects
+        for reason, count in health.rejected.items():
+            seen = machine._seen_rejected.get(reason, 0)
+            if count > seen:
+                self.metrics.samples_rejected.labels(name, reason).inc(count - seen)
+                machine._seen_rejected[reason] = count
+
+    def check_drift(self) -> None:
+        for machine in self.machines:
+            try:
+                machine.monitor.check_drift()
+            except Exception as error:
+                log.warning("machine %s: drift check failed: %s", machine.name, error)
+
+    def tick_alarms(self) -> None:
+        """Shelves expire on time even when a machine sends no samples."""
+        with self._lock:
+            transitions = self.board.tick(datetime.now(timezone.utc))
+            if transitions:
+                self._record(transitions)
+
+    def close(self) -> None:
+        for machine in self.machines:
+            try:
+                machine.source.close()
+            except Exception as error:
+                log.warning("machine %s: closing its source failed: %s", machine.name, error)
+            self.metrics.source_up.labels(machine.name, machine.spec.kind).set(0)
+        if self.predictions is not None:
+            self.predictions.flush()
+
+    # -- the model -----------------------------------------------------------------------------
+    def set_model(self, model, reference=None) -> None:
+        """Score with ``model`` from the next pass on (callable from any thread)."""
+        self._pending_model = (model, reference)
+        self.wake.set()
+
+    def _swap_model(self) -> None:
+        model, reference = self._pending_model
+        self._pending_model = None
+        self.model = model
+        for machine in self.machines:
+            machine.monitor.set_model(model, reference)
+
+    # -- operator actions (any thread) ---------------------------------------------------------
+    def acknowledge(self, machine: str, user: str, comment: str = "", false_alarm: bool = False) -> list[AlarmTransition]:
+        """Acknowledge a machine's alarm. The audit row is committed first (write-ahead), so an
+        acknowledgement the operator sees is never lost in a crash; a failed write changes nothing.
+        A false alarm is also stored as a label (the tool was not worn) for retraining and the
+        degradation trigger."""
+        with self._actions, self._lock:
+            alarm = self.board.get(machine)
+            status = alarm.status()
+            if not status.needs_action:
+                raise AlarmError(f"{machine}: there is nothing to acknowledge, the alarm is {status.state.label}")
+            if not user.strip():
+                raise AlarmError("acknowledging an alarm needs a user name")
+            new = AlarmState.ACKNOWLEDGED if status.state is AlarmState.UNACKNOWLEDGED else AlarmState.NORMAL
+            if self.audit is not None:
+                self.audit.record("alarm.false_alarm" if false_alarm else "alarm.acknowledged",
+                                  subject=status.occurrence.alarm_id, old_value=status.state.value,
+                                  new_value=new.value, machine=machine, comment=comment, user=user)
+            transitions = alarm.acknowledge(datetime.now(timezone.utc), user, comment, false_alarm)
+            self._published(transitions)
+            if false_alarm and self.feedback is not None:
+                self.feedback.add_feedback(machine, str(self.model.version), True, False, "false alarm")
+            return transitions
+
+    def shelve(self, machine: str, minutes: float, user: str, comment: str = "") -> list[AlarmTransition]:
+        with self._actions, self._lock:
+            now = datetime.now(timezone.utc)
+            transitions = self.board.get(machine).shelve(now + timedelta(minutes=minutes), now, user, comment)
+            self._record(transitions, raise_errors=True)
+            return transitions
+
+    def unshelve(self, machine: str, user: str) -> list[AlarmTransition]:
+        with self._actions, self._lock:
+            transitions = self.board.get(machine).unshelve(datetime.now(timezone.utc), user)
+            self._record(transitions, raise_errors=True)
+            return transitions
+
+    def _published(self, transitions: list[AlarmTransition]) -> None:
+        for transition in transitions:
+            self.metrics.set_alarm_state(transition.machine, transition.new_state.value)
+            if transition.alarm_id:
+                self._peaks[transition.alarm_id] = max(self._peaks.get(transition.alarm_id, 0.0),
+                                                       transition.probability or 0.0)
+        if transitions:
+            self.alarm_version += 1
+
+    def _record(self, transitions: list[AlarmTransition], raise_errors: bool = False) -> None:
+        """Publish automatic transitions and append them to the audit trail."""
+        self._published(transitions)
+        if self.audit is None or not transitions:
+            return
+        try:
+            self.audit.record_many([audit_entry(t) for t in transitions])
+        except Exception:
+            if raise_errors:
+                raise
+            log.exception("could not write %d alarm transition(s) to the audit trail", len(transitions))
+
+    # -- the alarm list --------------------------------------------------------------------------
+    def alarm_of(self, machine: str) -> dict:
+        """The machine's alarm now: state, whether it needs action, its open occurrence."""
+        status = self.board.get(machine).status()
+        occurrence = status.occurrence
+        return {
+            "machine": machine, "state": status.state.value, "needs_action": status.needs_action,
+            "active": status.active, "alarm_id": occurrence.alarm_id if occurrence else None,
+            "raised_at": occurrence.raised_at if occurrence else None,
+            "shelved_until": status.shelved_until, "current": True,
+            "peak_probability": occurrence.peak_probability if occurrence else None,
+            "acknowledged_by": occurrence.acknowledged_by if occurrence else None,
+            "comment": (occurrence.comment if occurrence else "") or status.shelve_comment,
+            "false_alarm": bool(occurrence and occurrence.false_alarm),
+        }
+
+    def alarm_list(self, which: str = "all", machine: str | None = None) -> list[dict]:
+        """Rows for the alarm list: each machine's current alarm (when not NORMAL), then the
+        recent closed occurrences (``which``: needs_action, active, shelved or all)."""
+        current = [self.alarm_of(m.name) for m in self.machines if machine in (None, m.name)]
+        current = [row for row in current if row["state"] != AlarmState.NORMAL.value]
+        if which == "needs_action":
+            return [row for row in current if row["needs_action"]]
+        if which == "active":
+            return [row for row in current if row["active"]]
+        if which == "shelved":
+            return [row for row in current if row["state"] == AlarmState.SHELVED.value]
+        open_ids = {row["alarm_id"] for row in current}
+        closed: dict[str, dict] = {}
+        for transition in self.board.history(machine):
+            if not transition.alarm_id or transition.alarm_id in open_ids:
+                continue
+            row = closed.setdefault(transition.alarm_id, {
+                "machine": transition.machine, "alarm_id": transition.alarm_id, "raised_at": transition.at,
+                "needs_action": False, "active": False, "current": False, "shelved_until": None,
+                "acknowledged_by": None, "comment": "", "false_alarm": False})
+            row["state"] = "closed" if transition.new_state is AlarmState.NORMAL else transition.new_state.value
+            row["peak_probability"] = self._peaks.get(transition.alarm_id)
+            if transition.action == "acknowledged":
+                row.update(acknowledged_by=transition.user, comment=transition.comment, false_alarm=transition.false_alarm)
+        recent = sorted(closed.values(), key=lambda row: row["raised_at"], reverse=True)
+        return current + recent
+
+    def alarm_counts(self) -> dict[str, int]:
+        return {state.value: count for state, count in self.board.summary().items()}
+
+    # -- what the views show ---------------------------------------------------------------------
+    def windows(self, minimum: int = 100) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+        """Machine → (its last ten minutes of features with their flags, their P(worn)), for drift
+        checks elsewhere; machines with fewer than ``minimum`` scored samples are left out."""
+        windows = {}
+        with self._lock:
+            for machine in self.machines:
+                if machine.monitor.window_size < minimum:
+                    continue
+                features, probability, flags = machine.monitor.drift_window()
+                windows[machine.name] = (features.assign(quality_flags=flags), probability)
+        return windows
+
+    def views(self, with_trend: bool = True) -> list[MachineView]:
+        with self._lock:
+            return [self.view(machine, with_trend) for machine in self.machines]
+
+    def view(self, machine: LiveMachine, with_trend: bool = True) -> MachineView:
+        tracker = machine.monitor.tracker
+        return MachineView(
+            machine=machine.name, kind=machine.spec.kind, source=machine.source.describe(),
+            health=machine.source.health(), state=tracker.state, smoothed=tracker.smoothed,
+            scored=machine.monitor.scored, alarm=self.alarm_of(machine.name),
+            trend_values=np.fromiter(machine.trend_values, float, len(machine.trend_values)) if with_trend else None,
+            newest_received_at=machine.newest_received_at, error=machine.error)
+
+
+def audit_entry(transition: AlarmTransition) -> dict:
+    action = "alarm.false_alarm" if transition.false_alarm and transition.action == "acknowledged" else f"alarm.{transition.action}"
+    return {"action": action, "subject": transition.alarm_id, "old_value": transition.old_state.value,
+            "new_value": transition.new_state.value, "machine": transition.machine,
+            "comment": transition.comment or "", "user": transition.user}
+
+
+def open_machine(spec: MachineSpec, model, metrics: AppMetrics, config: LiveConfig, reference=None,
+                 source: LiveSource | None = None) -> LiveMachine:
+    """A machine with its source (opened from ``spec`` unless given) and its monitor."""
+    from .sources import open_source
+
+    source = source or open_source(spec)
+    tracker = WearStateTracker(threshold=config.threshold, window=config.window, hysteresis=config.hysteresis)
+    monitor = MachineMonitor(spec.machine, spec.kind, model, metrics, reference, config.threshold, tracker=tracker)
+    return LiveMachine(spec, source, monitor)
+
+
+def state_of_source(health: SourceHealth) -> str:
+    """A short operator text for a source's health."""
+    if health.state is SourceState.CONNECTED:
+        return "connected"
+    if health.state is SourceState.RECONNECTING:
+        return f"reconnecting — {health.detail}" if health.detail else "reconnecting"
+    return health.state.value

@@ -1,0 +1,203 @@
+"""The live engine on real replays, a real champion and a real SQLite store: scoring, the alarm,
+acknowledgement (write-ahead), false-alarm labels, shelving, the prediction log, the metrics."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from cncwear_gui.live.alarms import AlarmError
+from cncwear_gui.live.engine import LiveConfig, LiveNode, open_machine
+from cncwear_gui.live.replay import ReplaySource
+from cncwear_gui.live.sources import MachineSpec, SourceSpecError
+from cncwear_gui.monitoring.metrics import AppMetrics
+
+WORN, UNWORN = 6, 1
+
+
+class SteppedClock:
+    def __init__(self):
+        self.now = 500.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def champion(tmp_path_factory, bundled_dataset):
+    import os
+
+    from cncwear_gui.models.champion import ensure_champion
+
+    home = tmp_path_factory.mktemp("live-home")
+    previous = os.environ["CNCWEAR_HOME"]
+    os.environ["CNCWEAR_HOME"] = str(home)
+    try:
+        return ensure_champion(bundled_dataset)
+    finally:
+        os.environ["CNCWEAR_HOME"] = previous
+
+
+@pytest.fixture
+def live(tmp_path, champion, bundled_dataset):
+    """Two replays (a worn and an unworn tool) on a stepped clock, logging to a fresh SQLite store."""
+    from cncwear_gui.monitoring.history import PipelineHistory
+    from cncwear_gui.store.live_log import AuditTrail, PredictionLog
+
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    stores = {"audit": AuditTrail(url), "predictions": PredictionLog(url), "feedback": PipelineHistory(url)}
+    clock = SteppedClock()
+    samples = bundled_dataset.samples()
+    metrics = AppMetrics(process_metrics=False)
+    config = LiveConfig(threshold=0.5, window=30, alarm_delay=20)
+    machines = []
+    for name, experiment in (("worn-mill", WORN), ("unworn-mill", UNWORN)):
+        source = ReplaySource(samples[samples["experiment"] == experiment], clock=clock)
+        machines.append(open_machine(MachineSpec(name, "replay", "memory"), champion, metrics, config, source=source))
+    node = LiveNode(machines, champion, metrics, config, clock=clock, **stores)
+    node.start_sources()
+
+    def run_for(seconds: float, step: float = 1.0) -> None:
+        for _ in range(round(seconds / step)):
+            clock.now += step
+            node.step()
+
+    yield node, run_for, stores, metrics
+    for store in stores.values():
+        store.close()
+
+
+def metric(metrics: AppMetrics, name: str, **labels) -> float:
+    value = metrics.registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+def test_a_worn_tool_raises_an_alarm_an_unworn_one_does_not(live):
+    node, run_for, stores, metrics = live
+    run_for(30)
+    worn, unworn = node.alarm_of("worn-mill"), node.alarm_of("unworn-mill")
+    assert worn["state"] == "unacknowledged" and worn["needs_action"]
+    assert unworn["state"] == "normal"
+    views = {v.machine: v for v in node.views()}
+    assert views["worn-mill"].state.value == "worn" and views["unworn-mill"].state.value == "ok"
+    # every released sample was scored and logged with the model version: nothing dropped
+    assert [m.monitor.scored for m in node.machines] == [300, 300]
+    assert stores["predictions"].flush()
+    assert stores["predictions"].count("worn-mill") == 300 and stores["predictions"].count("unworn-mill") == 300
+    logged = stores["predictions"].recent("worn-mill", limit=1)[0]
+    assert logged["model_version"] == str(node.model.version) and logged["wear_state"] == "worn"
+    # the raise is in the audit trail and the metrics
+    raised = stores["audit"].entries(machine="worn-mill", action_prefix="alarm.")
+    assert [e.action for e in raised] == ["alarm.raised"] and raised[0].new_value == "unacknowledged"
+    assert stores["audit"].entries(machine="unworn-mill") == []
+    assert metric(metrics, "cncwear_alarm_state", machine="worn-mill", state="unacknowledged") == 1
+    assert metric(metrics, "cncwear_alarms_active", machine="worn-mill") == 1
+    assert metric(metrics, "cncwear_predictions_total", machine="worn-mill", predicted_class="worn") > 250
+
+
+def test_the_alarm_waits_for_the_worn_state_to_persist(live):
+    node, run_for, _, _ = live
+    # the smoothing window (30 samples) fills in 3 s; the alarm needs 20 more worn samples
+    run_for(3.0, step=0.1)
+    assert node.machines[0].monitor.tracker.state.value == "worn"
+    assert node.alarm_of("worn-mill")["state"] == "normal"
+    run_for(2.0, step=0.1)
+    assert node.alarm_of("worn-mill")["state"] == "unacknowledged"
+
+
+def test_acknowledge_is_written_before_it_takes_effect(live):
+    node, run_for, stores, metrics = live
+    run_for(30)
+    with pytest.raises(AlarmError, match="nothing to acknowledge"):
+        node.acknowledge("unworn-mill", "olga")
+    assert stores["audit"].entries(machine="unworn-mill") == []
+
+    transitions = node.acknowledge("worn-mill", "olga", "checked, replacing at the end of the part")
+    assert [(t.old_state.value, t.new_state.value) for t in transitions] == [("unacknowledged", "acknowledged")]
+    ack = stores["audit"].entries(machine="worn-mill", action_prefix="alarm.acknowledged")[0]
+    assert (ack.os_user, ack.comment, ack.old_value, ack.new_value) == (
+        "olga", "checked, replacing at the end of the part", "unacknowledged", "acknowledged")
+    assert node.alarm_of("worn-mill")["state"] == "acknowledged"
+    assert metric(metrics, "cncwear_alarm_state", machine="worn-mill", state="acknowledged") == 1
+
+    # a store that refuses the write: the alarm stays unacknowledged (nothing shown that is not stored)
+    node.shelve("worn-mill", 1, "olga")
+    node.unshelve("worn-mill", "olga")  # the condition is still active: a new, unacknowledged occurrence
+    assert node.alarm_of("worn-mill")["state"] == "unacknowledged"
+    from sqlalchemy.exc import OperationalError
+
+    engine = stores["audit"].engine
+    with engine.begin() as conn:  # the audit table is gone: every write fails
+        conn.exec_driver_sql("ALTER TABLE audit_trail RENAME TO audit_trail_away")
+    try:
+        with pytest.raises(OperationalError, match="audit_trail"):
+            node.acknowledge("worn-mill", "olga")
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE audit_trail_away RENAME TO audit_trail")
+    assert node.alarm_of("worn-mill")["state"] == "unacknowledged"
+    assert len(stores["audit"].entries(machine="worn-mill", action_prefix="alarm.acknowledged")) == 1
+
+
+def test_a_false_alarm_becomes_a_label_for_the_degradation_trigger(live):
+    node, run_for, stores, _ = live
+    run_for(30)
+    node.acknowledge("worn-mill", "olga", "tool looked fine", false_alarm=True)
+    entry = stores["audit"].entries(machine="worn-mill", action_prefix="alarm.false_alarm")[0]
+    assert entry.comment == "tool looked fine"
+    accuracy, labels = stores["feedback"].feedback_accuracy(str(node.model.version), last=20)
+    assert (accuracy, labels) == (0.0, 1)  # predicted worn, actually not: one wrong prediction
+    rows = node.alarm_list("all", "worn-mill")
+    assert rows and rows[0]["false_alarm"] and rows[0]["acknowledged_by"] == "olga"
+
+
+def test_a_shelved_alarm_stays_quiet_and_comes_back_when_the_shelve_expires(live):
+    node, run_for, stores, _ = live
+    run_for(30)
+    node.shelve("worn-mill", 30, "olga", "tool change planned at 14:00")
+    assert node.alarm_of("worn-mill")["state"] == "shelved"
+    run_for(30)
+    assert node.alarm_of("worn-mill")["state"] == "shelved" and node.alarm_list("shelved")[0]["machine"] == "worn-mill"
+    alarm = node.board.get("worn-mill")
+    expired = alarm.tick(datetime.now(timezone.utc) + timedelta(minutes=31))
+    assert [t.action for t in expired] == ["shelve_expired"] and alarm.state.value == "unacknowledged"
+    actions = [e.action for e in stores["audit"].entries(machine="worn-mill")]
+    assert "alarm.shelved" in actions
+
+
+def test_the_drift_window_holds_what_was_scored(live, champion, bundled_dataset):
+    node, run_for, _, _ = live
+    run_for(20)
+    features, probability = node.windows()["worn-mill"]
+    rows = bundled_dataset.samples()
+    rows = rows[rows["experiment"] == WORN].iloc[:200]
+    np.testing.assert_array_equal(champion.feature_set.build(features).to_numpy(),
+                                  champion.feature_set.build(rows).to_numpy())
+    np.testing.assert_allclose(probability, champion.worn_probability(rows))
+    np.testing.assert_array_equal(features["quality_flags"].to_numpy(), rows["quality_flags"].to_numpy())
+
+
+@pytest.mark.parametrize("text, message", [
+    ("mill-1", "expected ID=SOURCE"),
+    ("mill-1=ftp://x", "SOURCE must be replay:PATH"),
+    ("mill-1=replay:/no/such.csv", "no such file"),
+    ("mill-1=replay:{bundled}/experiment_01.csv@fast", "speed 'fast' is not a number"),
+    ("mill-1=tail:/no/such/folder/log.csv", "folder /no/such/folder does not exist"),
+    ("mill-1=opc.tcp://127.0.0.1:4840?mapping=/no/map.csv", "mapping file /no/map.csv does not exist"),
+    ("mill-1=opc.tcp://127.0.0.1:4840?colour=red", "unknown option(s) colour"),
+    ("mill-1=tail:/tmp/log.csv?feedrate=six", "feedrate must be a number"),
+])
+def test_bad_machine_specs_say_what_is_wrong(text, message, bundled_dir):
+    with pytest.raises(SourceSpecError) as error:
+        MachineSpec.parse(text.format(bundled=bundled_dir))
+    assert message in str(error.value)
+
+
+def test_machine_specs_round_trip(bundled_dir):
+    replay = MachineSpec.parse(f"mill-1=replay:{bundled_dir}/experiment_06.csv@2.5")
+    assert (replay.kind, replay.speed) == ("replay", 2.5) and MachineSpec.parse(replay.text) == replay
+    opcua = MachineSpec.parse("m=opc.tcp://10.0.0.5:4840/cnc?feedrate=6&clamp_pressure=4&security=Basic256Sha256,SignAndEncrypt")
+    assert (opcua.kind, opcua.target, opcua.job) == ("opcua", "opc.tcp://10.0.0.5:4840/cnc", {"feedrate": 6.0, "clamp_pressure": 4.0})
+    assert opcua.options == {"security": "Basic256Sha256,SignAndEncrypt"}
