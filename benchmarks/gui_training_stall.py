@@ -59,7 +59,7 @@ def main() -> None:
     heartbeat.timeout.connect(beat)
 
     def start_training() -> None:
-        window.operator_view.timer.stop()  # measure the training, not the replay's redraws
+        window.live.stop()  # measure the training, not the live machines' redraws
         window.tabs.setCurrentWidget(view)
         app.processEvents()
         view.set_choices(engine=args.engine, budget_s=args.budget, register=True)

@@ -25,6 +25,11 @@ class Settings:
     mlflow_tracking_uri: str = ""  # empty: sqlite in the user data dir
     feature_store_url: str = ""  # empty: sqlite in the user data dir
     worn_threshold: float = 0.5
+    smoothing_window: int = 30  # samples in the rolling mean behind the wear light (3 s at 10 Hz)
+    alarm_delay_samples: int = 20  # the smoothed state stays WORN this long before the alarm is raised
+    alarm_sound: bool = False
+    machines: list = field(default_factory=list)  # "ID=SOURCE" specs; empty: the demo replays
+    demo_replay_speed: float = 1.0  # the demo replays' speed (1 = the machine's real 10 Hz)
     theme: str = "light"
     metrics_bind_address: str = "127.0.0.1"  # loopback by default; LAN binding is opt-in
     metrics_port: int = 9464
@@ -45,6 +50,12 @@ class Settings:
         problems = []
         if not 0.0 < self.worn_threshold < 1.0:
             problems.append("worn threshold must be between 0 and 1 (exclusive)")
+        if not 1 <= self.smoothing_window <= 6000:
+            problems.append("smoothing window must be between 1 and 6000 samples")
+        if not 1 <= self.alarm_delay_samples <= 6000:
+            problems.append("alarm delay must be between 1 and 6000 samples")
+        if not 0 < self.demo_replay_speed <= 100:
+            problems.append("demo replay speed must be above 0 and at most 100")
         if self.theme not in THEMES:
             problems.append(f"theme must be one of {', '.join(THEMES)}")
         if not 1 <= self.metrics_port <= 65535:
@@ -64,6 +75,33 @@ class Settings:
         if self.data_dir and not Path(self.data_dir).expanduser().is_dir():
             problems.append(f"data directory {self.data_dir} does not exist")
         return problems
+
+
+    def machine_problems(self) -> list[str]:
+        """Problems of the machine list; kept out of ``validate`` so a moved file never resets
+        the whole settings file (the Operator view shows such a machine's problem instead)."""
+        from .live.sources import MachineSpec, SourceSpecError
+
+        problems, seen = [], set()
+        for text in self.machines:
+            try:
+                spec = MachineSpec.parse(text)
+            except SourceSpecError as error:
+                problems.append(str(error).replace("--machine ", "machine "))
+                continue
+            if spec.machine in seen:
+                problems.append(f"machine id {spec.machine} is given more than once")
+            seen.add(spec.machine)
+        return problems
+
+
+NOT_AUDITED = ("version", "window_geometry", "window_state")  # where windows were is no setting change
+
+
+def settings_changes(old: Settings, new: Settings) -> list[tuple[str, str, str]]:
+    """(setting, old value, new value) as JSON text, for the audit trail."""
+    return [(f.name, json.dumps(getattr(old, f.name)), json.dumps(getattr(new, f.name)))
+            for f in fields(Settings) if f.name not in NOT_AUDITED and getattr(old, f.name) != getattr(new, f.name)]
 
 
 def config_dir() -> Path:

@@ -182,6 +182,9 @@ def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int =
         task.progress(0.7, "registering the model")
         logged = log_trusted_model(model, name="model", registered_model_name=REGISTERED_NAME)
     mlflow.MlflowClient().set_registered_model_alias(REGISTERED_NAME, CHAMPION_ALIAS, logged.registered_version)
+    from .promotion import audit_promotion
+
+    audit_promotion(None, logged.registered_version, "first start: no champion yet, a quick Random Forest")
     task.progress(1.0, "model registered")
     return find_champion()
 

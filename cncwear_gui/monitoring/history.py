@@ -100,7 +100,7 @@ class PipelineHistory:
             result = conn.execute(firings.insert().values(
                 fired_at=now, trigger=trigger, reason=reason, status=status,
                 finished_at=None if status == "running" else now,
-                host=socket.gethostname(), user=_os_user(), detail=detail or {}))
+                host=socket.gethostname(), user=os_user(), detail=detail or {}))
             return int(result.inserted_primary_key[0])
 
     def finish(self, firing_id: int, status: str, detail: dict) -> None:
@@ -161,7 +161,7 @@ class PipelineHistory:
         with self.engine.begin() as conn:
             conn.execute(feedback.insert().values(
                 recorded_at=utcnow(), machine=machine, model_version=str(model_version),
-                predicted_worn=int(predicted_worn), actual_worn=int(actual_worn), source=source, user=_os_user()))
+                predicted_worn=int(predicted_worn), actual_worn=int(actual_worn), source=source, user=os_user()))
 
     def feedback_accuracy(self, model_version: str, last: int) -> tuple[float | None, int]:
         """Share of the model's last ``last`` labelled predictions that were right, and how many there were."""
@@ -174,7 +174,7 @@ class PipelineHistory:
         return sum(p == a for p, a in rows) / len(rows), len(rows)
 
 
-def _os_user() -> str:
+def os_user() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no login name (some containers)

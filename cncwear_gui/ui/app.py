@@ -11,10 +11,11 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 SCREENSHOT_TIMEOUT_S = 600  # first start trains a model; the bundled data takes ~20 s here
-OPERATOR_FAST_FORWARD_S = 240
+SCREENSHOT_REPLAY_SPEED = 20  # the demo machines in screenshot mode: 4 minutes of machining in 12 s
+SCREENSHOT_MACHINING_S = 240  # how much machining the Operator view shows (its trend covers 5 minutes)
 SCREENSHOT_TRAINING_BUDGET_S = 10  # a real, short FLAML run, so the Training view shows results
 SCREENSHOT_DRIFT_CHECKS = 12  # real drift checks, the replays advanced between them: the heatmap's history
-SCREENSHOT_DRIFT_STEP_S = 20  # replay seconds between two of them
+SCREENSHOT_DRIFT_STEP_S = 1.0  # wall-clock seconds between two of them (20 s of machining)
 
 
 def log_dir() -> Path:
@@ -38,10 +39,12 @@ def setup_logging() -> Path:
         existing.setLevel(max(existing.level, root.level))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    logging.getLogger("asyncua").setLevel(logging.ERROR)  # outages show as source health, not tracebacks
     return path
 
 
-def run_gui(screenshot_dir: str | None = None, size: tuple[int, int] | None = None) -> int:
+def run_gui(screenshot_dir: str | None = None, size: tuple[int, int] | None = None,
+            machines: list[str] | None = None) -> int:
     if screenshot_dir is not None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen needed to render PNGs
     elif sys.platform.startswith("linux") and not (
@@ -62,13 +65,15 @@ def run_gui(screenshot_dir: str | None = None, size: tuple[int, int] | None = No
 
     log_file = setup_logging()
     settings = load_settings()
+    if screenshot_dir is not None and not machines and not settings.machines:
+        settings.demo_replay_speed = SCREENSHOT_REPLAY_SPEED  # minutes of machining in seconds; not saved
     if settings.mlflow_tracking_uri:
         os.environ["CNCWEAR_MLFLOW_URI"] = settings.mlflow_tracking_uri
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("cncwear")
     apply_theme(app, settings.theme)
     with QMessageHandler(logging.getLogger("qt")):
-        window = MainWindow(settings, persist_settings=screenshot_dir is None)
+        window = MainWindow(settings, persist_settings=screenshot_dir is None, machines=machines)
         if size:
             window.resize(*size)
         window.show()
@@ -92,12 +97,12 @@ def _screenshots(app, window, target: Path) -> int:
     views = [window.tabs.widget(i) for i in range(window.tabs.count())]
     if not _wait_for(window, lambda: all(_loaded(v) for v in views if v not in later), deadline):
         return 1
-    window.operator_view.timer.stop()  # the replay is fast-forwarded below; leave the CPU to the training
     training.set_choices(engine="flaml", budget_s=SCREENSHOT_TRAINING_BUDGET_S, register=True)
     training.start_training()
     if not _wait_for(window, lambda: training.loaded, deadline):
         return 1
-    window.operator_view.fast_forward(OPERATOR_FAST_FORWARD_S)
+    if not _show_alarms(window, deadline):
+        return 1
     window.state.select_sample(*_worn_sample(window.state.scores))
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
@@ -141,13 +146,34 @@ def _grab_monitoring(app, window, target: Path, deadline: float) -> bool:
     if not _wait_for(window, lambda: view.loaded, deadline):
         return False
     for _ in range(SCREENSHOT_DRIFT_CHECKS - 1):
-        window.operator_view.fast_forward(SCREENSHOT_DRIFT_STEP_S)
+        _wait_for(window, lambda until=time.monotonic() + SCREENSHOT_DRIFT_STEP_S: time.monotonic() > until, deadline)
         view.check_drift_now()
         if not _wait_for(window, lambda: view.loaded, deadline):
             return False
     app.processEvents()
     _grab(window, target / "monitoring.png")
     return True
+
+
+def _show_alarms(window, deadline: float) -> bool:
+    """Let the demo machines run until alarms are raised and the trends are minutes long, then
+    acknowledge one alarm (a real, audited acknowledgement) so the alarm list shows both states."""
+    operator = window.operator_view
+    speed = window.state.settings.demo_replay_speed
+
+    def machined_s() -> float:
+        return min((v.scored for v in operator.views), default=0) * 0.1
+
+    def raised() -> list[str]:
+        return [v.machine for v in operator.views if v.alarm.get("needs_action")]
+
+    if not _wait_for(window, lambda: machined_s() >= min(SCREENSHOT_MACHINING_S, 60 * speed) and len(raised()) >= 2,
+                     deadline):
+        return False
+    machine = raised()[-1]
+    window.live.acknowledge(machine, "screenshot", "tool checked at the machine")
+    return _wait_for(window, lambda: any(v.machine == machine and v.alarm.get("state") == "acknowledged"
+                                         for v in operator.views), deadline)
 
 
 def _worn_sample(scores) -> tuple[int, int]:

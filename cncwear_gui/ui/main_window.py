@@ -28,12 +28,13 @@ from .metrics_service import MetricsService
 from .pipeline_watcher import PipelineWatcher
 from .settings_dialog import SettingsDialog
 from .state import AppState
+from .live_service import LiveService
+from .views.alarms_view import AlarmsView
 from .views.data_view import DataView
 from .views.explanations_view import ExplanationsView
 from .views.monitoring_view import MonitoringView
 from .views.operator_view import OperatorView
 from .views.predictions_view import PredictionsView
-from .views.replay_windows import ReplayWindows
 from .views.training_view import TrainingView
 from .workers import TaskRunner
 
@@ -43,6 +44,25 @@ if TYPE_CHECKING:  # pandas, scikit-learn and the model code load in the workers
     from ..models.scoring import ScoredDataset
 
 log = logging.getLogger(__name__)
+
+
+def _os_user() -> str:
+    from ..monitoring.history import os_user
+
+    return os_user()
+
+
+def _write_settings_audit(url: str | None, changes: list[tuple[str, str, str]], task) -> int:
+    """In a worker: one audit row per changed setting, in one transaction."""
+    from ..store.live_log import AuditTrail
+
+    trail = AuditTrail(url)
+    try:
+        trail.record_many([{"action": "settings.changed", "subject": name, "old_value": old, "new_value": new}
+                           for name, old, new in changes])
+    finally:
+        trail.close()
+    return len(changes)
 
 
 def _load_and_prepare(paths: list[Path], task) -> Dataset:
@@ -79,7 +99,8 @@ def _score_in_worker(model: ActiveModel, dataset: Dataset, threshold: float, tas
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: Settings | None = None, initial_paths: list[Path] | None = None, persist_settings: bool = False):
+    def __init__(self, settings: Settings | None = None, initial_paths: list[Path] | None = None, persist_settings: bool = False,
+                 machines: list[str] | None = None):
         super().__init__()
         self.setWindowTitle(f"cncwear {__version__} — milling-tool wear")
         self.setAcceptDrops(True)
@@ -90,17 +111,22 @@ class MainWindow(QMainWindow):
         self.loader = TaskRunner(self)
         self.modeller = TaskRunner(self)
         self.scorer = TaskRunner(self)
+        self.settings_audit = TaskRunner(self)
 
+        self.machines_override = machines  # cncwear gui --machine: these instead of the settings' machines
+        self.live = LiveService(self)
         self.operator_view = OperatorView(self.state)
+        self.alarms_view = AlarmsView(self.state)
         self.data_view = DataView(self.state)
         self.predictions_view = PredictionsView(self.state)
         self.explanations_view = ExplanationsView(self.state)
         self.training_view = TrainingView(self.state)
-        self.monitoring_view = MonitoringView(self.state, ReplayWindows(self.operator_view, self.state).current_windows)
-        self.runners = (self.loader, self.modeller, self.scorer, *self.explanations_view.runners,
+        self.monitoring_view = MonitoringView(self.state, self._live_windows)
+        self.runners = (self.loader, self.modeller, self.scorer, self.settings_audit, *self.explanations_view.runners, *self.alarms_view.runners,
                         *self.training_view.runners, *self.monitoring_view.runners)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.operator_view, "Operator")
+        self.tabs.addTab(self.alarms_view, "Alarms")
         self.tabs.addTab(self.data_view, "Data")
         self.tabs.addTab(self.predictions_view, "Predictions")
         self.tabs.addTab(self.explanations_view, "Explanations")
@@ -112,6 +138,18 @@ class MainWindow(QMainWindow):
         self.predictions_view.explain_requested.connect(lambda: self.tabs.setCurrentWidget(self.explanations_view))
         self.training_view.champion_promoted.connect(lambda _version: self.reload_champion())
         self.monitoring_view.champion_changed.connect(self.reload_champion)
+        self.live.updated.connect(self.operator_view.show_views)
+        self.live.updated.connect(self.alarms_view.on_pass)
+        self.live.started.connect(self.alarms_view.set_node)
+        self.live.failed.connect(self._on_failed)
+        self.live.action_done.connect(self._on_operator_action)
+        self.live.action_failed.connect(self._on_operator_action_failed)
+        self.operator_view.acknowledge_requested.connect(self.alarms_view.ask_acknowledge)
+        self.alarms_view.acknowledge_requested.connect(
+            lambda machine, comment, false_alarm: self.live.acknowledge(machine, _os_user(), comment, false_alarm))
+        self.alarms_view.shelve_requested.connect(
+            lambda machine, minutes, comment: self.live.shelve(machine, minutes, _os_user(), comment))
+        self.alarms_view.unshelve_requested.connect(lambda machine: self.live.unshelve(machine, _os_user()))
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -155,9 +193,6 @@ class MainWindow(QMainWindow):
     # -- monitoring ----------------------------------------------------------------------------
     def _on_metrics_ready(self, metrics) -> None:
         self.state.metrics = metrics
-        for machine in self.operator_view.machines:  # replays that started before the metrics existed
-            metrics.add_machine(machine.name, "replay")
-            metrics.source_up.labels(machine.name, "replay").set(1)
         if self.state.model is not None:
             self._describe_model(self.state.model)
 
@@ -187,11 +222,17 @@ class MainWindow(QMainWindow):
             self.modeller.start(_champion, self._paths)
         else:
             self._score()
+            if not self._machines():  # the demo replays the loaded dataset
+                self.start_live()
 
     def _on_model(self, model: ActiveModel) -> None:
         previous = self.state.model
         self.state.set_model(model)
         self._score()
+        if self.live.node is None:
+            self.start_live()
+        else:
+            self.live.set_model(model)
         close = getattr(previous.estimator, "close", None) if previous is not None else None
         if close is not None:  # an auto-sklearn sidecar: stop it off the GUI thread (it may be mid-call)
             threading.Thread(target=close, name="close-previous-sidecar", daemon=True).start()
@@ -202,6 +243,28 @@ class MainWindow(QMainWindow):
 
     def _on_scored(self, scores: ScoredDataset) -> None:
         self.state.set_scores(scores)
+
+    # -- live machines ---------------------------------------------------------------------------
+    def _machines(self) -> list[str]:
+        return self.machines_override if self.machines_override is not None else list(self.state.settings.machines)
+
+    def start_live(self) -> None:
+        """(Re)start the live engine: the configured machines, or the demo on the loaded dataset."""
+        if self.state.model is None:
+            return
+        self.live.start(self.state.settings, self.state.model, self.state.dataset, self._machines())
+
+    def _live_windows(self) -> dict:
+        node = self.live.node
+        return node.windows() if node is not None else {}
+
+    def _on_operator_action(self, what: str, _transitions) -> None:
+        self.statusBar().showMessage(what, 10_000)
+        self.alarms_view.show_message(what)
+
+    def _on_operator_action_failed(self, message: str) -> None:
+        self.alarms_view.show_message(message)
+        self._on_failed(message)
 
     def reload_champion(self) -> None:
         """Load the registry's champion again (after a promotion) and rescore with it."""
@@ -281,12 +344,25 @@ class MainWindow(QMainWindow):
                 from .theme import apply_theme
 
                 apply_theme(QApplication.instance(), new.theme)  # plots take it fully after a restart
+            self._audit_settings(old, new)
             if new.worn_threshold != old.worn_threshold:
                 self._score()
+            live_fields = ("worn_threshold", "smoothing_window", "alarm_delay_samples", "machines", "demo_replay_speed",
+                           "feature_store_url")
+            if any(getattr(new, name) != getattr(old, name) for name in live_fields):
+                self.start_live()
             if new.data_dir != old.data_dir:
                 self.load(self._default_paths())
             self.metrics_service.apply(new)  # restarts only when the address or TLS files changed
             self.pipeline_watcher.apply(new)
+
+    def _audit_settings(self, old: Settings, new: Settings) -> None:
+        """Every changed setting to the audit trail, written in a worker."""
+        from ..settings import settings_changes
+
+        changes = settings_changes(old, new)
+        if changes:
+            self.settings_audit.start(_write_settings_audit, new.feature_store_url or None, changes)
 
     def _restore_geometry(self) -> None:
         if self.state.settings.window_geometry:
@@ -298,7 +374,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self._first_load.stop()
-        self.operator_view.timer.stop()
+        self.live.shutdown()
         self.monitoring_view.shutdown()
         for runner in self.runners:
             runner.shutdown()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QMessageBox,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QWidget,
@@ -44,6 +46,27 @@ class SettingsDialog(QDialog):
         self.threshold.setRange(0.01, 0.99)
         self.threshold.setSingleStep(0.05)
         self.threshold.setValue(settings.worn_threshold)
+        self.window = QSpinBox()
+        self.window.setRange(1, 6000)
+        self.window.setSuffix(" samples")
+        self.window.setValue(settings.smoothing_window)
+        self.window.setToolTip("The wear light follows the mean P(worn) of this many samples (10 per second).")
+        self.alarm_delay = QSpinBox()
+        self.alarm_delay.setRange(1, 6000)
+        self.alarm_delay.setSuffix(" samples")
+        self.alarm_delay.setValue(settings.alarm_delay_samples)
+        self.alarm_delay.setToolTip("The alarm is raised when the smoothed state stays WORN this many samples.")
+        self.alarm_sound = QCheckBox("beep when an alarm is raised")
+        self.alarm_sound.setChecked(settings.alarm_sound)
+        self.machines = QPlainTextEdit("\n".join(settings.machines))
+        self.machines.setPlaceholderText("one machine per line, ID=SOURCE, e.g.\nmill-1=opc.tcp://192.168.0.20:4840\n"
+                                         "mill-2=tail:/data/logger/mill2.csv?feedrate=6&clamp_pressure=4\n"
+                                         "empty: eight demo machines replaying the loaded dataset")
+        self.machines.setFixedHeight(90)
+        self.demo_speed = QDoubleSpinBox()
+        self.demo_speed.setRange(0.1, 100)
+        self.demo_speed.setSuffix(" ×")
+        self.demo_speed.setValue(settings.demo_replay_speed)
         self.theme = QComboBox()
         self.theme.addItems(THEMES)
         self.theme.setCurrentText(settings.theme)
@@ -83,6 +106,11 @@ class SettingsDialog(QDialog):
         form.addRow("MLflow tracking URI", self.tracking_uri)
         form.addRow("Feature store URL", self.store_url)
         form.addRow("Worn threshold", self.threshold)
+        form.addRow("Smoothing window", self.window)
+        form.addRow("Alarm delay", self.alarm_delay)
+        form.addRow("Alarm sound", self.alarm_sound)
+        form.addRow("Machines", self.machines)
+        form.addRow("Demo replay speed", self.demo_speed)
         form.addRow("Theme", self.theme)
         form.addRow("Metrics bind address", self.bind)
         form.addRow("Metrics port", self.port)
@@ -106,6 +134,11 @@ class SettingsDialog(QDialog):
             mlflow_tracking_uri=self.tracking_uri.text().strip(),
             feature_store_url=self.store_url.text().strip(),
             worn_threshold=round(self.threshold.value(), 4),
+            smoothing_window=self.window.value(),
+            alarm_delay_samples=self.alarm_delay.value(),
+            alarm_sound=self.alarm_sound.isChecked(),
+            machines=[line.strip() for line in self.machines.toPlainText().splitlines() if line.strip()],
+            demo_replay_speed=round(self.demo_speed.value(), 2),
             theme=self.theme.currentText(),
             metrics_bind_address=self.bind.text().strip() or "127.0.0.1",
             metrics_port=self.port.value(),
@@ -120,7 +153,8 @@ class SettingsDialog(QDialog):
         )
 
     def accept(self) -> None:
-        problems = self.edited().validate()
+        edited = self.edited()
+        problems = edited.validate() + edited.machine_problems()
         if problems:
             QMessageBox.warning(self, "Settings", "\n".join(problems))
             return

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPointF, QThreadPool, Qt
 
 pytestmark = pytest.mark.ui
-SCREENSHOTS = ["data.png", "explanations.png", "explanations_global_shap.png", "explanations_surrogate_tree.png",
+SCREENSHOTS = ["alarms.png", "data.png", "explanations.png", "explanations_global_shap.png", "explanations_surrogate_tree.png",
                "monitoring.png", "operator.png", "predictions.png", "training.png"]
 
 
@@ -68,17 +68,35 @@ def test_clicking_the_curve_selects_that_sample(window_with_champion, qtbot):
     assert "experiment 6, sample" in view.selection_label.text()
 
 
-def test_operator_tiles_state_in_text_and_shape(window_with_champion):
-    view = window_with_champion.operator_view
-    assert len(view.tiles) == 4
-    view.timer.stop()
-    view.fast_forward(60)
-    truth = {m.experiment: window_with_champion.state.dataset.experiments[m.experiment].meta.tool_condition for m in view.machines}
-    for machine, tile in zip(view.machines, view.tiles):
-        expected = ("▲", "REPLACE TOOL") if truth[machine.experiment] == "worn" else ("●", "TOOL OK")
-        assert (tile.symbol.text(), tile.status.text()) == expected
-        assert "cncwear-tool-wear v" in tile.model.text()
-        assert len(tile.curve.getData()[0]) > 0
+def test_operator_tiles_state_in_text_and_shape(qtbot, champion_home, monkeypatch):
+    """Eight demo machines replay recorded runs through the live engine (20× here): each tile's
+    state, in text and shape, follows the tool's recorded condition."""
+    from cncwear_gui.settings import Settings
+    from cncwear_gui.ui.live_service import DEMO_MACHINES
+    from cncwear_gui.ui.main_window import MainWindow
+
+    monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))
+    window = MainWindow(Settings(demo_replay_speed=20))
+    qtbot.addWidget(window)
+    window.show()
+    view = window.operator_view
+    try:
+        qtbot.waitUntil(lambda: len(view.views) == 8 and min(v.scored for v in view.views) >= 1200, timeout=120_000)
+        assert list(view.tiles) == list(DEMO_MACHINES)
+        truth = {name: window.state.dataset.experiments[n].meta.tool_condition for name, n in DEMO_MACHINES.items()}
+        assert sorted(truth.values()) == ["unworn"] * 4 + ["worn"] * 4
+        for name, tile in view.tiles.items():
+            expected = ("▲", "REPLACE TOOL") if truth[name] == "worn" else ("●", "TOOL OK")
+            assert (tile.symbol.text(), tile.status.text()) == expected, name
+            assert tile.acknowledge.isVisible() == (truth[name] == "worn"), name  # the worn tools' alarms are up
+            assert f"experiment {DEMO_MACHINES[name]} at 20×" in tile.source.text()
+        qtbot.waitUntil(lambda: all(t.curve.getData()[0] is not None and len(t.curve.getData()[0]) > 1000
+                                    for t in view.tiles.values()), timeout=5_000)  # the trends: 100+ s each
+        assert "4 alarm(s) to acknowledge" in view.summary.text()
+        assert len(view.latencies) > 100 and max(view.latencies) < 30  # arrival → screen, seconds (sanity only)
+    finally:
+        window.close()
+    assert window.live.node is None  # closing the window stopped the engine
 
 
 def test_cancel_stops_a_running_task(qtbot, window_with_champion, bundled_dir):

@@ -1,5 +1,5 @@
 """The Monitoring view on real data, a real champion and real child processes: the snapshot and
-its statistics, drift checks of the Operator view's replay windows, an injected current shift,
+its statistics, drift checks of live replay windows (a real live engine on a stepped clock), an injected current shift,
 a failing snapshot, Retrain now with a real pipeline, its Cancel, and the application metrics.
 
 Six real experiments (three unworn, three worn; the Operator view's four demo runs among them)
@@ -18,6 +18,7 @@ from PySide6.QtCore import QThreadPool, Qt
 pytestmark = pytest.mark.ui
 
 SUBSET = (1, 2, 6, 8, 11, 18)
+MACHINES = {"Mill 1": 1, "Mill 2": 6, "Mill 3": 11, "Mill 4": 18}  # four live replays, as in the app
 SNAPSHOT_TIMEOUT_MS = 180_000
 PIPELINE_TIMEOUT_MS = 400_000
 CURRENTS = ("X1_CurrentFeedback", "X1_OutputCurrent", "Y1_CurrentFeedback", "Y1_OutputCurrent")
@@ -48,36 +49,61 @@ def monitored(tmp_path_factory, bundled_dir):
     return SimpleNamespace(home=home, dataset=dataset, model=model, scores=scores, snapshot=snapshot)
 
 
+class SteppedClock:
+    """The replays' clock, advanced by the test: windows at known replay positions."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
 def app(qtbot, monitored, monkeypatch):
-    """The state and an Operator view whose replays stand still (two minutes in)."""
+    """The state and a live engine whose four demo replays have run two minutes on a stepped clock."""
+    from cncwear_gui.live.engine import LiveConfig, LiveNode, open_machine
+    from cncwear_gui.live.replay import ReplaySource
+    from cncwear_gui.live.sources import MachineSpec
+    from cncwear_gui.monitoring.metrics import AppMetrics
     from cncwear_gui.settings import Settings
     from cncwear_gui.ui.state import AppState
-    from cncwear_gui.ui.views.operator_view import OperatorView
 
     monkeypatch.setenv("CNCWEAR_HOME", str(monitored.home))  # the view's children use this home
     state = AppState(Settings())
     state.set_dataset(monitored.dataset)
     state.set_model(monitored.model)
-    operator = OperatorView(state)
-    qtbot.addWidget(operator)
     state.set_scores(monitored.scores)
-    operator.timer.stop()
-    operator.fast_forward(120)
+    clock = SteppedClock()
+    samples = monitored.dataset.samples()
+    metrics, config = AppMetrics(process_metrics=False), LiveConfig()
+    machines = []
+    for name, experiment in MACHINES.items():
+        rows = samples[samples["experiment"] == experiment]
+        source = ReplaySource(rows, clock=clock, label=f"experiment {experiment}")
+        spec = MachineSpec(name, "replay", f"experiment_{experiment:02d}.csv")
+        machines.append(open_machine(spec, monitored.model, metrics, config, source=source))
+    node = LiveNode(machines, monitored.model, metrics, config, clock=clock)
+    node.start_sources()
+
+    def run_for(seconds: float) -> None:
+        for _ in range(int(seconds / 10)):
+            clock.now += 10.0
+            node.step()
+
+    run_for(120)
     views = []
 
-    def make_view(window_source="replay"):
+    def make_view(window_source="live"):
         from cncwear_gui.ui.views.monitoring_view import MonitoringView
-        from cncwear_gui.ui.views.replay_windows import ReplayWindows
 
-        source = ReplayWindows(operator, state).current_windows if window_source == "replay" else window_source
-        view = MonitoringView(state, source)
+        view = MonitoringView(state, node.windows if window_source == "live" else window_source)
         qtbot.addWidget(view)
         view.resize(1600, 950)
         views.append(view)
         return view
 
-    yield SimpleNamespace(state=state, operator=operator, make_view=make_view)
+    yield SimpleNamespace(state=state, node=node, run_for=run_for, make_view=make_view, samples=samples)
     for view in views:
         view.shutdown()
         for runner in (*view.runners, view.drift_runner):
@@ -122,39 +148,43 @@ def test_the_snapshot_loads_when_first_shown_and_fills_the_statistics(app, qtbot
     assert view.heatmap.matrix.shape == (len(snapshot.reference.columns), 1)
 
 
-def test_drift_checks_of_the_replay_windows_fill_the_heatmap(app, qtbot, monitored):
+def test_drift_checks_of_the_live_windows_fill_the_heatmap(app, qtbot, monitored):
     from cncwear_gui.monitoring.drift import compute_drift
+    from cncwear_gui.monitoring.machine_monitor import DRIFT_WINDOW
     from cncwear_gui.ui.views.monitoring_view import DRIFT_CHECK_S
-    from cncwear_gui.ui.views.replay_windows import WINDOW_SAMPLES, ReplayWindows
 
     assert DRIFT_CHECK_S == 10
     view = app.make_view()
     assert view.drift_timer.isActive() and view.drift_timer.interval() == DRIFT_CHECK_S * 1000
     view.drift_timer.stop()  # the checks below are started by hand, at known replay positions
-    windows = ReplayWindows(app.operator, app.state)
+    feature_set = monitored.model.feature_set
     expected = []  # per check: the selected machine's report, computed here on the same window
 
     def expect():
-        samples, probability = windows.current_windows()["Mill 3"]
-        expected.append(compute_drift(monitored.snapshot.reference, monitored.model.feature_set.build(samples),
+        samples, probability = app.node.windows()["Mill 3"]
+        expected.append(compute_drift(monitored.snapshot.reference, feature_set.build(samples),
                                       probability, samples["quality_flags"].to_numpy()))
         return samples
+
+    def recorded(experiment: int, rows: np.ndarray) -> np.ndarray:
+        run = app.samples[app.samples["experiment"] == experiment]
+        return feature_set.build(run.iloc[rows]).to_numpy()
 
     first = expect()
     view.set_snapshot(monitored.snapshot)  # starts a check at once
     wait_for_drift(qtbot, view, checks=4)
     view.machine_box.setCurrentText("Mill 3")
-    # the window: experiment 11's rows up to the replay position (120 s at 10 Hz, no loop yet)
-    machine = next(m for m in app.operator.machines if m.name == "Mill 3")
-    assert machine.experiment == 11 and machine.parts == 1 and machine.position == 1210  # first tick + 120 s
-    assert set(first["experiment"]) == {11} and list(first["row"]) == list(range(1210))
-    assert len(first) <= WINDOW_SAMPLES
-    looped = next(m for m in app.operator.machines if m.name == "Mill 1")  # experiment 1 is shorter: part 2
-    assert looped.parts == 2 and list(windows.current_windows()["Mill 1"][0]["row"]) == list(range(looped.position))
+    # the window: experiment 11's first 120 s at 10 Hz, exactly the rows the replay released
+    assert len(first) == 1200 <= DRIFT_WINDOW
+    np.testing.assert_array_equal(feature_set.build(first).to_numpy(), recorded(11, np.arange(1200)))
+    looped, _ = app.node.windows()["Mill 1"]  # experiment 1 is shorter: its replay went round again
+    length = int((app.samples["experiment"] == 1).sum())
+    assert length < 1200 and len(looped) == 1200
+    np.testing.assert_array_equal(feature_set.build(looped).to_numpy(), recorded(1, np.arange(1200) % length))
 
-    app.operator.fast_forward(60)
+    app.run_for(60)
     second = expect()
-    assert list(second["row"]) == list(range(1810))
+    assert len(second) == 1800
     view.check_drift_now()
     wait_for_drift(qtbot, view, checks=8)
 
@@ -172,7 +202,7 @@ def test_drift_checks_of_the_replay_windows_fill_the_heatmap(app, qtbot, monitor
     assert top.level in view.drift_table.item(0, 4).text().lower()
     assert view.drift_verdict.text().startswith(f"Mill 3 · {len(second):,} samples")
     edges = np.array([i / 10 for i in range(11)])
-    bins = np.histogram(np.clip(windows.current_windows()["Mill 3"][1], 0, 1), bins=edges)[0]
+    bins = np.histogram(np.clip(app.node.windows()["Mill 3"][1], 0, 1), bins=edges)[0]
     np.testing.assert_allclose(view.prediction_plot.window, bins / bins.sum() * 100)
     # another machine's history is its own
     view.machine_box.setCurrentText("Mill 1")

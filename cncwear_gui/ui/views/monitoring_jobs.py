@@ -219,13 +219,13 @@ def close_cancelled_firings(since_iso: str, store_url: str = "") -> dict | None:
     """
     import socket
 
-    from ...monitoring.history import PipelineHistory, _os_user
+    from ...monitoring.history import PipelineHistory, os_user
 
     since = datetime.fromisoformat(since_iso) - timedelta(seconds=2)
     history = PipelineHistory(store_url or None)
     try:
         mine = [f for f in history.firings(limit=20) if f.fired_at >= since and f.host == socket.gethostname()
-                and f.user == _os_user()]
+                and f.user == os_user()]
         for firing in mine:
             if firing.status == "running":
                 history.finish(firing.id, "failed", {**firing.detail, "error": "cancelled",

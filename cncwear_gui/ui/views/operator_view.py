@@ -1,88 +1,86 @@
-"""Operator view: one large tile per machine, readable from two metres.
+"""Operator view: one tile per machine, readable from two metres.
 
 ISA-101 style: a muted grey background; colour only for the abnormal state, and always with text
-and a shape (● OK, ▲ REPLACE TOOL, — NO DATA). Each tile shows the smoothed worn probability,
-the trend over the last minutes against the threshold, the machine's source and the active model.
-For now machines replay experiment files (10x real time); the live-data issue adds real sources.
+and a shape (● TOOL OK, ▲ REPLACE TOOL, — NO DATA). Each tile shows the smoothed worn
+probability, the trend of the last five minutes against the threshold, the source and its health,
+and the machine's alarm (ISA-18.2) with an Acknowledge button while it needs action.
+
+The tiles are fed by the live engine (``LiveService.updated``), which scores on its own thread:
+this view only copies numbers into widgets. Labels change on every pass (that is what "the
+prediction on screen" means for the latency figures); the trends come (and are redrawn) once a second.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from dataclasses import dataclass, field
+import time
+from collections import deque
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
-
-from ...live.wear_state import WearState, WearStateTracker
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...data.schema import SAMPLE_PERIOD_S
+from ...live.wear_state import WearState
 from ..state import AppState
 
-if TYPE_CHECKING:
-    from ...models.scoring import ScoredDataset
-
-TREND_SECONDS = 300  # the last five minutes
-REPLAY_SPEED = 10  # samples advanced per 100 ms tick
-DEMO_MACHINES = {"Mill 1": 1, "Mill 2": 6, "Mill 3": 11, "Mill 4": 18}
+TREND_SECONDS = 300  # the last five minutes of machine time
+FULL_SIZE_TEXT_WIDTH = 330  # pixels "REPLACE TOOL" needs at the full state font (30 pt), beside its symbol
 
 _LOOK = {
     WearState.OK: ("●", "TOOL OK", "#d9d9d9", "#1f1f1f"),
     WearState.WORN: ("▲", "REPLACE TOOL", "#e8a33d", "#000000"),
     WearState.UNKNOWN: ("—", "NO DATA YET", "#d9d9d9", "#555555"),
 }
-
-
-@dataclass
-class ReplayMachine:
-    name: str
-    experiment: int
-    probability: np.ndarray
-    position: int = 0
-    parts: int = 1  # replays loop: part n of the same recorded run
-    tracker: WearStateTracker = field(default_factory=WearStateTracker)
-    smoothed: list = field(default_factory=list)
-
-    def advance(self, samples: int) -> list[float]:
-        """Replay the next samples; returns their P(worn) (what the metrics count as scored)."""
-        batch = []
-        for _ in range(samples):
-            if self.position >= len(self.probability):  # the run ended: the same tool cuts the next part
-                self.position = 0
-                self.parts += 1
-            value = float(self.probability[self.position])
-            batch.append(value)
-            self.tracker.update(value)
-            self.smoothed.append(self.tracker.smoothed)
-            self.position += 1
-        keep = int(TREND_SECONDS / SAMPLE_PERIOD_S)
-        if len(self.smoothed) > 2 * keep:
-            del self.smoothed[:-keep]
-        return batch
+_ALARM_TEXT = {
+    "normal": "",
+    "unacknowledged": "ALARM — acknowledge",
+    "acknowledged": "alarm acknowledged",
+    "rtn_unacknowledged": "alarm cleared — acknowledge",
+    "shelved": "alarm shelved",
+}
+_SOURCE_TEXT = {"connected": "", "connecting": "connecting…", "reconnecting": "CONNECTION LOST — reconnecting",
+                "stopped": "NOT CONNECTED"}
 
 
 class MachineTile(QFrame):
+    acknowledge_requested = Signal(str)  # machine
+
     def __init__(self, name: str, parent=None):
         super().__init__(parent)
         self.setObjectName("machineTile")
-        self._shown_state: WearState | None = None
+        self.machine = name
+        self._shown_look: tuple | None = None
         self.setFrameShape(QFrame.StyledPanel)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.name = QLabel(name)
         self.name.setObjectName("machineName")
         self.source = QLabel("")
+        self.source.setObjectName("sourceText")
+        self.source.setWordWrap(True)
         self.symbol = QLabel("—")
         self.symbol.setObjectName("stateSymbol")
         self.status = QLabel("NO DATA YET")
         self.status.setObjectName("stateText")
         self.probability = QLabel("P(worn) —")
         self.probability.setObjectName("probability")
-        self.model = QLabel("")
+        self.alarm = QLabel("")
+        self.alarm.setObjectName("alarmText")
+        self.acknowledge = QPushButton("Acknowledge…")
+        self.acknowledge.setVisible(False)
+        self.acknowledge.clicked.connect(lambda: self.acknowledge_requested.emit(self.machine))
         self.trend = pg.PlotWidget(background=None)
         self.trend.setMouseEnabled(False, False)
+        self.trend.setMinimumHeight(60)
         self.trend.hideButtons()
         self.trend.setYRange(0, 1, padding=0.02)
         self.trend.setLabel("left", "P(worn)")
@@ -92,118 +90,150 @@ class MachineTile(QFrame):
         self.trend.addItem(self.threshold)
         self.trend.setXRange(-TREND_SECONDS / 60, 0, padding=0)
 
+        for label in (self.name, self.status, self.probability, self.source):  # may shrink: the font follows the width
+            label.setMinimumWidth(1)
+        self._scale = 1.0
         head = QHBoxLayout()
         head.addWidget(self.name)
         head.addStretch(1)
-        head.addWidget(self.source)
         state_row = QHBoxLayout()
         state_row.addWidget(self.symbol)
         state_row.addWidget(self.status, 1)
         detail_row = QHBoxLayout()
         detail_row.addWidget(self.probability)
         detail_row.addStretch(1)
-        detail_row.addWidget(self.model)
+        alarm_row = QHBoxLayout()
+        alarm_row.addWidget(self.alarm, 1)
+        alarm_row.addWidget(self.acknowledge)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
+        layout.addWidget(self.source)
         layout.addLayout(state_row)
         layout.addLayout(detail_row)
+        layout.addLayout(alarm_row)
         layout.addWidget(self.trend, 1)
 
-    def show_state(self, machine: ReplayMachine, threshold: float, model_label: str) -> None:
-        state = machine.tracker.state
-        if state is not self._shown_state:  # restyling is costly: only when the state changes
+    def resizeEvent(self, event) -> None:
+        """Scale the big texts to the tile: four across on a 1366-pixel screen still reads whole."""
+        super().resizeEvent(event)
+        scale = round(max(0.4, min(1.0, (self.width() - 140) / FULL_SIZE_TEXT_WIDTH)), 2)
+        if scale != self._scale:
+            self._scale = scale
+            for label, points in ((self.name, 20), (self.symbol, 40), (self.status, 30), (self.probability, 22)):
+                label.setStyleSheet(f"font-size: {points * scale:.1f}pt;")
+
+    def show_view(self, view, threshold: float, now: float) -> None:
+        """Copy one machine's state (live.engine.MachineView) into the widgets."""
+        connected = view.health.state.value == "connected"
+        state = view.state if connected or view.state is WearState.UNKNOWN else WearState.UNKNOWN
+        alarm_state = view.alarm.get("state", "normal")
+        look = (state, alarm_state, connected)
+        if look != self._shown_look:  # restyling is costly: only when something an operator sees changes
             symbol, text, background, foreground = _LOOK[state]
+            if not connected:
+                text = "NO DATA — " + _SOURCE_TEXT.get(view.health.state.value, view.health.state.value)
             self.symbol.setText(symbol)
             self.status.setText(text)
             self.setStyleSheet(f"#machineTile {{ background: {background}; }} QLabel {{ color: {foreground}; }}")
-            self._shown_state = state
-        smoothed = machine.tracker.smoothed
+            self.alarm.setText(_ALARM_TEXT.get(alarm_state, alarm_state))
+            self.acknowledge.setVisible(bool(view.alarm.get("needs_action")))
+            self._shown_look = look
+        smoothed = view.smoothed
         self.probability.setText("P(worn) —" if np.isnan(smoothed) else f"P(worn) {smoothed:.2f}")
-        self.source.setText(
-            f"replay of experiment {machine.experiment} · part {machine.parts} · {machine.position * SAMPLE_PERIOD_S:.0f} s"
-        )
-        self.model.setText(f"model {model_label}")
+        self.source.setText(self._source_text(view))
         self.threshold.setValue(threshold)
-        values = np.asarray(machine.smoothed[-int(TREND_SECONDS / SAMPLE_PERIOD_S):])
-        minutes_ago = (np.arange(len(values)) - len(values) + 1) * SAMPLE_PERIOD_S / 60
-        self.curve.setData(minutes_ago, values)
+        if view.trend_values is not None:
+            values = view.trend_values[-int(TREND_SECONDS / SAMPLE_PERIOD_S):]
+            minutes_ago = (np.arange(len(values)) - len(values) + 1) * SAMPLE_PERIOD_S / 60
+            self.curve.setData(minutes_ago, values)
+
+    @staticmethod
+    def _source_text(view) -> str:
+        health = view.health
+        parts = [view.source]
+        status = _SOURCE_TEXT.get(health.state.value, health.state.value)
+        if status:
+            parts.append(status)
+        if health.state.value != "connected" and health.detail and health.detail != view.source:
+            parts.append(health.detail)
+        rejected = sum(health.rejected.values())
+        if rejected:
+            parts.append(f"{rejected} malformed sample(s) skipped")
+        if health.reconnects:
+            parts.append(f"{health.reconnects} reconnect(s)")
+        if health.lag_s > 1.0:
+            parts.append(f"{health.lag_s:.0f} s behind")
+        if view.error:
+            parts.append(view.error)
+        return " · ".join(parts)
 
 
 class OperatorView(QWidget):
+    acknowledge_requested = Signal(str)  # machine
+
     def __init__(self, state: AppState, parent=None):
         super().__init__(parent)
         self.state = state
         self.setObjectName("operatorView")
-        self.machines: list[ReplayMachine] = []
-        self.tiles: list[MachineTile] = []
+        self.tiles: dict[str, MachineTile] = {}
+        self.views: list = []
+        self.latencies: deque[float] = deque(maxlen=100_000)  # sample arrival → on screen, seconds
+        self._last_shown: dict[str, float] = {}
+        self.summary = QLabel("Waiting for the model and the machines…")
+        self.summary.setObjectName("operatorSummary")
         self.grid = QGridLayout()
-        self.grid.setSpacing(16)
+        self.grid.setSpacing(12)
         self.note = QLabel(
-            "Wear trend and advice from 10 Hz machine data — not a breakage stop. "
-            "Demo: each machine replays a recorded run at 10× speed."
+            "Wear trend and advice from 10 Hz machine data — not a breakage stop. The light follows a "
+            "rolling mean of P(worn); the alarm needs the worn state to persist (Edit → Settings)."
         )
         self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
         layout.addLayout(self.grid, 1)
         layout.addWidget(self.note)
-        self.timer = QTimer(self)
-        self.timer.setInterval(100)
-        self.timer.timeout.connect(self.tick)
-        for index in range(len(DEMO_MACHINES)):  # created up front, filled when scores arrive
-            tile = MachineTile("")
-            self.grid.addWidget(tile, index // 2, index % 2)
-            self.tiles.append(tile)
-        state.scores_changed.connect(self.start_replays)
 
     @property
     def loaded(self) -> bool:
-        return bool(self.machines)
+        return bool(self.views) and any(v.scored for v in self.views)
 
-    def start_replays(self, scored: ScoredDataset) -> None:
-        """Bind one replay per tile; tiles are created once and reused (cheap on the GUI thread)."""
-        self.timer.stop()
-        available = [n for n in DEMO_MACHINES.values() if n in scored.experiments] or sorted(scored.experiments)[:4]
-        names = list(DEMO_MACHINES) if len(available) == len(DEMO_MACHINES) else [f"Mill {i + 1}" for i in range(len(available))]
-        while len(self.tiles) < len(available):
-            tile = MachineTile("")
-            self.grid.addWidget(tile, len(self.tiles) // 2, len(self.tiles) % 2)
-            self.tiles.append(tile)
-        for index, tile in enumerate(self.tiles):
-            tile.setVisible(index < len(available))
-        self.machines = []
-        for name, experiment, tile in zip(names, available, self.tiles):
-            tile.name.setText(name)
-            machine = ReplayMachine(name, experiment, scored.experiments[experiment].probability)
-            machine.tracker = WearStateTracker(threshold=scored.threshold)
-            self.machines.append(machine)
-            if self.state.metrics is not None:
-                self.state.metrics.add_machine(name, "replay")
-                self.state.metrics.source_up.labels(name, "replay").set(1)
-        self.tick()
-        self.timer.start()
+    def set_machines(self, names: list[str]) -> None:
+        """One tile per machine (created once per machine set): eight are 4×2."""
+        if list(self.tiles) == names:
+            return
+        for tile in self.tiles.values():
+            self.grid.removeWidget(tile)
+            tile.deleteLater()
+        self.tiles = {}
+        for name in names:
+            tile = MachineTile(name)
+            tile.acknowledge_requested.connect(self.acknowledge_requested)
+            self.tiles[name] = tile
+        columns = 2 if len(names) <= 4 else min(4, -(-len(names) // 2))
+        for index, tile in enumerate(self.tiles.values()):
+            self.grid.addWidget(tile, index // columns, index % columns)
+        self.views = []
+        self._last_shown = {}
 
-    def tick(self, samples: int = REPLAY_SPEED) -> None:
-        scored = self.state.scores
-        label = self.state.model.label if self.state.model else "—"
-        threshold = scored.threshold if scored else 0.5
-        for machine, tile in zip(self.machines, self.tiles):
-            batch = machine.advance(samples)
-            tile.show_state(machine, threshold, label)
-            if self.state.metrics is not None:
-                self._record(machine, batch, threshold)
-
-    def _record(self, machine: ReplayMachine, batch: list[float], threshold: float) -> None:
-        """The replayed samples in the Prometheus metrics, as a live machine's would be."""
-        metrics = self.state.metrics
-        worn = sum(value >= threshold for value in batch)
-        metrics.predictions.labels(machine.name, "worn").inc(worn)
-        metrics.predictions.labels(machine.name, "ok").inc(len(batch) - worn)
-        state = machine.tracker.state
-        metrics.set_wear_state(machine.name, state.value)
-        metrics.alarms_active.labels(machine.name).set(1 if state is WearState.WORN else 0)
-        if not np.isnan(machine.tracker.smoothed):
-            metrics.worn_probability.labels(machine.name).set(machine.tracker.smoothed)
-
-    def fast_forward(self, seconds: float) -> None:
-        """Advance every replay (screenshot mode shows what an operator sees minutes in)."""
-        self.tick(int(seconds / SAMPLE_PERIOD_S))
+    def show_views(self, views: list, _pass_at: float = 0.0) -> None:
+        """Show one scoring pass; records each newly shown sample's arrival → screen latency."""
+        if [v.machine for v in views] != list(self.tiles):
+            self.set_machines([v.machine for v in views])
+        threshold = self.state.settings.worn_threshold
+        now = time.monotonic()
+        for view in views:
+            self.tiles[view.machine].show_view(view, threshold, now)
+        shown = time.monotonic()
+        for view in views:
+            newest = view.newest_received_at
+            if newest is not None and newest != self._last_shown.get(view.machine):
+                self._last_shown[view.machine] = newest
+                self.latencies.append(shown - newest)
+        self.views = views
+        need = [v.machine for v in views if v.alarm.get("needs_action")]
+        down = [v.machine for v in views if v.health.state.value != "connected"]
+        parts = [f"{len(views)} machine(s)"]
+        parts.append(f"{len(need)} alarm(s) to acknowledge: {', '.join(need)}" if need else "no alarm to acknowledge")
+        if down:
+            parts.append(f"no data from {', '.join(down)}")
+        self.summary.setText(" · ".join(parts))

@@ -1,0 +1,293 @@
+"""Alarms view: the ISA-18.2 alarm list with filters, operator actions and the audit trail.
+
+The list shows each machine's current alarm occurrence and the recent ones (unacknowledged
+first). Acknowledge (with an optional comment), False alarm (stored as a "tool not worn" label for
+retraining and the degradation trigger), Shelve for a set time and Unshelve act on the selected
+machine's alarm; each is written to the audit trail before it takes effect, off the GUI thread.
+The audit trail below is read in a worker every few seconds while the view is visible.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..state import AppState
+from ..workers import TaskRunner
+
+AUDIT_REFRESH_MS = 5000
+AUDIT_ROWS = 200
+FILTERS = {"Needs action": "needs_action", "Active": "active", "Shelved": "shelved", "All": "all"}
+_STATE_TEXT = {"normal": "normal", "unacknowledged": "UNACKNOWLEDGED", "acknowledged": "acknowledged",
+               "rtn_unacknowledged": "CLEARED, UNACKNOWLEDGED", "shelved": "shelved"}
+ALARM_COLUMNS = ("Raised", "Machine", "State", "Peak P(worn)", "Acknowledged by", "False alarm", "Comment")
+AUDIT_COLUMNS = ("Time (UTC)", "User", "Machine", "Action", "Change", "Comment")
+
+
+def _time(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def read_audit(url: str | None, limit: int, task=None) -> list:
+    """In a worker: the newest audit entries."""
+    from ...store.live_log import AuditTrail
+
+    trail = AuditTrail(url)
+    try:
+        return trail.entries(limit=limit)
+    finally:
+        trail.close()
+
+
+class AcknowledgeDialog(QDialog):
+    """Comment and the false-alarm mark for an acknowledgement."""
+
+    def __init__(self, machine: str, false_alarm: bool = False, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Acknowledge the alarm of {machine}")
+        self.comment = QLineEdit()
+        self.comment.setPlaceholderText("optional, e.g. tool changed, T12")
+        self.false_alarm = QCheckBox("False alarm: the tool was not worn (stored as a label for retraining)")
+        self.false_alarm.setChecked(false_alarm)
+        form = QFormLayout(self)
+        form.addRow("Comment", self.comment)
+        form.addRow(self.false_alarm)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Acknowledge")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+class AlarmsView(QWidget):
+    acknowledge_requested = Signal(str, str, bool)  # machine, comment, false alarm
+    shelve_requested = Signal(str, float, str)  # machine, minutes, comment
+    unshelve_requested = Signal(str)
+
+    def __init__(self, state: AppState, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.node = None  # live.engine.LiveNode, once the live engine runs
+        self._shown_version = -1
+        self._raised_seen: set[str] = set()
+        self.audit_runner = TaskRunner(self)
+        self.audit_runner.succeeded.connect(self._show_audit)
+        self.runners = (self.audit_runner,)
+        self.audit_entries: list = []
+
+        self.filter = QComboBox()
+        self.filter.addItems(list(FILTERS))
+        self.filter.setCurrentText("All")
+        self.machine = QComboBox()
+        self.machine.addItem("All machines")
+        self.filter.currentIndexChanged.connect(self.refresh)
+        self.machine.currentIndexChanged.connect(self.refresh)
+        self.counts = QLabel("")
+        self.table = QTableWidget(0, len(ALARM_COLUMNS))
+        self.table.setHorizontalHeaderLabels(ALARM_COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+
+        self.ack_button = QPushButton("Acknowledge…")
+        self.false_button = QPushButton("False alarm…")
+        self.shelve_minutes = QDoubleSpinBox()
+        self.shelve_minutes.setRange(1, 8 * 60)
+        self.shelve_minutes.setValue(30)
+        self.shelve_minutes.setSuffix(" min")
+        self.shelve_button = QPushButton("Shelve")
+        self.unshelve_button = QPushButton("Unshelve")
+        self.ack_button.clicked.connect(lambda: self.ask_acknowledge(self.selected_machine()))
+        self.false_button.clicked.connect(lambda: self.ask_acknowledge(self.selected_machine(), false_alarm=True))
+        self.shelve_button.clicked.connect(self._shelve)
+        self.unshelve_button.clicked.connect(lambda: self.unshelve_requested.emit(self.selected_machine()))
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+
+        self.audit = QTableWidget(0, len(AUDIT_COLUMNS))
+        self.audit.setHorizontalHeaderLabels(AUDIT_COLUMNS)
+        self.audit.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.audit.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.audit.horizontalHeader().setStretchLastSection(True)
+        self.audit.verticalHeader().setVisible(False)
+        self.audit_status = QLabel("Audit trail: every alarm transition, acknowledgement, promotion and settings change.")
+
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Show"))
+        filters.addWidget(self.filter)
+        filters.addWidget(self.machine)
+        filters.addStretch(1)
+        filters.addWidget(self.counts)
+        actions = QHBoxLayout()
+        for widget in (self.ack_button, self.false_button, QLabel("for"), self.shelve_minutes, self.shelve_button,
+                       self.unshelve_button):
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(filters)
+        top_layout.addWidget(self.table, 1)
+        top_layout.addLayout(actions)
+        top_layout.addWidget(self.message)
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(self.audit_status)
+        bottom_layout.addWidget(self.audit, 1)
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        splitter.setSizes([500, 400])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+        self.audit_timer = QTimer(self)
+        self.audit_timer.setInterval(AUDIT_REFRESH_MS)
+        self.audit_timer.timeout.connect(self.refresh_audit)
+        self._update_buttons()
+
+    @property
+    def loaded(self) -> bool:
+        return self.node is not None and self._shown_version >= 0
+
+    # -- the alarm list ------------------------------------------------------------------------
+    def set_node(self, node) -> None:
+        self.node = node
+        self._shown_version = -1
+        self.machine.blockSignals(True)
+        self.machine.clear()
+        self.machine.addItem("All machines")
+        self.machine.addItems([m.name for m in node.machines])
+        self.machine.blockSignals(False)
+        self.refresh()
+        self.refresh_audit()
+
+    def on_pass(self, _views=None, _at: float = 0.0) -> None:
+        """After a scoring pass: redraw the list only when an alarm changed."""
+        if self.node is not None and self.node.alarm_version != self._shown_version:
+            self.refresh()
+
+    def refresh(self) -> None:
+        if self.node is None:
+            return
+        self._shown_version = self.node.alarm_version
+        machine = None if self.machine.currentIndex() <= 0 else self.machine.currentText()
+        rows = self.node.alarm_list(FILTERS[self.filter.currentText()], machine)
+        selected = self.selected_machine()
+        self.table.setRowCount(len(rows))
+        for index, row in enumerate(rows):
+            values = (_time(row["raised_at"]), row["machine"], _STATE_TEXT.get(row["state"], row["state"]),
+                      "—" if row["peak_probability"] is None else f"{row['peak_probability']:.2f}",
+                      row["acknowledged_by"] or "—", "yes" if row["false_alarm"] else "", row["comment"] or "")
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.UserRole, row["machine"])
+                if row["needs_action"]:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                self.table.setItem(index, column, item)
+            if row["machine"] == selected and row["current"]:
+                self.table.selectRow(index)
+        counts = self.node.alarm_counts()
+        self.counts.setText(" · ".join(f"{_STATE_TEXT.get(k, k)}: {v}" for k, v in counts.items() if v) or "no alarms")
+        self._beep_on_new(rows)
+        self._update_buttons()
+
+    def _beep_on_new(self, rows: list[dict]) -> None:
+        new = {r["alarm_id"] for r in rows if r["state"] == "unacknowledged"} - self._raised_seen
+        self._raised_seen |= new
+        if new and self.state.settings.alarm_sound:
+            QApplication.beep()
+
+    def selected_machine(self) -> str | None:
+        items = self.table.selectedItems()
+        return items[0].data(Qt.UserRole) if items else None
+
+    def _selected_row(self) -> dict | None:
+        machine = self.selected_machine()
+        if machine is None or self.node is None:
+            return None
+        return self.node.alarm_of(machine)
+
+    def _update_buttons(self) -> None:
+        current = self._selected_row()
+        state = current["state"] if current else None
+        needs = bool(current and current["needs_action"])
+        self.ack_button.setEnabled(needs)
+        self.false_button.setEnabled(needs)
+        self.shelve_button.setEnabled(current is not None and state != "shelved")
+        self.unshelve_button.setEnabled(state == "shelved")
+
+    # -- actions -------------------------------------------------------------------------------
+    def ask_acknowledge(self, machine: str | None, false_alarm: bool = False) -> None:
+        if not machine:
+            return
+        dialog = AcknowledgeDialog(machine, false_alarm, self)
+        if dialog.exec():
+            self.acknowledge_requested.emit(machine, dialog.comment.text().strip(), dialog.false_alarm.isChecked())
+
+    def _shelve(self) -> None:
+        machine = self.selected_machine()
+        if machine:
+            self.shelve_requested.emit(machine, self.shelve_minutes.value(), "")
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.refresh()
+        self.refresh_audit()
+
+    # -- the audit trail -----------------------------------------------------------------------
+    def refresh_audit(self) -> None:
+        if not self.audit_runner.running:
+            self.audit_runner.start(read_audit, self.state.settings.feature_store_url or None, AUDIT_ROWS)
+
+    def _show_audit(self, entries: list) -> None:
+        self.audit_entries = entries
+        self.audit.setRowCount(len(entries))
+        for index, entry in enumerate(entries):
+            change = "" if entry.old_value is None and entry.new_value is None else f"{entry.old_value or '—'} → {entry.new_value or '—'}"
+            for column, value in enumerate((_time(entry.at), entry.os_user, entry.machine or "", entry.action, change,
+                                            entry.comment or "")):
+                self.audit.setItem(index, column, QTableWidgetItem(value))
+        self.audit_status.setText(f"Audit trail: the newest {len(entries)} entries (alarm transitions, acknowledgements, "
+                                  "promotions, settings changes); append-only.")
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.audit_timer.start()
+        self.refresh_audit()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.audit_timer.stop()
