@@ -201,3 +201,20 @@ def test_machine_specs_round_trip(bundled_dir):
     opcua = MachineSpec.parse("m=opc.tcp://10.0.0.5:4840/cnc?feedrate=6&clamp_pressure=4&security=Basic256Sha256,SignAndEncrypt")
     assert (opcua.kind, opcua.target, opcua.job) == ("opcua", "opc.tcp://10.0.0.5:4840/cnc", {"feedrate": 6.0, "clamp_pressure": 4.0})
     assert opcua.options == {"security": "Basic256Sha256,SignAndEncrypt"}
+
+
+def test_the_small_batch_forest_scores_bit_identically(champion, bundled_dataset):
+    from cncwear_gui.models.small_batches import MAX_ROWS, SmallBatchForest, for_small_batches
+
+    import copy
+
+    forest = champion.estimator
+    fast = for_small_batches(forest)
+    assert isinstance(fast, SmallBatchForest)  # the first-start champion is a forest fitted on arrays
+    one_thread = copy.copy(forest).set_params(n_jobs=1)  # sums the trees in order, as the fast path does
+    X = champion.feature_set.matrix(bundled_dataset.samples().iloc[::97])
+    for rows in (X[:1], X[:8], X[:MAX_ROWS]):
+        np.testing.assert_array_equal(fast.predict_proba(rows), one_thread.predict_proba(rows))
+        np.testing.assert_allclose(fast.predict_proba(rows), forest.predict_proba(rows), rtol=0, atol=1e-15)
+        np.testing.assert_array_equal(fast.predict(rows), forest.predict(rows))
+    assert for_small_batches(object()) is not None and not isinstance(for_small_batches("x"), SmallBatchForest)

@@ -44,10 +44,18 @@ class FeatureSet:
         return hashlib.sha256(json.dumps(self.definition(), sort_keys=True).encode()).hexdigest()[:16]
 
     def build(self, samples: pd.DataFrame) -> pd.DataFrame:
+        self._check(samples)
+        return samples[list(self.columns)].astype("float64")
+
+    def matrix(self, samples: pd.DataFrame) -> np.ndarray:
+        """The features as a float64 array: what a model call needs, without an extra frame."""
+        self._check(samples)
+        return samples[list(self.columns)].to_numpy(dtype=np.float64)
+
+    def _check(self, samples: pd.DataFrame) -> None:
         missing = [c for c in self.columns if c not in samples.columns]
         if missing:
             raise KeyError(f"feature set {self.key} needs column(s) {missing}")
-        return samples[list(self.columns)].astype("float64")
 
 
 _SEED = FeatureSet(

@@ -89,6 +89,7 @@ class LiveNode:
         ``clock``: the replays' clock (tests step a fake one)."""
         self.machines = machines
         self.model = model
+        self._scorer = live_scorer(model)
         self.metrics = metrics
         self.config = config or LiveConfig()
         self.board = board or AlarmBoard()
@@ -164,6 +165,7 @@ class LiveNode:
         if self._pending_model is not None:
             self._swap_model()
         batches = []
+        required = set(self.model.feature_set.columns)
         for machine in self.machines:
             try:
                 rows = machine.source.read(MAX_BATCH)
@@ -174,14 +176,13 @@ class LiveNode:
             self._publish_health(machine)
             if rows.empty:
                 continue
-            try:
-                features = self.model.feature_set.build(rows).to_numpy()
-            except KeyError as error:
-                machine.error = (f"the model needs {error.args[0]}; give the job constants with "
+            missing = sorted(required - set(rows.columns))
+            if missing:
+                machine.error = (f"the model needs {', '.join(missing)}; give the job constants with "
                                  f"?feedrate=…&clamp_pressure=… on the machine's source")
                 machine.monitor.count_error()
                 continue
-            batches.append((machine, rows, features))
+            batches.append((machine, rows))
         if batches:
             with self._lock:
                 self._score(batches)
@@ -194,45 +195,45 @@ class LiveNode:
             listener(views, now)
         return views
 
-    def _score(self, batches: list[tuple[LiveMachine, pd.DataFrame, np.ndarray]]) -> None:
+    def _score(self, batches: list[tuple[LiveMachine, pd.DataFrame]]) -> None:
+        """All machines' rows in one frame, one feature matrix, one model call; then each its share."""
+        frame = pd.concat([rows for _, rows in batches], ignore_index=True) if len(batches) > 1 else batches[0][1]
         started = time.perf_counter()
         try:
-            probability = self.model.probability_of(np.vstack([features for _, _, features in batches]))
+            features = self.model.feature_set.matrix(frame)
+            probability = self._scorer.probability_of(features)
         except Exception as error:
             log.warning("scoring failed: %s", error)
-            for machine, _, _ in batches:
+            for machine, _ in batches:
                 machine.error = f"scoring failed: {error}"
                 machine.monitor.count_error()
             return
         latency = time.perf_counter() - started
+        flags = frame["quality_flags"].to_numpy()
+        received = frame[RECEIVED_AT].to_numpy()
+        sample_times = frame[SAMPLE_TIME].to_numpy() if SAMPLE_TIME in frame else np.full(len(frame), np.nan)
         transitions: list[AlarmTransition] = []
-        log_rows = []
-        offset = 0
-        for machine, rows, features in batches:
-            share = probability[offset:offset + len(rows)]
-            offset += len(rows)
-            transitions += machine.monitor.ingest(rows, features, share, latency)
+        log_rows: list[dict] = []
+        start = 0
+        for machine, rows in batches:
+            share = slice(start, start + len(rows))
+            start = share.stop
+            transitions += machine.monitor.ingest(features[share], probability[share], flags[share], latency)
             machine.error = ""
-            received = rows[RECEIVED_AT].to_numpy()
-            machine.newest_received_at = float(received[-1])
+            machine.newest_received_at = float(received[share.stop - 1])
             machine.trend_values.extend(machine.monitor.last_smoothed)
             if self.predictions is not None:
-                log_rows.append(self._log_frame(machine, rows, share))
+                log_rows += self._log_rows(machine, sample_times[share], probability[share], flags[share])
         if log_rows:
-            self.predictions.append(pd.concat(log_rows, ignore_index=True))
+            self.predictions.append(log_rows)
         if transitions:
             self._record(transitions)
 
-    def _log_frame(self, machine: LiveMachine, rows: pd.DataFrame, probability: np.ndarray) -> pd.DataFrame:
-        sample_time = rows[SAMPLE_TIME].to_numpy() if SAMPLE_TIME in rows else np.full(len(rows), np.nan)
-        return pd.DataFrame({
-            "machine": machine.name,
-            "sample_time": sample_time,
-            "model_version": str(self.model.version),
-            "probability": probability,
-            "wear_state": [state.value for state in machine.monitor.last_states],
-            "quality_flags": rows["quality_flags"].to_numpy(dtype=np.int64),
-        })
+    def _log_rows(self, machine: LiveMachine, sample_times, probability, flags) -> list[dict]:
+        version = str(self.model.version)
+        return [{"machine": machine.name, "sample_time": None if np.isnan(at) else float(at), "model_version": version,
+                 "probability": float(p), "wear_state": state.value, "quality_flags": int(flag)}
+                for at, p, state, flag in zip(sample_times, probability, machine.monitor.last_states, flags)]
 
     def _publish_health(self, machine: LiveMachine) -> None:
         health = machine.source.health()
@@ -282,6 +283,7 @@ class LiveNode:
         model, reference = self._pending_model
         self._pending_model = None
         self.model = model
+        self._scorer = live_scorer(model)
         for machine in self.machines:
             machine.monitor.set_model(model, reference)
 
@@ -414,6 +416,17 @@ class LiveNode:
             scored=machine.monitor.scored, alarm=self.alarm_of(machine.name),
             trend_values=np.fromiter(machine.trend_values, float, len(machine.trend_values)) if with_trend else None,
             newest_received_at=machine.newest_received_at, error=machine.error)
+
+
+def live_scorer(model):
+    """The model as the live engine calls it: a forest without scikit-learn's per-tree overhead
+    (see models.small_batches); any other estimator (the AutoML sidecar too) as it is."""
+    from dataclasses import replace
+
+    from ..models.small_batches import for_small_batches
+
+    estimator = for_small_batches(model.estimator)
+    return model if estimator is model.estimator else replace(model, estimator=estimator)
 
 
 def audit_entry(transition: AlarmTransition) -> dict:

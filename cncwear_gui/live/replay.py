@@ -14,9 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.schema import SAMPLE_PERIOD_S
+from ..data.schema import EXPERIMENT_COLUMNS, SAMPLE_PERIOD_S
 from .samples import RECEIVED_AT, SAMPLE_TIME
-from .sources import LiveSource, SourceHealth, SourceState
+from .sources import JOB_KEYS, LiveSource, SourceHealth, SourceState
+
+#: The columns a replay releases: a live sample's signals, phase, flags and job constants.
+LIVE_COLUMNS = frozenset((*EXPERIMENT_COLUMNS, "phase", "quality_flags", *JOB_KEYS))
 
 
 class ReplaySource(LiveSource):
@@ -27,9 +30,11 @@ class ReplaySource(LiveSource):
     def __init__(self, samples: pd.DataFrame, speed: float = 1.0, job: dict | None = None,
                  clock=time.monotonic, label: str = ""):
         super().__init__()
-        self.samples = samples.reset_index(drop=True)
+        kept = [c for c in samples.columns if c in LIVE_COLUMNS]  # what a live machine sends: slicing stays cheap
+        self.samples = samples[kept].reset_index(drop=True).assign(**{RECEIVED_AT: 0.0, SAMPLE_TIME: np.nan})
         for name, value in (job or {}).items():
             self.samples[name] = float(value)
+        self.samples = self.samples.copy()  # one block per dtype
         self.speed = speed
         self.clock = clock
         self.label = label
@@ -64,7 +69,7 @@ class ReplaySource(LiveSource):
         """The rows due now (at most ``limit``), wrapping at the end of the file."""
         count = self.due() if limit is None else min(self.due(), limit)
         if count <= 0 or self.samples.empty:
-            return self.samples.iloc[0:0].assign(**{RECEIVED_AT: 0.0, SAMPLE_TIME: 0.0})
+            return self.samples.iloc[0:0]
         parts = []
         remaining = count
         while remaining:
@@ -77,9 +82,9 @@ class ReplaySource(LiveSource):
                 self.loops += 1
         first = self._released + 1
         self._released += count
-        rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-        due_at = self._started + np.arange(first, first + count) / self.rate_hz
-        return rows.assign(**{RECEIVED_AT: due_at, SAMPLE_TIME: np.nan})
+        rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].copy()
+        rows[RECEIVED_AT] = self._started + np.arange(first, first + count) / self.rate_hz
+        return rows
 
     # kept for the metrics' source lag: the backlog a slow consumer builds up
     def lag_seconds(self) -> float:

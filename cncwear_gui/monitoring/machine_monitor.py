@@ -80,20 +80,22 @@ class MachineMonitor:
             return None
         started = time.perf_counter()
         try:
-            features = self.model.feature_set.build(rows).to_numpy()
+            features = self.model.feature_set.matrix(rows)
             probability = self.model.probability_of(features)
         except Exception:
             self.count_error()
             raise
-        self.ingest(rows, features, probability, time.perf_counter() - started)
+        flags = rows["quality_flags"].to_numpy() if "quality_flags" in rows else np.zeros(len(rows), np.int64)
+        self.ingest(features, probability, flags, time.perf_counter() - started)
         return probability
 
     def count_error(self) -> None:
         self.errors += 1
         self.metrics.scoring_errors.labels(self.machine).inc()
 
-    def ingest(self, rows: pd.DataFrame, features: np.ndarray, probability: np.ndarray, latency_s: float) -> list:
-        """Take a scored batch: smooth the state sample by sample, update the alarm and metrics.
+    def ingest(self, features: np.ndarray, probability: np.ndarray, flags: np.ndarray, latency_s: float) -> list:
+        """Take a scored batch (features, P(worn) and flag bitmasks per sample): smooth the state
+        sample by sample, update the alarm and the metrics.
 
         Returns the alarm transitions the batch caused (empty without an alarm)."""
         self.metrics.prediction_latency.labels(self.machine).observe(latency_s)
@@ -117,7 +119,6 @@ class MachineMonitor:
         self.metrics.set_wear_state(self.machine, self.tracker.state.value)
         active = self.alarm.active if self.alarm is not None else self.tracker.state is WearState.WORN
         self.metrics.alarms_active.labels(self.machine).set(1 if active else 0)
-        flags = rows["quality_flags"].to_numpy() if "quality_flags" in rows else np.zeros(len(rows), np.int64)
         self.metrics.count_flags(self.machine, flags)
         self._flags.extend(flags.reshape(-1, 1))
         self._features.extend(features)
