@@ -43,6 +43,20 @@ def bundled_dataset(bundled_dir):
     return load_dataset([bundled_dir])
 
 
+@pytest.fixture(scope="session")
+def champion(tmp_path_factory, bundled_dataset):
+    """A first-start champion (a real Random Forest on the bundled data), trained once in its own home."""
+    from cncwear_gui.models.champion import ensure_champion
+
+    home = tmp_path_factory.mktemp("champion-home")
+    previous = os.environ["CNCWEAR_HOME"]
+    os.environ["CNCWEAR_HOME"] = str(home)
+    try:
+        return ensure_champion(bundled_dataset)
+    finally:
+        os.environ["CNCWEAR_HOME"] = previous
+
+
 @pytest.fixture
 def data_copy(tmp_path, bundled_dir) -> Path:
     """A writable copy of the bundled dataset folder."""

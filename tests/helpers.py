@@ -33,6 +33,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_for(condition, timeout: float, what: str, poll_s: float = 0.02):
+    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
 def tree_predict(nodes: list[dict], X, names: list[str]):
     """Walk a surrogate's exported node dicts for every row: the tree without scikit-learn."""
     import numpy as np

@@ -25,21 +25,6 @@ class SteppedClock:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def champion(tmp_path_factory, bundled_dataset):
-    import os
-
-    from cncwear_gui.models.champion import ensure_champion
-
-    home = tmp_path_factory.mktemp("live-home")
-    previous = os.environ["CNCWEAR_HOME"]
-    os.environ["CNCWEAR_HOME"] = str(home)
-    try:
-        return ensure_champion(bundled_dataset)
-    finally:
-        os.environ["CNCWEAR_HOME"] = previous
-
-
 @pytest.fixture
 def live(tmp_path, champion, bundled_dataset):
     """Two replays (a worn and an unworn tool) on a stepped clock, logging to a fresh SQLite store."""

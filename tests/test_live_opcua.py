@@ -5,10 +5,8 @@ and prediction log written, and the server stopped and restarted under a running
 from __future__ import annotations
 
 import threading
-import time
 
-import pytest
-from helpers import BUNDLED, free_port
+from helpers import BUNDLED, free_port, wait_for
 
 from cncwear_gui.live.engine import LiveConfig, LiveNode, open_machine
 from cncwear_gui.live.opcua_simulator import simulator_for_file
@@ -16,31 +14,6 @@ from cncwear_gui.live.sources import MachineSpec, SourceState
 from cncwear_gui.monitoring.metrics import AppMetrics
 
 SPEED = 10  # 100 samples/s: the alarm is up within seconds
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-@pytest.fixture(scope="module")
-def champion(tmp_path_factory, bundled_dataset):
-    import os
-
-    from cncwear_gui.models.champion import ensure_champion
-
-    home = tmp_path_factory.mktemp("opcua-home")
-    previous = os.environ["CNCWEAR_HOME"]
-    os.environ["CNCWEAR_HOME"] = str(home)
-    try:
-        return ensure_champion(bundled_dataset)
-    finally:
-        os.environ["CNCWEAR_HOME"] = previous
 
 
 def test_opcua_machine_scored_alarmed_acknowledged_and_reconnected(tmp_path, champion):

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from asyncua import Server, ua
-from helpers import BUNDLED, ROOT, free_port
+from helpers import BUNDLED, ROOT, free_port, wait_for
 
 from cncwear_gui.data.dataset import load_dataset
 from cncwear_gui.data.schema import PROCESS_COLUMN, SIGNAL_COLUMNS
@@ -41,17 +41,6 @@ EXPERIMENT = BUNDLED / "experiment_06.csv"  # feedrate 6, clamp_pressure 4 in tr
 @pytest.fixture(scope="module")
 def rows() -> pd.DataFrame:
     return load_dataset([EXPERIMENT]).samples()
-
-
-def wait_for(condition, timeout: float, what: str):
-    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class Collector:
@@ -271,7 +260,7 @@ def test_run_simulator_prints_where_it_serves_and_stops_on_sigint():
         serving = json.loads(process.stdout.readline())
         assert serving["event"] == "serving" and serving["url"] == f"opc.tcp://127.0.0.1:{port}"
         assert serving["samples"] == 1296 and serving["job"] == {"feedrate": 6.0, "clamp_pressure": 4.0}
-        time.sleep(0.5)
+        time.sleep(2.0)  # at 10 Hz a loaded machine has published some samples by then
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=15)
     finally:

@@ -42,10 +42,11 @@ FILTERS = {"Needs action": "needs_action", "Active": "active", "Shelved": "shelv
 _STATE_TEXT = {"normal": "normal", "unacknowledged": "UNACKNOWLEDGED", "acknowledged": "acknowledged",
                "rtn_unacknowledged": "CLEARED, UNACKNOWLEDGED", "shelved": "shelved"}
 ALARM_COLUMNS = ("Raised", "Machine", "State", "Peak P(worn)", "Acknowledged by", "False alarm", "Comment")
-AUDIT_COLUMNS = ("Time (UTC)", "User", "Machine", "Action", "Change", "Comment")
+AUDIT_COLUMNS = ("Time", "User", "Machine", "Action", "Change", "Comment")
 
 
 def _time(value) -> str:
+    """This PC's local time (the stores keep UTC)."""
     if value is None:
         return "—"
     if isinstance(value, str):
@@ -121,6 +122,7 @@ class AlarmsView(QWidget):
         self.ack_button = QPushButton("Acknowledge…")
         self.false_button = QPushButton("False alarm…")
         self.shelve_minutes = QDoubleSpinBox()
+        self.shelve_minutes.setDecimals(0)
         self.shelve_minutes.setRange(1, 8 * 60)
         self.shelve_minutes.setValue(30)
         self.shelve_minutes.setSuffix(" min")
