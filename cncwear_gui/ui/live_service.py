@@ -76,6 +76,7 @@ def configured_machines(texts: list[str], model, metrics, config) -> list:
 class LiveService(QObject):
     updated = Signal(object, float)  # list[live.engine.MachineView], time.monotonic() of the pass
     _pass_ready = Signal()  # engine thread → GUI thread: a newer pass is waiting
+    _node_ready = Signal(object, int)  # engine thread → GUI thread: the node of start number N is open
     started = Signal(object)  # the LiveNode, once its machines are open
     failed = Signal(str)
     action_done = Signal(str, object)  # what was done, the alarm transitions
@@ -91,6 +92,7 @@ class LiveService(QObject):
         self._latest = None  # the newest pass not yet shown; older ones are dropped, never queued
         self._latest_lock = threading.Lock()
         self._pass_ready.connect(self._deliver)
+        self._node_ready.connect(self._announce)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, settings: Settings, model, dataset=None, machines: list[str] | None = None,
@@ -134,7 +136,7 @@ class LiveService(QObject):
                 store.close()
             return
         self.node, self._stores = node, list(stores.values())
-        self.started.emit(node)
+        self._node_ready.emit(node, generation)
         try:
             node.run()
         except Exception as error:
@@ -143,6 +145,11 @@ class LiveService(QObject):
         finally:
             for store in stores.values():
                 store.close()
+
+    def _announce(self, node, generation: int) -> None:
+        """On the GUI thread: only the current start's node is announced (not one stopped meanwhile)."""
+        if generation == self._generation:
+            self.started.emit(node)
 
     def _on_pass(self, views: list, at: float) -> None:
         """On the engine thread: keep only the newest pass; wake the GUI thread once for it.

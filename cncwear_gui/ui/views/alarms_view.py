@@ -271,7 +271,8 @@ class AlarmsView(QWidget):
 
     # -- the audit trail -----------------------------------------------------------------------
     def refresh_audit(self) -> None:
-        if not self.audit_runner.running:
+        """Read the audit trail in a worker, while the view is shown (showing it reads it too)."""
+        if self.isVisible() and not self.audit_runner.running:
             self.audit_runner.start(read_audit, self.state.settings.feature_store_url or None, AUDIT_ROWS)
 
     def _show_audit(self, entries: list) -> None:
