@@ -1,8 +1,11 @@
 """Versioned feature sets. A feature set turns ``Dataset.samples()`` into a numeric matrix.
 
-Each set declares whether it carries per-experiment constants from train.csv (feedrate,
-clamp_pressure): those let a model recognise the experiment instead of the tool
-(PROVENANCE.md, leakage traps), so figures on such sets are labelled as seed-protocol only.
+Each set declares what could let a model recognise the run instead of the tool:
+- per-experiment constants from train.csv (feedrate, clamp_pressure): figures on such sets are
+  labelled as seed-protocol only (PROVENANCE.md, leakage traps);
+- setup-dependent columns (absolute positions, NC program and sequence numbers): they describe
+  where and with which setup a run was cut (features/derived.py explains the 0.2 mm Z offset).
+A set may also drop the samples the dataset calls unreliable from its training rows.
 Outcomes (machining_finalized, passed_visual_inspection) are never features.
 """
 
@@ -15,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.schema import OUTCOME_COLUMNS, SIGNAL_COLUMNS
+from ..data.schema import DOCUMENTED_UNRELIABLE, OUTCOME_COLUMNS, QUALITY_FLAGS, SIGNAL_COLUMNS
+from .derived import DERIVED, PROCESS_SIGNALS, SETUP_DEPENDENT_SIGNALS, compute
 
 EXPERIMENT_CONSTANTS = ("feedrate", "clamp_pressure")
 
@@ -26,17 +30,38 @@ class FeatureSet:
     version: int
     description: str
     columns: tuple[str, ...]
+    exclude_flags: int = 0  # quality-flag bits whose samples are left out of the training rows
 
     @property
     def uses_experiment_constants(self) -> bool:
         return any(column in EXPERIMENT_CONSTANTS for column in self.columns)
 
     @property
+    def setup_dependent_columns(self) -> list[str]:
+        return [column for column in self.columns if column in SETUP_DEPENDENT_SIGNALS]
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The sample columns the set reads (derived columns read signals)."""
+        needed: dict[str, None] = {}
+        for column in self.columns:
+            for source in DERIVED[column][2] if column in DERIVED else (column,):
+                needed[source] = None
+        return tuple(needed)
+
+    @property
     def key(self) -> str:
         return f"{self.name}@v{self.version}"
 
     def definition(self) -> dict:
-        return {"name": self.name, "version": self.version, "description": self.description, "columns": list(self.columns)}
+        definition = {"name": self.name, "version": self.version, "description": self.description,
+                      "columns": list(self.columns)}
+        derived = {c: DERIVED[c][1] for c in self.columns if c in DERIVED}
+        if derived:
+            definition["derived"] = derived
+        if self.exclude_flags:
+            definition["exclude_flags"] = [name for bit, name, _ in QUALITY_FLAGS if self.exclude_flags & bit]
+        return definition
 
     @property
     def fingerprint(self) -> str:
@@ -44,16 +69,20 @@ class FeatureSet:
         return hashlib.sha256(json.dumps(self.definition(), sort_keys=True).encode()).hexdigest()[:16]
 
     def build(self, samples: pd.DataFrame) -> pd.DataFrame:
-        self._check(samples)
-        return samples[list(self.columns)].astype("float64")
+        return pd.DataFrame(self.matrix(samples), columns=list(self.columns), index=samples.index)
 
     def matrix(self, samples: pd.DataFrame) -> np.ndarray:
         """The features as a float64 array: what a model call needs, without an extra frame."""
         self._check(samples)
-        return samples[list(self.columns)].to_numpy(dtype=np.float64)
+        if not any(column in DERIVED for column in self.columns):
+            return samples[list(self.columns)].to_numpy(dtype=np.float64)
+        out = np.empty((len(samples), len(self.columns)), dtype=np.float64)
+        for index, column in enumerate(self.columns):
+            out[:, index] = compute(samples, column) if column in DERIVED else samples[column].to_numpy(dtype=np.float64)
+        return out
 
     def _check(self, samples: pd.DataFrame) -> None:
-        missing = [c for c in self.columns if c not in samples.columns]
+        missing = [c for c in self.inputs if c not in samples.columns]
         if missing:
             raise KeyError(f"feature set {self.key} needs column(s) {missing}")
 
@@ -73,24 +102,46 @@ _SIGNALS = FeatureSet(
     description="All 47 per-sample signals and the Machining_Process phase code; no train.csv constants.",
     columns=(*SIGNAL_COLUMNS, "phase"),
 )
+_PROCESS = FeatureSet(
+    name="process",
+    version=1,
+    description=(
+        "Signal-derived and setup-free: command-actual tracking errors, axis and spindle loads, "
+        "loads per commanded path speed, and the phase; no absolute positions, no program or "
+        "sequence numbers, no train.csv constants. Trains without the samples the dataset calls "
+        "unreliable (M1_CURRENT_FEEDRATE == 50, X1_ActualPosition == 198)."
+    ),
+    columns=(*DERIVED, *PROCESS_SIGNALS, "phase"),
+    exclude_flags=DOCUMENTED_UNRELIABLE,
+)
 
-FEATURE_SETS: dict[str, FeatureSet] = {fs.name: fs for fs in (_SEED, _SIGNALS)}
+FEATURE_SETS: dict[str, FeatureSet] = {fs.name: fs for fs in (_SEED, _SIGNALS, _PROCESS)}
 DEFAULT_FEATURE_SET = _SEED.name
 
 assert not any(c in OUTCOME_COLUMNS for fs in FEATURE_SETS.values() for c in fs.columns)
+assert not _PROCESS.setup_dependent_columns and not _PROCESS.uses_experiment_constants
+
+
+def training_rows(samples: pd.DataFrame, feature_set: FeatureSet) -> pd.DataFrame:
+    """The labelled samples a model on this set trains and is evaluated on."""
+    keep = samples["worn"].to_numpy() >= 0
+    if feature_set.exclude_flags:
+        keep &= (samples["quality_flags"].to_numpy() & feature_set.exclude_flags) == 0
+    labelled = samples[keep]
+    if labelled.empty:
+        raise ValueError("no labelled experiments to train on (tool_condition comes from train.csv)")
+    return labelled
 
 
 def training_matrix(samples: pd.DataFrame, feature_set: FeatureSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(X, y, experiment groups) from the labelled rows of ``Dataset.samples()``."""
-    labelled = samples[samples["worn"] >= 0]
-    if labelled.empty:
-        raise ValueError("no labelled experiments to train on (tool_condition comes from train.csv)")
-    X = feature_set.build(labelled).to_numpy()
-    return X, labelled["worn"].to_numpy(dtype=np.int64), labelled["experiment"].to_numpy()
+    labelled = training_rows(samples, feature_set)
+    return (feature_set.matrix(labelled), labelled["worn"].to_numpy(dtype=np.int64),
+            labelled["experiment"].to_numpy())
 
 
 def get_feature_set(name: str) -> FeatureSet:
     try:
-        return FEATURE_SETS[name]
+        return FEATURE_SETS[name.split("@")[0]]
     except KeyError:
         raise KeyError(f"unknown feature set '{name}'; known: {', '.join(FEATURE_SETS)}") from None
