@@ -82,14 +82,22 @@ def test_a_worn_tool_raises_an_alarm_an_unworn_one_does_not(live):
     assert metric(metrics, "cncwear_predictions_total", machine="worn-mill", predicted_class="worn") > 250
 
 
-def test_the_alarm_waits_for_the_worn_state_to_persist(live):
+def test_the_alarm_waits_for_a_confident_run_verdict_and_then_the_delay(live):
     node, run_for, _, _ = live
-    # the smoothing window (30 samples) fills in 3 s; the alarm needs 20 more worn samples
-    run_for(3.0, step=0.1)
-    assert node.machines[0].monitor.tracker.state.value == "worn"
+    worn, unworn = node.machines[0].monitor, node.machines[1].monitor
+    # the run verdict needs two 5 s blocks of samples before it may decide
+    run_for(9.5, step=0.1)
+    assert worn.tracker.state.value == "worn"  # the smoothed P(worn) alone would already say worn
+    assert worn.state.value == "unknown" and worn.verdict.verdict().confidence == 0.5
     assert node.alarm_of("worn-mill")["state"] == "normal"
+    run_for(1.0, step=0.1)
+    verdict = worn.verdict.verdict()
+    assert worn.state.value == "worn" and verdict.worn and verdict.decided
+    assert node.alarm_of("worn-mill")["state"] == "normal"  # the verdict must persist 20 samples
     run_for(2.0, step=0.1)
     assert node.alarm_of("worn-mill")["state"] == "unacknowledged"
+    assert unworn.state.value == "ok" and not unworn.verdict.verdict().worn
+    assert node.alarm_of("unworn-mill")["state"] == "normal"
 
 
 def test_acknowledge_is_written_before_it_takes_effect(live):

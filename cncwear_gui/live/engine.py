@@ -29,6 +29,7 @@ from .replay import ReplaySource
 from .samples import RECEIVED_AT, SAMPLE_TIME
 from .sources import LiveSource, MachineSpec, SourceHealth, SourceState
 from .wear_state import WearState, WearStateTracker
+from ..models.verdict import ToolVerdict
 
 log = logging.getLogger(__name__)
 IDLE_WAIT_S = 0.1  # the longest sleep: health, lag and shelve expiry are refreshed at least this often
@@ -55,8 +56,9 @@ class MachineView:
     kind: str
     source: str  # what the source is: a file, an URL
     health: SourceHealth
-    state: WearState
-    smoothed: float
+    state: WearState  # from the run's tool verdict
+    smoothed: float  # rolling mean of P(worn)
+    verdict: ToolVerdict
     scored: int
     alarm: dict  # LiveNode.alarm_of: the alarm state and its open occurrence
     trend_values: np.ndarray | None  # the smoothed P(worn) of the last samples (None: not in this pass)
@@ -165,7 +167,7 @@ class LiveNode:
         if self._pending_model is not None:
             self._swap_model()
         batches = []
-        required = set(self.model.feature_set.columns)
+        required = set(self.model.feature_set.inputs)
         for machine in self.machines:
             try:
                 rows = machine.source.read(MAX_BATCH)
@@ -210,6 +212,7 @@ class LiveNode:
             return
         latency = time.perf_counter() - started
         flags = frame["quality_flags"].to_numpy()
+        phases = frame["phase"].to_numpy()
         received = frame[RECEIVED_AT].to_numpy()
         sample_times = frame[SAMPLE_TIME].to_numpy() if SAMPLE_TIME in frame else np.full(len(frame), np.nan)
         transitions: list[AlarmTransition] = []
@@ -218,7 +221,8 @@ class LiveNode:
         for machine, rows in batches:
             share = slice(start, start + len(rows))
             start = share.stop
-            transitions += machine.monitor.ingest(features[share], probability[share], flags[share], latency)
+            transitions += machine.monitor.ingest(features[share], probability[share], flags[share], latency,
+                                                  phases[share])
             machine.error = ""
             machine.newest_received_at = float(received[share.stop - 1])
             machine.trend_values.extend(machine.monitor.last_smoothed)
@@ -409,10 +413,11 @@ class LiveNode:
             return [self.view(machine, with_trend) for machine in self.machines]
 
     def view(self, machine: LiveMachine, with_trend: bool = True) -> MachineView:
-        tracker = machine.monitor.tracker
+        monitor = machine.monitor
         return MachineView(
             machine=machine.name, kind=machine.spec.kind, source=machine.source.describe(),
-            health=machine.source.health(), state=tracker.state, smoothed=tracker.smoothed,
+            health=machine.source.health(), state=monitor.state, smoothed=monitor.tracker.smoothed,
+            verdict=monitor.verdict.verdict(),
             scored=machine.monitor.scored, alarm=self.alarm_of(machine.name),
             trend_values=np.fromiter(machine.trend_values, float, len(machine.trend_values)) if with_trend else None,
             newest_received_at=machine.newest_received_at, error=machine.error)

@@ -3,7 +3,7 @@
 - ``seed``: stratified random 80/20 row split, as the talk did. Neighbouring 100 ms samples of
   the same run land on both sides, so this measures recognising runs, not tools.
 - ``loeo``: leave-one-experiment-out. No row of the held-out experiment is seen in training;
-  reported per row and per experiment (majority verdict over its rows).
+  reported per row and per experiment (the tool verdict over its rows, models/verdict.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef, precisi
 from sklearn.model_selection import LeaveOneGroupOut, train_test_split
 
 from ..tasks import Task, ensure_task
+from .verdict import tool_verdict
 
 PROTOCOLS = ("seed", "loeo")
 PROTOCOL_LABELS = {
@@ -45,6 +46,7 @@ class ExperimentVerdict:
     worn_share: float  # share of the experiment's rows predicted worn
     rows: int
     row_accuracy: float
+    confidence: float = 0.5  # of the verdict (models/verdict.py); 0.5 when not known
 
     @property
     def predicted_worn(self) -> bool:
@@ -62,6 +64,7 @@ class ExperimentVerdict:
             "worn_share": round(self.worn_share, 4),
             "rows": self.rows,
             "row_accuracy": round(self.row_accuracy, 4),
+            "confidence": round(self.confidence, 4),
             "correct": self.correct,
         }
 
@@ -80,24 +83,29 @@ class Evaluation:
 
 
 def experiment_verdicts(groups: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> list[ExperimentVerdict]:
+    """The tool verdict per experiment over its rows' calls, in the order given."""
     verdicts = []
     for experiment in np.unique(groups):
         mask = groups == experiment
+        verdict = tool_verdict(y_pred[mask])
         verdicts.append(
             ExperimentVerdict(
                 experiment=int(experiment),
                 true_worn=bool(round(y_true[mask].mean())),
-                worn_share=float(y_pred[mask].mean()),
+                worn_share=verdict.worn_share,
                 rows=int(mask.sum()),
                 row_accuracy=float((y_pred[mask] == y_true[mask]).mean()),
+                confidence=verdict.confidence,
             )
         )
     return verdicts
 
 
 def seed_split(y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices (train, test) of the seed protocol; every engine uses exactly this split."""
-    return train_test_split(np.arange(len(y)), test_size=TEST_SIZE, stratify=y, random_state=seed)
+    """Row indices (train, test) of the seed protocol; every engine uses exactly this split.
+    The test rows are in time order, so per-experiment verdicts read them as a run."""
+    train, test = train_test_split(np.arange(len(y)), test_size=TEST_SIZE, stratify=y, random_state=seed)
+    return train, np.sort(test)
 
 
 def evaluation_from_predictions(

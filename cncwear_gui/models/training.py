@@ -28,7 +28,8 @@ from .evaluation import PROTOCOL_LABELS, PROTOCOLS, Evaluation, evaluation_from_
 
 log = logging.getLogger(__name__)
 TRAINING_EXPERIMENT = "cncwear-training"
-LOEO_NOTE = "loeo: the found pipeline refitted per left-out experiment; the search ran once, on the seed training rows"
+LOEO_NOTE = ("loeo: the found pipeline refitted per left-out experiment; the search ran once, on the seed training "
+             "rows of every experiment, so the choice of pipeline is not nested (optimistic)")
 GATE_METRICS = ("accuracy", "f1", "mcc", "precision", "recall")
 
 
@@ -106,7 +107,8 @@ class TrainingResult:
         evaluations = {}
         for protocol, metrics in data["metrics"].items():
             recorded = data["evaluations"][protocol]
-            verdicts = [ExperimentVerdict(v["experiment"], v["true"] == "worn", v["worn_share"], v["rows"], v["row_accuracy"])
+            verdicts = [ExperimentVerdict(v["experiment"], v["true"] == "worn", v["worn_share"], v["rows"], v["row_accuracy"],
+                                           v.get("confidence", 0.5))
                         for v in recorded["verdicts"]]
             evaluations[protocol] = Evaluation(protocol, metrics, recorded["fit_seconds"], None, verdicts)
         gate = data.get("gate")

@@ -1,4 +1,8 @@
-"""One machine under watch: score each batch of samples, smooth the wear state, check drift.
+"""One machine under watch: score each batch of samples, judge the tool, check drift.
+
+Two views of the same calls: the smoothed P(worn) (a rolling mean, for the trend and the
+gauge) and the run's tool verdict (models/verdict.py), which decides the wear state and the
+alarm: "replace the tool" is a statement about the run, not about one 100 ms sample.
 
 The live engine scores the batches of all machines in one model call and hands each machine its
 share (:meth:`MachineMonitor.ingest`); :meth:`MachineMonitor.score` does both for one machine.
@@ -17,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..live.wear_state import WearState, WearStateTracker
+from ..models.verdict import RunVerdictTracker, ToolVerdict
 from .metrics import AppMetrics
 
 DRIFT_WINDOW = 6000  # samples: ten minutes at 10 Hz
@@ -58,7 +63,9 @@ class MachineMonitor:
     reference: object | None = None  # drift.ReferenceProfile of the model's training data
     threshold: float = 0.5
     window: int = DRIFT_WINDOW
-    tracker: WearStateTracker = None
+    tracker: WearStateTracker = None  # smoothed P(worn), for the trend
+    verdict: RunVerdictTracker = field(default_factory=RunVerdictTracker)
+    state: WearState = WearState.UNKNOWN  # from the run verdict, with the decided state held
     last_drift: object | None = None  # drift.DriftReport
     alarm: object | None = None  # live.alarms.MachineAlarm, updated per sample
     last_states: np.ndarray | None = None  # the last batch's smoothed states and values, per sample
@@ -86,16 +93,20 @@ class MachineMonitor:
             self.count_error()
             raise
         flags = rows["quality_flags"].to_numpy() if "quality_flags" in rows else np.zeros(len(rows), np.int64)
-        self.ingest(features, probability, flags, time.perf_counter() - started)
+        phases = rows["phase"].to_numpy() if "phase" in rows else None
+        self.ingest(features, probability, flags, time.perf_counter() - started, phases)
         return probability
 
     def count_error(self) -> None:
         self.errors += 1
         self.metrics.scoring_errors.labels(self.machine).inc()
 
-    def ingest(self, features: np.ndarray, probability: np.ndarray, flags: np.ndarray, latency_s: float) -> list:
-        """Take a scored batch (features, P(worn) and flag bitmasks per sample): smooth the state
-        sample by sample, update the alarm and the metrics.
+    def ingest(self, features: np.ndarray, probability: np.ndarray, flags: np.ndarray, latency_s: float,
+               phases: np.ndarray | None = None) -> list:
+        """Take a scored batch (features, P(worn), flag bitmasks and phase codes per sample):
+        update the smoothed P(worn) and the run verdict sample by sample, then the alarm and the
+        metrics. Samples with a flag the model's feature set leaves out of training are no
+        evidence for the verdict.
 
         Returns the alarm transitions the batch caused (empty without an alarm)."""
         self.metrics.prediction_latency.labels(self.machine).observe(latency_s)
@@ -106,24 +117,36 @@ class MachineMonitor:
         now = datetime.now(timezone.utc)
         states = np.empty(len(probability), dtype=object)
         smoothed = np.empty(len(probability))
+        ignored = self.model.feature_set.exclude_flags
+        evidence = (flags & ignored) == 0 if ignored else np.ones(len(probability), dtype=bool)
+        phase_codes = phases if phases is not None else np.full(len(probability), -1)
         for index, value in enumerate(probability):
-            state = self.tracker.update(float(value))
-            states[index] = state
+            self.tracker.update(float(value))
+            if evidence[index]:
+                self.verdict.update(value >= self.threshold, int(phase_codes[index]))
+                self.state = self._state_from(self.verdict.verdict())
+            states[index] = self.state
             smoothed[index] = self.tracker.smoothed
             if self.alarm is not None:
-                transitions += self.alarm.update(state, now, float(value))
+                transitions += self.alarm.update(self.state, now, float(value))
         self.last_states, self.last_smoothed = states, smoothed
         self.scored += len(probability)
         if not np.isnan(self.tracker.smoothed):
             self.metrics.worn_probability.labels(self.machine).set(self.tracker.smoothed)
-        self.metrics.set_wear_state(self.machine, self.tracker.state.value)
-        active = self.alarm.active if self.alarm is not None else self.tracker.state is WearState.WORN
+        self.metrics.set_wear_state(self.machine, self.state.value)
+        active = self.alarm.active if self.alarm is not None else self.state is WearState.WORN
         self.metrics.alarms_active.labels(self.machine).set(1 if active else 0)
         self.metrics.count_flags(self.machine, flags)
         self._flags.extend(flags.reshape(-1, 1))
         self._features.extend(features)
         self._probabilities.extend(probability.reshape(-1, 1))
         return transitions
+
+    def _state_from(self, verdict: ToolVerdict) -> WearState:
+        """WORN or OK once the run's verdict is decided; until then (a new run) UNKNOWN."""
+        if verdict.decided:
+            return WearState.WORN if verdict.worn else WearState.OK
+        return self.state if self.verdict.samples >= 2 * self.verdict.block else WearState.UNKNOWN
 
     def set_model(self, model, reference=None) -> None:
         """Score with another model from the next batch on; the drift window restarts with it."""

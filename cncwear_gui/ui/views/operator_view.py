@@ -1,8 +1,8 @@
 """Operator view: one tile per machine, readable from two metres.
 
 ISA-101 style: a muted grey background; colour only for the abnormal state, and always with text
-and a shape (● TOOL OK, ▲ REPLACE TOOL, — NO DATA). Each tile shows the smoothed worn
-probability, the trend of the last five minutes against the threshold, the source and its health,
+and a shape (● TOOL OK, ▲ REPLACE TOOL, — NO DATA). The state is the tool verdict on the run in
+progress (models/verdict.py). Each tile also shows the smoothed worn probability, the trend of the last five minutes against the threshold, the source and its health,
 and the machine's alarm (ISA-18.2) with an Acknowledge button while it needs action.
 
 The tiles are fed by the live engine (``LiveService.updated``), which scores on its own thread:
@@ -73,6 +73,10 @@ class MachineTile(QFrame):
         self.status.setObjectName("stateText")
         self.probability = QLabel("P(worn) —")
         self.probability.setObjectName("probability")
+        self.verdict = QLabel("")
+        self.verdict.setObjectName("verdictText")
+        self.verdict.setWordWrap(True)
+        self.verdict.setMinimumWidth(1)
         self.alarm = QLabel("")
         self.alarm.setObjectName("alarmText")
         self.acknowledge = QPushButton("Acknowledge…")
@@ -110,6 +114,7 @@ class MachineTile(QFrame):
         layout.addWidget(self.source)
         layout.addLayout(state_row)
         layout.addLayout(detail_row)
+        layout.addWidget(self.verdict)
         layout.addLayout(alarm_row)
         layout.addWidget(self.trend, 1)
 
@@ -127,9 +132,11 @@ class MachineTile(QFrame):
         connected = view.health.state.value == "connected"
         state = view.state if connected or view.state is WearState.UNKNOWN else WearState.UNKNOWN
         alarm_state = view.alarm.get("state", "normal")
-        look = (state, alarm_state, connected)
+        look = (state, alarm_state, connected, bool(view.scored))
         if look != self._shown_look:  # restyling is costly: only when something an operator sees changes
             symbol, text, background, foreground = _LOOK[state]
+            if state is WearState.UNKNOWN and connected and view.scored:
+                text = "JUDGING THE RUN"
             if not connected:
                 text = "NO DATA — " + _SOURCE_TEXT.get(view.health.state.value, view.health.state.value)
             self.symbol.setText(symbol)
@@ -140,12 +147,22 @@ class MachineTile(QFrame):
             self._shown_look = look
         smoothed = view.smoothed
         self.probability.setText("P(worn) —" if np.isnan(smoothed) else f"P(worn) {smoothed:.2f}")
+        self.verdict.setText(self._verdict_text(view.verdict))
         self.source.setText(self._source_text(view))
         self.threshold.setValue(threshold)
         if view.trend_values is not None:
             values = view.trend_values[-int(TREND_SECONDS / SAMPLE_PERIOD_S):]
             minutes_ago = (np.arange(len(values)) - len(values) + 1) * SAMPLE_PERIOD_S / 60
             self.curve.setData(minutes_ago, values)
+
+    @staticmethod
+    def _verdict_text(verdict) -> str:
+        if verdict.samples == 0:
+            return "This run: no samples yet"
+        if verdict.confidence <= 0.5:
+            return f"This run: {verdict.worn_share:.0%} of {verdict.samples:,} samples called worn — not enough for a verdict yet"
+        return (f"This run: {verdict.worn_share:.0%} of {verdict.samples:,} samples called worn → "
+                f"{'worn' if verdict.worn else 'unworn'}, {verdict.confidence:.0%} confident")
 
     @staticmethod
     def _source_text(view) -> str:
@@ -184,8 +201,9 @@ class OperatorView(QWidget):
         self.grid = QGridLayout()
         self.grid.setSpacing(12)
         self.note = QLabel(
-            "Wear trend and advice from 10 Hz machine data — not a breakage stop. The light follows a "
-            "rolling mean of P(worn); the alarm needs the worn state to persist (Edit → Settings)."
+            "Wear advice from 10 Hz machine data — not a breakage stop. The light follows the verdict on the "
+            "run in progress (the share of samples called worn, once 95 % confident); the trend shows a rolling "
+            "mean of P(worn); the alarm needs the worn verdict to persist (Edit → Settings)."
         )
         self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
