@@ -111,23 +111,29 @@ def cmd_import(args) -> int:
 
 
 def cmd_benchmark(args) -> int:
-    from .features.sets import get_feature_set
+    from .features.sets import FEATURE_SETS, get_feature_set
     from .models.baselines import BASELINE_NAMES
-    from .models.benchmark import format_table, run_benchmark
+    from .models.benchmark import format_results, run_benchmarks
 
     protocols = ["seed", "loeo"] if args.protocol == "both" else [args.protocol]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in (*BASELINE_NAMES, "automl")]
     if unknown or not models:
         raise BadInput(f"--models: unknown model(s) {unknown}; known: {', '.join(BASELINE_NAMES)}, automl")
+    if args.feature_set is None:  # every set; the AutoML row belongs to the talk's table
+        args.feature_set = "seed_slides" if "automl" in models else "all"
+    names = list(FEATURE_SETS) if args.feature_set == "all" else [n.strip() for n in args.feature_set.split(",") if n.strip()]
+    try:
+        feature_sets = [get_feature_set(name) for name in names]
+    except KeyError as error:
+        raise BadInput(f"--feature-set: {error.args[0]} (or 'all')") from None
     automl_config = None
     if "automl" in models:
+        if len(feature_sets) != 1:
+            raise BadInput("--models automl: give one --feature-set for the AutoML run")
         args.skip_loeo = "loeo" not in protocols
+        args.feature_set = feature_sets[0].name
         automl_config = _training_config(args, register=False)
-    try:
-        feature_set = get_feature_set(args.feature_set)
-    except KeyError as error:
-        raise BadInput(f"--feature-set: {error.args[0]}") from None
     dataset = _load(args.data or [], args)
     if not dataset.ok:
         if args.json:
@@ -136,17 +142,18 @@ def cmd_benchmark(args) -> int:
             _print_reports(dataset)
         return EXIT_BAD_INPUT
     baselines = [m for m in models if m != "automl"]
-    rows = run_benchmark(dataset, feature_set, protocols, baselines, seed=args.seed, log_to_mlflow=not args.no_mlflow)
+    results = run_benchmarks(dataset, feature_sets, protocols, baselines, seed=args.seed, log_to_mlflow=not args.no_mlflow)
     if automl_config is not None:
         from .models.benchmark import automl_rows
 
         args.progress_json = False
-        rows = automl_rows(rows, _train(dataset, automl_config, args), protocols)
+        results[0].rows = automl_rows(results[0].rows, _train(dataset, automl_config, args), protocols)
     if args.json:
-        print(json.dumps([row.to_json() for row in rows], indent=2))
+        print(json.dumps({"protocols": protocols,
+                          "feature_sets": [result.to_json() for result in results],
+                          "rows": [row.to_json() for result in results for row in result.rows]}, indent=2))
     else:
-        print(f"feature set {feature_set.key}: {feature_set.description}\n")
-        print(format_table(rows))
+        print(format_results(results))
         if not args.no_mlflow:
             from .store.tracking import tracking_uri
 
@@ -822,9 +829,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("benchmark", help="the talk's table under the seed and leave-one-experiment-out protocols")
     bench.add_argument("--data", nargs="+", metavar="PATH", help="folder or files (default: the bundled dataset)")
     bench.add_argument("--protocol", choices=["seed", "loeo", "both"], default="both")
-    bench.add_argument("--models", default="dt,rf", help="comma-separated: dt, rf")
+    bench.add_argument("--models", default="dt,rf,hgb", help="comma-separated: dt, rf, hgb, automl (default dt,rf,hgb)")
     bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--feature-set", default="seed_slides")
+    bench.add_argument("--feature-set", help="a feature set, a comma-separated list, or all (default; with automl: seed_slides)")
     bench.add_argument("--no-mlflow", action="store_true", help="do not log the baseline runs to MLflow (AutoML runs are always logged)")
     _add_search_options(bench)
     bench.add_argument("--json", action="store_true")
