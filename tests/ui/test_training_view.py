@@ -1,6 +1,6 @@
-"""The Training view with real FLAML runs on the bundled data: live progress, the results, the
-registry and promotion, cancel, the engine choice without auto-sklearn, the MLflow UI button and
-the main window's reload after a promotion."""
+"""The Training view with real FLAML runs on the bundled data: live progress, the results (LOEO
+first), the registry and promotion, cancel, the feature-set choice and its leakage check, the engine
+choice without auto-sklearn, the MLflow UI button and the main window's reload after a promotion."""
 
 import urllib.request
 
@@ -49,10 +49,11 @@ def test_a_run_shows_live_progress_then_results_and_promotes(view, qtbot):
 
     assert view.registry.champion is None and view.registry.challenger is None
     assert not view.promote_button.isEnabled()  # nothing registered yet
-    view.set_choices(engine="flaml", budget_s=BUDGET_S, register=True)
+    view.set_choices(engine="flaml", budget_s=BUDGET_S, register=True, feature_set="process")
     view.start_training()
     assert view.trainer.running and view.cancel_button.isEnabled() and not view.start_button.isEnabled()
-    assert not view.budget.isEnabled()
+    assert not view.budget.isEnabled() and not view.feature_set.isEnabled()
+    assert "on process:" in view.status.text()
 
     # live: candidates reach the labels and the curve while the run is still going
     qtbot.waitUntil(lambda: view.curve.point_count >= 2, timeout=120_000)
@@ -64,17 +65,30 @@ def test_a_run_shows_live_progress_then_results_and_promotes(view, qtbot):
     qtbot.waitUntil(lambda: view.outcome is not None, timeout=TRAINING_TIMEOUT_MS)
     result = view.outcome.result
     assert view.status.text().startswith("✔ FLAML tried")
+    assert result.feature_set == "process@v1" and "on process@v1" in view.status.text()  # the choice reached the run
+    # the summary: LOEO first, seed labelled as the optimistic random row split
+    summary = view.status.text()
+    assert summary.index("LOEO (unseen tools) accuracy") < summary.index("seed (random rows, optimistic) accuracy")
     assert not view.cancel_button.isEnabled() and view.start_button.isEnabled()
     # the leaderboard
     assert view.leaderboard.rowCount() == len(result.leaderboard) > 0
     assert view.leaderboard.data(view.leaderboard.index(0, view.leaderboard.keys.index("model"))) == result.leaderboard[0]["model"]
     assert view.curve.point_count == sum(1 for e in result.events if e.kind == "trial")
-    # the talk's table: the run under both protocols; the baselines wait for their button
-    row = view.comparison.models.index("FLAML")
-    loeo = result.evaluations["loeo"]
-    assert view.comparison.data(view.comparison.index(row, 6)) == f"{loeo.metrics['accuracy']:.2%}"
-    assert view.comparison.data(view.comparison.index(row, 11)) == f"{loeo.experiments_correct}/{len(loeo.verdicts)}"
-    assert view.comparison.data(view.comparison.index(0, 0)) == "Decision Tree (not computed)"
+    # the talk's table: the run under both protocols, LOEO columns first; the baselines wait for their button
+    comparison = view.comparison
+    headers = [comparison.headerData(c, Qt.Horizontal) for c in range(comparison.columnCount())]
+    assert headers[1] == "loeo\naccuracy" and headers[6] == "loeo\nexperiments"
+    assert headers[7] == "seed (random rows)\naccuracy" and headers[-1] == "seed\nMCC"
+    assert all("optimistic" in comparison.headerData(c, Qt.Horizontal, Qt.ToolTipRole) for c in range(7, 12))
+    assert "unseen tool" in comparison.headerData(1, Qt.Horizontal, Qt.ToolTipRole)
+    row = comparison.models.index("FLAML")
+    loeo, seed = result.evaluations["loeo"], result.evaluations["seed"]
+    assert comparison.data(comparison.index(row, 1)) == f"{loeo.metrics['accuracy']:.2%}"
+    assert comparison.data(comparison.index(row, 6)) == f"{loeo.experiments_correct}/{len(loeo.verdicts)}"
+    assert comparison.data(comparison.index(row, 7)) == f"{seed.metrics['accuracy']:.2%}"
+    assert [comparison.data(comparison.index(r, 0)) for r in range(3)] == [
+        "Decision Tree (not computed)", "Random Forest (not computed)", "Gradient Boosting (not computed)"]
+    assert "Gradient Boosting" in view.baseline_status.text()
     # registered as the challenger; the gate's verdict at training time is shown
     assert view.registry.challenger.version == result.model_version
     assert find_champion(alias="challenger").version == result.model_version
@@ -82,9 +96,10 @@ def test_a_run_shows_live_progress_then_results_and_promotes(view, qtbot):
     assert "Gate at training time: would promote" in view.verdict.text()
     assert [run.info.run_id for run in training_runs()] == [result.run_id]
 
-    # baselines run in their own runner, with progress, and can be cancelled
+    # baselines run in their own runner, with progress (LOEO first, on the run's feature set), and can be cancelled
     view.baseline_button.click()
     qtbot.waitUntil(lambda: "%" in view.baseline_status.text(), timeout=60_000)
+    assert "process / loeo / " in view.baseline_status.text()
     assert view.baseline_button.text() == "Cancel baselines"
     view.baseline_button.click()
     assert view.baseline_status.text() == "Baselines cancelled."
@@ -100,6 +115,72 @@ def test_a_run_shows_live_progress_then_results_and_promotes(view, qtbot):
     assert find_champion().version == result.model_version
     assert not view.promote_button.isEnabled()
     assert "Challenger: none registered" in view.challenger_label.text()
+
+
+def test_the_feature_set_choice_reaches_the_training_config(view, bundled_dataset):
+    """The combo offers the three sets (tooltip: the set's description), defaults to the
+    TrainingConfig's set, and the chosen one is what the training child's config gets."""
+    from cncwear_gui.cli import _training_config, build_parser
+    from cncwear_gui.features.sets import FEATURE_SETS
+    from cncwear_gui.models.baselines import BASELINE_NAMES
+    from cncwear_gui.models.training import TrainingConfig
+    from cncwear_gui.ui.views.training_jobs import BASELINE_LABELS, BASELINES, train_arguments
+
+    combo = view.feature_set
+    assert [combo.itemData(i) for i in range(combo.count())] == ["seed_slides", "signals", "process"]
+    assert [combo.itemData(i, Qt.ToolTipRole) for i in range(combo.count())] == [
+        fs.description for fs in FEATURE_SETS.values()]
+    assert combo.currentData() == view.choices()["feature_set"] == TrainingConfig().feature_set == "signals"
+    assert combo.toolTip() == FEATURE_SETS["signals"].description
+    assert view.gate_protocol.currentData() == "loeo"  # LOEO is the default protocol
+
+    for name in ("process", "seed_slides"):
+        combo.setCurrentIndex(combo.findData(name))
+        assert combo.toolTip() == FEATURE_SETS[name].description
+        choices = view.choices()
+        assert choices["feature_set"] == name
+        arguments = train_arguments(bundled_dataset, choices)
+        config = _training_config(build_parser().parse_args(arguments), register=choices["register"])
+        assert config.feature_set == name and config.gate_protocol == "loeo"
+
+    # the baselines include Gradient Boosting, named as the core names it
+    assert "hgb" in BASELINES and BASELINE_LABELS == {code: BASELINE_NAMES[code] for code in BASELINES}
+
+
+def test_the_leakage_check_warns_for_seed_slides_and_not_for_process(view, qtbot):
+    """The check runs in a worker for the chosen set on the loaded data, is shown as text (and
+    colour for a warning), and is cached per dataset and feature set."""
+    from cncwear_gui.ui.views.training_view import WARNING_STYLE
+
+    combo, label, caveats = view.feature_set, view.leakage_label, view.feature_caveats
+    # the default set places samples in machine coordinates: said whether or not its check has finished
+    assert caveats.isVisible() and "machine coordinates and the NC program" in caveats.text()
+    assert "LOEO cannot tell wear from setup" in caveats.text()
+
+    combo.setCurrentIndex(combo.findData("seed_slides"))
+    assert view.leakage_runner.running and label.text().startswith("Checking whether seed_slides")
+    qtbot.waitUntil(lambda: view.leakage_report is not None, timeout=120_000)
+    seed_report = view.leakage_report
+    assert seed_report.feature_set == "seed_slides@v1" and seed_report.level == "warning"
+    assert label.isVisible() and label.text() == f"▲ Warning {seed_report.message}"
+    assert "nearly identifies the experiment" in label.text() and label.styleSheet() == WARNING_STYLE
+    assert "Most identifying features alone" in label.toolTip()
+    assert "machine coordinates" in caveats.text() and "per-experiment constants" in caveats.text()
+
+    combo.setCurrentIndex(combo.findData("process"))
+    assert label.text().startswith("Checking whether process") and label.styleSheet() == ""
+    qtbot.waitUntil(lambda: view.leakage_report is not None, timeout=120_000)
+    process_report = view.leakage_report
+    assert process_report.feature_set == "process@v1" and process_report.level != "warning"
+    assert label.isVisible() and not label.text().startswith("▲") and "Warning" not in label.text()
+    assert process_report.message in label.text() and label.styleSheet() == ""
+    assert not caveats.isVisible()  # setup-free, no train.csv constants
+
+    # cached: back to seed_slides shows its report at once, without a new check
+    combo.setCurrentIndex(combo.findData("seed_slides"))
+    assert not view.leakage_runner.running
+    assert view.leakage_report is seed_report and label.styleSheet() == WARNING_STYLE
+    assert label.text().startswith("▲ Warning")
 
 
 def test_cancel_returns_to_idle_and_leaves_no_run(view, qtbot):

@@ -1,5 +1,10 @@
-"""Training view: an AutoML search (FLAML or auto-sklearn) with live progress, its results next
-to the talk's baselines, and the champion/challenger promotion.
+"""Training view: an AutoML search (FLAML or auto-sklearn) on a chosen feature set with live
+progress, its results next to the baselines, and the champion/challenger promotion.
+
+Generalisation to unseen tools comes first: LOEO (leave one experiment out) is the default gate
+protocol and the first figure of the summary and the comparison table; seed (a random row split)
+is labelled optimistic. The chosen feature set's leakage check (can it identify the experiment?)
+runs in a worker and is cached per dataset and feature set.
 
 All work runs in TaskRunners (training_jobs.py). The search reports each candidate from its
 worker thread through ``on_event``; the view re-emits it as a Qt signal (queued to the GUI
@@ -32,16 +37,20 @@ from PySide6.QtWidgets import (
 
 from ...automl.config import MIN_BUDGET_S
 from ...automl.runtime import automl_python
+from ...features.sets import FEATURE_SETS
 from ..state import AppState
 from ..table_models import ComparisonTableModel, LeaderboardTableModel, row_table
 from ..workers import TaskRunner
 from .score_curve import ScoreCurve
 from .training_jobs import (
+    BASELINE_LABELS,
+    BASELINES,
     GATE_METRIC,
     PromotionOutcome,
     RegistryStatus,
     TrainingOutcome,
     baselines_in_worker,
+    leakage_in_worker,
     probe_automl_runtime,
     promote_in_worker,
     registry_status,
@@ -51,6 +60,7 @@ from .training_jobs import (
 
 if TYPE_CHECKING:
     from ...automl.jobs import JobEvent
+    from ...features.leakage import LeakageReport
 
 ENGINE_NAMES = {"flaml": "FLAML", "auto-sklearn": "auto-sklearn"}
 DEFAULT_BUDGET_S = 60
@@ -61,6 +71,10 @@ GATE_PROTOCOLS = {
     "seed": "seed — random 80/20 rows (optimistic)",
 }
 FAILED_STYLE = "background: #efc0c0;"  # colour only for the abnormal state, always with text
+WARNING_STYLE = "background: #f3e6b3; color: #202020;"  # with "▲ Warning" text; readable in the dark theme too
+DEFAULT_FEATURE_SET = "signals"  # models.training.TrainingConfig's default: what a live machine delivers
+LEAKAGE_SYMBOL = {"warning": "▲ Warning", "note": "ℹ Note", "ok": "✔"}
+PROTOCOL_SHORT = {"loeo": "LOEO (unseen tools)", "seed": "seed (random rows, optimistic)"}
 
 
 def automl_unavailable_reason() -> str | None:
@@ -68,6 +82,51 @@ def automl_unavailable_reason() -> str | None:
     if automl_python() is None:
         return "auto-sklearn is not installed here (needs Linux + Python 3.9); use FLAML"
     return None
+
+
+def setup_caveats(name: str) -> str:
+    """What a feature set's columns let a model recognise besides the tool (no computation)."""
+    feature_set = FEATURE_SETS[name]
+    lines = []
+    setup = feature_set.setup_dependent_columns
+    if setup:
+        lines.append(f"▲ Setup-dependent: {len(setup)} columns ({', '.join(setup[:3])}, …) place samples in machine "
+                     f"coordinates and the NC program, so LOEO cannot tell wear from setup when they move together.")
+    if feature_set.uses_experiment_constants:
+        lines.append("▲ Uses train.csv's per-experiment constants (feedrate, clamp_pressure): its seed figures "
+                     "measure recognising the run, not the tool.")
+    return "\n".join(lines)
+
+
+_METRIC_COUNT = len(ComparisonTableModel.METRICS)
+assert ComparisonTableModel.PROTOCOLS == ("seed", "loeo")  # the column order LoeoFirstComparisonModel maps
+
+
+class LoeoFirstComparisonModel(ComparisonTableModel):
+    """The comparison table with the LOEO columns (and experiments right) first, then seed's, the
+    first of them labelled as the random row split it is (all of them in their tooltips)."""
+
+    # our column -> the base model's: its columns are Model, seed metrics, loeo metrics, loeo experiments
+    _SOURCE = (0, *range(_METRIC_COUNT + 1, 2 * _METRIC_COUNT + 2), *range(1, _METRIC_COUNT + 1))
+    EXPERIMENTS_COLUMN = _METRIC_COUNT + 1
+    FIRST_SEED_COLUMN = _METRIC_COUNT + 2
+    COLUMNS = tuple(ComparisonTableModel.COLUMNS[source] for source in _SOURCE)
+    COLUMNS = (*COLUMNS[:FIRST_SEED_COLUMN], COLUMNS[FIRST_SEED_COLUMN].replace("seed\n", "seed (random rows)\n"),
+               *COLUMNS[FIRST_SEED_COLUMN + 1:])
+    TOOLTIPS = {"loeo": "Leave one experiment out: no row of the tested run was seen in training — the honest "
+                        "figure for the next, unseen tool.",
+                "seed": "Random 80/20 split of the rows: neighbouring samples of one run land on both sides, "
+                        "so it rewards recognising the run — optimistic."}
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if role == Qt.ToolTipRole and orientation == Qt.Horizontal and section > 0:
+            return self.TOOLTIPS["seed" if self.COLUMNS[section].startswith("seed") else "loeo"]
+        return super().headerData(section, orientation, role)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if index.isValid():
+            index = self.index(index.row(), self._SOURCE[index.column()])
+        return super().data(index, role)
 
 
 def search_time(result) -> float:
@@ -96,13 +155,17 @@ class TrainingView(QWidget):
         self.best_model = ""
         self._clock = QElapsedTimer()
         self._search_elapsed = 0.0
+        self._leakage_dataset = None  # the dataset the cached leakage reports belong to
+        self._leakage_cache: dict[str, LeakageReport] = {}  # feature set -> its report on that dataset
+        self._leakage_pending: str | None = None  # the feature set being checked
 
         self.trainer = TaskRunner(self)
         self.baseliner = TaskRunner(self)
         self.registry_runner = TaskRunner(self)
         self.browser = TaskRunner(self)
         self.prober = TaskRunner(self)  # a quiet background check, left out of the status bar's runners
-        self.runners = (self.trainer, self.baseliner, self.registry_runner, self.browser)
+        self.leakage_runner = TaskRunner(self)
+        self.runners = (self.trainer, self.baseliner, self.registry_runner, self.browser, self.leakage_runner)
 
         self._build_controls()
         self._build_results()
@@ -119,7 +182,7 @@ class TrainingView(QWidget):
         self.trainer.failed.connect(lambda message: self._finish(f"✖ Training failed: {message}", failed=True))
         self.trainer.cancelled.connect(lambda: self._finish("■ Training cancelled — the view is idle again."))
         self.baseliner.progress.connect(lambda fraction, message: self.baseline_status.setText(
-            f"Computing Decision Tree and Random Forest: {message} ({fraction:.0%})"))
+            f"Computing the baselines: {message} ({fraction:.0%})"))
         self.baseliner.succeeded.connect(self._on_baselines)
         self.baseliner.failed.connect(lambda message: self.baseline_status.setText(f"✖ Baselines failed: {message}"))
         self.baseliner.cancelled.connect(lambda: self.baseline_status.setText("Baselines cancelled."))
@@ -130,9 +193,14 @@ class TrainingView(QWidget):
         self.browser.succeeded.connect(self._open_url)
         self.browser.failed.connect(lambda message: self.mlflow_status.setText(f"✖ {message}"))
         self.prober.succeeded.connect(self._on_probe)
+        self.leakage_runner.progress.connect(self._on_leakage_progress)
+        self.leakage_runner.succeeded.connect(self._on_leakage)
+        self.leakage_runner.failed.connect(self._on_leakage_failed)
+        self.leakage_runner.cancelled.connect(self._on_leakage_cancelled)
         for runner in self.runners:
             runner.running_changed.connect(self._update_buttons)
-        state.dataset_changed.connect(lambda _dataset: self._update_buttons())
+        state.dataset_changed.connect(self._on_dataset_changed)
+        self._feature_set_changed()
         self._update_buttons()
 
     # -- layout ---------------------------------------------------------------------------------
@@ -154,6 +222,19 @@ class TrainingView(QWidget):
         for protocol, text in GATE_PROTOCOLS.items():
             self.gate_protocol.addItem(text, protocol)
         self.gate_protocol.currentIndexChanged.connect(lambda _index: self._show_registry())
+        self.gate_protocol.setToolTip("LOEO is the honest figure for an unseen tool; seed (a random row split) "
+                                      "is optimistic.")
+        self.feature_set = QComboBox()
+        for name, feature_set in FEATURE_SETS.items():
+            self.feature_set.addItem(name, name)
+            self.feature_set.setItemData(self.feature_set.count() - 1, feature_set.description, Qt.ToolTipRole)
+        self.feature_set.setCurrentIndex(self.feature_set.findData(DEFAULT_FEATURE_SET))
+        self.feature_set.currentIndexChanged.connect(lambda _index: self._feature_set_changed())
+        self.leakage_label = QLabel("")  # the leakage check of the chosen feature set: text, and colour for a warning
+        self.feature_caveats = QLabel("")  # setup-dependent columns, per-experiment constants
+        for label in (self.leakage_label, self.feature_caveats):
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.gate_margin = QDoubleSpinBox()
         self.gate_margin.setRange(0.0, 0.2)
         self.gate_margin.setDecimals(3)
@@ -173,15 +254,15 @@ class TrainingView(QWidget):
         form.addRow("Engine", self.engine)
         form.addRow("", self.engine_note)
         form.addRow("Time budget", self.budget)
+        form.addRow("Feature set", self.feature_set)
         form.addRow("Gate protocol", self.gate_protocol)
         form.addRow("Gate margin", self.gate_margin)
         form.addRow("", self.register)
-        features = QLabel("Features: signals (47 signals + phase, no train.csv constants), as a live machine delivers.")
-        features.setWordWrap(True)
         search_box = QGroupBox("AutoML search")
         search_layout = QVBoxLayout(search_box)
         search_layout.addLayout(form)
-        search_layout.addWidget(features)
+        search_layout.addWidget(self.leakage_label)
+        search_layout.addWidget(self.feature_caveats)
         search_layout.addLayout(buttons)
 
         self.champion_label = QLabel("Champion: —")
@@ -238,22 +319,21 @@ class TrainingView(QWidget):
         leaderboard_layout.addWidget(self.leaderboard_caption)
         leaderboard_layout.addWidget(self.leaderboard_table)
 
-        self.comparison = ComparisonTableModel()
+        self.comparison = LoeoFirstComparisonModel(tuple(BASELINE_LABELS[code] for code in BASELINES))
         self.comparison.set_rows([])
         self.comparison_table = row_table(self.comparison)
         self.comparison_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.comparison_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        self.comparison_table.horizontalHeader().setSectionResizeMode(self.comparison.columnCount() - 1,
-                                                                      QHeaderView.ResizeToContents)
+        for column in (0, self.comparison.EXPERIMENTS_COLUMN, self.comparison.FIRST_SEED_COLUMN):
+            self.comparison_table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeToContents)
         caption = QLabel(
-            "The talk's table on the same features. seed: random 80/20 split of the rows (optimistic: rows of one run "
-            "land on both sides). loeo: leave one experiment out (the honest figure for the next, unseen tool)."
+            "The talk's table on the run's features. loeo: leave one experiment out (the honest figure for the next, "
+            "unseen tool). seed: random 80/20 split of the rows (optimistic: rows of one run land on both sides)."
         )
         caption.setWordWrap(True)
-        self.baseline_status = QLabel("Decision Tree and Random Forest: after a training run.")
+        self.baseline_status = QLabel(f"{self._baseline_names()}: after a training run.")
         self.baseline_status.setWordWrap(True)
         self.baseline_button = QPushButton("Compute baselines")
-        self.baseline_button.setToolTip("Decision Tree and Random Forest under both protocols, on the run's feature set.")
+        self.baseline_button.setToolTip(f"{self._baseline_names()} under LOEO and seed, on the run's feature set.")
         self.baseline_button.clicked.connect(self._baselines_clicked)
         baseline_row = QHBoxLayout()
         baseline_row.addWidget(self.baseline_status, 1)
@@ -290,15 +370,19 @@ class TrainingView(QWidget):
         return {
             "engine": self.engine.currentData(),
             "budget_s": self.budget.value(),
+            "feature_set": self.feature_set.currentData(),
             "register": self.register.isChecked(),
             "gate_protocol": self.gate_protocol.currentData(),
             "gate_margin": self.gate_margin.value(),
         }
 
     def set_choices(self, engine: str | None = None, budget_s: int | None = None, register: bool | None = None,
-                    gate_protocol: str | None = None, gate_margin: float | None = None) -> None:
+                    gate_protocol: str | None = None, gate_margin: float | None = None,
+                    feature_set: str | None = None) -> None:
         if engine is not None:
             self.engine.setCurrentIndex(self.engine.findData(engine))
+        if feature_set is not None:
+            self.feature_set.setCurrentIndex(self.feature_set.findData(feature_set))
         if budget_s is not None:
             self.budget.setValue(budget_s)
         if register is not None:
@@ -314,7 +398,7 @@ class TrainingView(QWidget):
         ready = self.state.dataset is not None and not training and not registry_busy
         self.start_button.setEnabled(ready)
         self.cancel_button.setEnabled(training)
-        for control in (self.engine, self.budget, self.gate_protocol, self.gate_margin, self.register):
+        for control in (self.engine, self.budget, self.feature_set, self.gate_protocol, self.gate_margin, self.register):
             control.setEnabled(not training)
         challenger = self.registry is not None and self.registry.challenger is not None
         self.promote_button.setEnabled(challenger and ready)
@@ -333,6 +417,7 @@ class TrainingView(QWidget):
             self.registry_runner.start(registry_status)
         if self.automl_reason is None and not self.automl_runtime and not self.prober.running:
             self.prober.start(probe_automl_runtime)
+        self._check_leakage()
 
     def _disable_automl(self, reason: str | None) -> None:
         """Grey out the auto-sklearn entry and say why (text, tooltip); FLAML stays."""
@@ -381,7 +466,8 @@ class TrainingView(QWidget):
         self.trial_count, self.best_score, self.best_model = 0, None, ""
         self.curve.reset(self._budget_s, GATE_METRIC)
         self.status.setStyleSheet("")
-        self.status.setText(f"Training with {ENGINE_NAMES[choices['engine']]}: preparing the training table …")
+        self.status.setText(f"Training with {ENGINE_NAMES[choices['engine']]} on {choices['feature_set']}: "
+                            f"preparing the training table …")
         self.progress.setValue(0)
         self.progress.setFormat("preparing")
         self.live.setText(f"elapsed 0 s of {self._budget_s} s · 0 candidates · best —")
@@ -462,25 +548,111 @@ class TrainingView(QWidget):
                                  f"{gate.reason}. {advice}")
 
     def _summary(self, result) -> str:
-        parts = [f"✔ {ENGINE_NAMES[result.engine]} tried {result.trials} candidates in {search_time(result):.0f} s"]
+        parts = [f"✔ {ENGINE_NAMES[result.engine]} tried {result.trials} candidates in {search_time(result):.0f} s "
+                 f"on {result.feature_set}"]
         if result.ensemble:
             parts[0] += f"; best: {result.ensemble[0]['model']}" + (f" (+{len(result.ensemble) - 1} in the ensemble)" if len(result.ensemble) > 1 else "")
-        for protocol, evaluation in result.evaluations.items():
-            text = f"{protocol} accuracy {evaluation.metrics['accuracy']:.1%}"
+        for protocol in sorted(result.evaluations, key=lambda p: p != "loeo"):  # the honest figure first
+            evaluation = result.evaluations[protocol]
+            text = f"{PROTOCOL_SHORT.get(protocol, protocol)} accuracy {evaluation.metrics['accuracy']:.1%}"
             if protocol == "loeo":
                 text += f" ({evaluation.experiments_correct}/{len(evaluation.verdicts)} experiments right)"
             parts.append(text)
         parts.append(f"registered as v{result.model_version} (challenger)" if result.model_version else "logged, not registered")
         return " · ".join(parts)
 
+    # -- feature set and its leakage check -------------------------------------------------------
+    def _feature_set_changed(self) -> None:
+        name = self.feature_set.currentData()
+        self.feature_set.setToolTip(FEATURE_SETS[name].description)
+        caveats = setup_caveats(name)
+        self.feature_caveats.setText(caveats)
+        self.feature_caveats.setVisible(bool(caveats))
+        self._check_leakage()
+
+    def _on_dataset_changed(self, _dataset) -> None:
+        self._update_buttons()
+        self._check_leakage()
+
+    def _check_leakage(self) -> None:
+        """Show the chosen feature set's leakage report: cached, or computed in a worker (only while
+        the tab is shown; a few seconds of forest fits)."""
+        dataset, name = self.state.dataset, self.feature_set.currentData()
+        if dataset is not self._leakage_dataset:
+            self._leakage_dataset, self._leakage_cache = dataset, {}
+            if self.leakage_runner.running:
+                self.leakage_runner.cancel()  # it was checking the previous dataset
+        if dataset is None:
+            self._show_leakage_text("Leakage check: after data are loaded.")
+        elif name in self._leakage_cache:
+            self._show_leakage(self._leakage_cache[name])  # a check of another set may go on: it fills the cache
+        elif self.leakage_runner.running and self._leakage_pending == name:
+            self._show_leakage_text(f"Checking whether {name} identifies the experiment …")
+        elif not self.isVisible():
+            self._show_leakage_text("Leakage check: when this tab is shown.")
+        else:
+            self.leakage_runner.start(leakage_in_worker, dataset, name)
+            self._leakage_pending = name
+            self._show_leakage_text(f"Checking whether {name} identifies the experiment …")
+
+    def _on_leakage_progress(self, fraction: float, message: str) -> None:
+        name = self._leakage_pending
+        if name is not None and name == self.feature_set.currentData():
+            self._show_leakage_text(f"Checking whether {name} identifies the experiment: {message} ({fraction:.0%})")
+
+    def _on_leakage(self, result: tuple) -> None:
+        dataset, name, report = result
+        self._leakage_pending = None
+        if dataset is not self._leakage_dataset:
+            return
+        self._leakage_cache[name] = report
+        if name == self.feature_set.currentData():
+            self._show_leakage(report)
+
+    def _on_leakage_failed(self, message: str) -> None:
+        self._leakage_pending = None
+        self._show_leakage_text(f"✖ Leakage check failed: {message}", FAILED_STYLE)
+
+    def _on_leakage_cancelled(self) -> None:
+        self._leakage_pending = None
+        name = self.feature_set.currentData()
+        if name not in self._leakage_cache:
+            self._show_leakage_text("Leakage check cancelled; it runs again when this tab is shown or the feature set changes.")
+
+    def _show_leakage(self, report: LeakageReport) -> None:
+        self._show_leakage_text(f"{LEAKAGE_SYMBOL[report.level]} {report.message}",
+                                WARNING_STYLE if report.level == "warning" else "")
+        top = "\n".join(f"{feature}: {score:.2f}" for feature, score in report.per_feature[:10])
+        self.leakage_label.setToolTip(
+            f"Experiment identified from the features on held-out 5 s blocks: score {report.score:.2f} "
+            f"(0 = chance, 1 = always right; {report.experiments} experiments)."
+            + (f"\nMost identifying features alone:\n{top}" if top else ""))
+
+    def _show_leakage_text(self, text: str, style: str = "") -> None:
+        self.leakage_label.setText(text)
+        self.leakage_label.setStyleSheet(style)
+        self.leakage_label.setToolTip("")
+
+    @property
+    def leakage_report(self) -> LeakageReport | None:
+        """The shown feature set's report on the loaded dataset, once checked."""
+        if self.state.dataset is None or self.state.dataset is not self._leakage_dataset:
+            return None
+        return self._leakage_cache.get(self.feature_set.currentData())
+
     # -- baselines ------------------------------------------------------------------------------
+    @staticmethod
+    def _baseline_names() -> str:
+        names = [BASELINE_LABELS[code] for code in BASELINES]
+        return ", ".join(names[:-1]) + f" and {names[-1]}"
+
     def _baselines_clicked(self) -> None:
         if self.baseliner.running:
             self.baseliner.cancel()
         elif self.outcome is not None and self.state.dataset is not None:
             feature_set = self.outcome.result.feature_set
             self._baselines_for = (self.state.dataset, feature_set)
-            self.baseline_status.setText("Computing Decision Tree and Random Forest …")
+            self.baseline_status.setText(f"Computing {self._baseline_names()} …")
             self.baseliner.start(baselines_in_worker, self.state.dataset, feature_set)
 
     def _on_baselines(self, rows: list) -> None:
@@ -494,8 +666,8 @@ class TrainingView(QWidget):
         current = (self.state.dataset, self.outcome.result.feature_set)
         baselines = self.baselines if self._baselines_for == current else []
         if not baselines and not self.baseliner.running:
-            self.baseline_status.setText("Decision Tree and Random Forest: not computed yet — Compute baselines "
-                                         "(a few minutes: 2 models, 19 fits each under LOEO).")
+            self.baseline_status.setText(f"{self._baseline_names()}: not computed yet — Compute baselines "
+                                         f"(a few minutes: {len(BASELINES)} models, one fit per experiment under LOEO).")
         automl = self.outcome.rows
         self.comparison.set_rows(baselines + automl, highlight=automl[0].label if automl else None)
 
