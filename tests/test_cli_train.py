@@ -54,10 +54,11 @@ def test_benchmark_adds_the_automl_row_to_the_talks_table(home):
                    env={"CNCWEAR_HOME": str(home)})
     assert done.returncode == 0, done.stderr[-3000:]
     table = done.stdout
-    blocks = table.split("loeo: leave-one-experiment-out")
-    assert len(blocks) == 2 and blocks[0].startswith("feature set seed_slides")
-    for block in blocks:  # seed, then loeo: each with the baseline and the AutoML row
+    assert table.startswith("== feature set seed_slides@v1")  # with automl the talk's feature set by default
+    before_seed, seed_block = table.split("seed: stratified random 80/20")
+    loeo_block = before_seed.split("loeo: leave-one-experiment-out")[1]
+    for block in (loeo_block, seed_block):  # LOEO first, then seed: each with the baseline and the AutoML row
         lines = [line.strip() for line in block.splitlines()]
         assert any(line.startswith("Decision Tree") for line in lines) and any(line.startswith("FLAML") for line in lines)
-    assert "/18" in blocks[1].split("FLAML")[1].splitlines()[0]  # LOEO counts experiments for the AutoML row too
+    assert "/18" in loeo_block.split("FLAML")[1].splitlines()[0]  # LOEO counts experiments for the AutoML row too
     assert "AutoML rows" in table

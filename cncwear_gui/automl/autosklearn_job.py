@@ -14,7 +14,7 @@ Protocol (stdout, one JSON object per line, flushed):
 Anything else on stdout/stderr is auto-sklearn's own logging.
 
 CONFIG: {"table": CSV with feature columns + "worn" + "experiment" + "role", "output_dir", "budget_s",
-"per_run_s", "memory_mb", "seed", "metric", "resampling" (holdout|cv|grouped-cv), "folds",
+"per_run_s", "memory_mb", "seed", "metric", "resampling" (grouped-holdout|grouped-cv|holdout|cv), "folds",
 "dask_address" (optional), "workers", "loeo" (bool)}.
 Evaluation: the search sees only rows with role "train". Rows with role "test" (the seed
 protocol's held-out rows) are then predicted into predictions_seed.csv. With "loeo", the found
@@ -87,12 +87,15 @@ def main(config_path):
 
     import autosklearn.classification
     import autosklearn.metrics
-    from sklearn.model_selection import GroupKFold
+    from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
     metric = getattr(autosklearn.metrics, config.get("metric", "accuracy"))
     resampling = config.get("resampling", "holdout")
     folds = int(config.get("folds", 5))
-    if resampling == "grouped-cv":
+    if resampling == "grouped-holdout":
+        strategy = GroupShuffleSplit(n_splits=1, test_size=0.33, random_state=int(config.get("seed", 1)))
+        arguments = {"groups": groups}
+    elif resampling == "grouped-cv":
         strategy, arguments = GroupKFold(n_splits=folds), {"groups": groups}
     elif resampling == "cv":
         strategy, arguments = "cv", {"folds": folds}

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 ENGINES = ("auto-sklearn", "flaml")
-RESAMPLING = ("holdout", "cv", "grouped-cv")
+#: grouped-*: whole experiments held out, so the search prefers what carries over to an unseen tool.
+RESAMPLING = ("grouped-holdout", "grouped-cv", "holdout", "cv")
 METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc")
 MIN_BUDGET_S = {"auto-sklearn": 30, "flaml": 5}
 
@@ -17,7 +18,7 @@ class SearchConfig:
     budget_s: int = 60
     seed: int = 1
     metric: str = "accuracy"
-    resampling: str = "holdout"  # how the search scores candidates on its training rows
+    resampling: str = "grouped-holdout"  # how the search scores candidates on its training rows
     folds: int = 5
     per_run_s: int | None = None  # auto-sklearn: limit for one candidate fit
     memory_mb: int = 3072  # auto-sklearn: limit per worker
@@ -41,5 +42,7 @@ class SearchConfig:
             raise ValueError(f"the training table has only one class ({classes.tolist()}); both worn and unworn are needed")
         if self.resampling in ("cv", "grouped-cv") and len(y) < self.folds:
             raise ValueError(f"{len(y)} rows are fewer than the {self.folds} folds")
+        if self.resampling == "grouped-holdout" and len(np.unique(groups)) < 3:
+            raise ValueError(f"grouped-holdout needs at least 3 experiments, the table has {len(np.unique(groups))}")
         if self.resampling == "grouped-cv" and len(np.unique(groups)) < self.folds:
             raise ValueError(f"{len(np.unique(groups))} experiments are fewer than the {self.folds} folds")

@@ -107,6 +107,8 @@ def run_flaml_search(
 def _resampling(config: SearchConfig, groups: np.ndarray) -> dict:
     if config.resampling == "holdout":
         return {"eval_method": "holdout", "split_ratio": HOLDOUT_SHARE}
+    if config.resampling == "grouped-holdout":
+        return {"eval_method": "holdout", "split_ratio": HOLDOUT_SHARE, "split_type": "group", "groups": groups}
     if config.resampling == "cv":
         return {"eval_method": "cv", "n_splits": config.folds}
     return {"eval_method": "cv", "n_splits": config.folds, "split_type": "group", "groups": groups}
