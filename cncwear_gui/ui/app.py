@@ -115,6 +115,8 @@ def _screenshots(app, window, target: Path) -> int:
             if not _grab_monitoring(app, window, target, deadline):
                 return 1
             continue
+        if window.tabs.widget(index) is training and not _wait_for(window, lambda: training.leakage_shown, deadline):
+            return 1
         app.processEvents()  # lay the tab out before grabbing (screenshot mode only)
         _grab(window, target / f"{name}.png")
     window.close()

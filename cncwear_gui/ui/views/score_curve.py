@@ -31,7 +31,7 @@ class ScoreCurve(pg.PlotWidget):
     def reset(self, budget_s: float, metric: str = "accuracy") -> None:
         self.budget_s = float(budget_s)
         self.setLabel("left", f"validation {metric}")
-        self.setTitle(f"Each candidate's {metric} on the search's validation rows (held out from the seed training rows)",
+        self.setTitle(f"Each candidate's {metric} on the search's validation experiments (held out whole from its training rows)",
                       size="10pt")
         self._times, self._scores, self._drawn = [], [], 0
         self.trials.clear()

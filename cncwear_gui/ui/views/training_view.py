@@ -562,6 +562,11 @@ class TrainingView(QWidget):
         return " · ".join(parts)
 
     # -- feature set and its leakage check -------------------------------------------------------
+    @property
+    def leakage_shown(self) -> bool:
+        """The chosen feature set's leakage check is on screen (it runs while the view is shown)."""
+        return self.feature_set.currentData() in self._leakage_cache
+
     def _feature_set_changed(self) -> None:
         name = self.feature_set.currentData()
         self.feature_set.setToolTip(FEATURE_SETS[name].description)
