@@ -141,7 +141,9 @@ def training_matrix(samples: pd.DataFrame, feature_set: FeatureSet) -> tuple[np.
 
 
 def get_feature_set(name: str) -> FeatureSet:
-    try:
-        return FEATURE_SETS[name.split("@")[0]]
-    except KeyError:
-        raise KeyError(f"unknown feature set '{name}'; known: {', '.join(FEATURE_SETS)}") from None
+    """A feature set by name, or by key (``name@vN``, which must be the version this code defines)."""
+    base, _, version = name.partition("@")
+    feature_set = FEATURE_SETS.get(base)
+    if feature_set is None or (version and version != f"v{feature_set.version}"):
+        raise KeyError(f"unknown feature set '{name}'; known: {', '.join(fs.key for fs in FEATURE_SETS.values())}")
+    return feature_set
