@@ -233,6 +233,17 @@ _METRIC_NAMES = {"accuracy": "accuracy", "precision": "precision", "recall": "re
 _PROTOCOLS = ("seed", "loeo")
 
 
+def per_experiment_text(row) -> str | None:
+    """Each held-out experiment's verdict under LOEO, the wrong ones first (a cell's tooltip)."""
+    if row is None or not row.per_experiment:
+        return None
+    verdicts = sorted(row.per_experiment, key=lambda v: (v["correct"], v["experiment"]))
+    lines = [f"{'✔' if v['correct'] else '✖'} experiment {v['experiment']}: {v['true']}, called {v['predicted']} "
+             f"({v['worn_share']:.0%} of {v['rows']:,} samples called worn, {v['row_accuracy']:.0%} of rows right)"
+             for v in verdicts]
+    return "Held out one at a time (LOEO):\n" + "\n".join(lines)
+
+
 class ComparisonTableModel(_Table):
     """The talk's table: one row per model, the seed and LOEO protocols side by side.
 
@@ -271,6 +282,8 @@ class ComparisonTableModel(_Table):
             return font
         if role == Qt.TextAlignmentRole and column > 0:
             return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == Qt.ToolTipRole and column == len(self.COLUMNS) - 1:
+            return per_experiment_text(self.cells.get((model, "loeo")))
         if role != Qt.DisplayRole:
             return None
         if column == 0:

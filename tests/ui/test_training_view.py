@@ -295,3 +295,19 @@ def test_the_window_reloads_the_champion_after_a_promotion(qtbot, home):
     qtbot.waitUntil(lambda: window.state.scores is not None and window.state.scores.model_label.endswith(f"v{version}"),
                     timeout=120_000)
     window.close()
+
+
+def test_the_loeo_experiments_cell_says_which_runs_were_missed(qtbot, bundled_dataset):
+    from cncwear_gui.features.sets import get_feature_set
+    from cncwear_gui.models.benchmark import run_benchmark
+    from cncwear_gui.ui.views.training_view import LoeoFirstComparisonModel
+
+    rows = run_benchmark(bundled_dataset, get_feature_set("signals"), ["loeo"], ["dt"], log_to_mlflow=False)
+    model = LoeoFirstComparisonModel(("Decision Tree",))
+    model.set_rows(rows)
+    cell = model.index(0, model.EXPERIMENTS_COLUMN)
+    correct = rows[0].experiments_correct
+    assert model.data(cell) == f"{correct}/18"
+    lines = model.data(cell, Qt.ToolTipRole).splitlines()[1:]
+    assert len(lines) == 18 and sum(line.startswith("✖") for line in lines) == 18 - correct
+    assert all(line.startswith("✖") for line in lines[:18 - correct])  # the misses first
