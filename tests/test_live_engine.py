@@ -211,3 +211,17 @@ def test_the_small_batch_forest_scores_bit_identically(champion, bundled_dataset
         np.testing.assert_allclose(fast.predict_proba(rows), forest.predict_proba(rows), rtol=0, atol=1e-15)
         np.testing.assert_array_equal(fast.predict(rows), forest.predict(rows))
     assert for_small_batches(object()) is not None and not isinstance(for_small_batches("x"), SmallBatchForest)
+
+
+def test_a_new_part_starts_a_new_verdict_and_the_light_holds_meanwhile(live, bundled_dataset):
+    node, run_for, _, metrics = live
+    samples = bundled_dataset.samples()
+    rows = int((samples["experiment"] == WORN).sum())
+    worn = node.machines[0].monitor
+    run_for(rows / 10 + 3.0)  # the replay loops: its Prep samples start a new part 3 s ago
+    assert worn.verdict.runs == 1 and 0 < worn.verdict.verdict().samples < 2 * worn.verdict.block
+    assert not worn.verdict.verdict().decided
+    assert worn.state.value == "worn"  # held: no flicker at every part start
+    assert metric(metrics, "cncwear_wear_state", machine="worn-mill", state="worn") == 1
+    run_for(10.0)
+    assert worn.verdict.verdict().decided and worn.state.value == "worn"

@@ -143,10 +143,13 @@ class MachineMonitor:
         return transitions
 
     def _state_from(self, verdict: ToolVerdict) -> WearState:
-        """WORN or OK once the run's verdict is decided; until then (a new run) UNKNOWN."""
+        """WORN or OK once the run's verdict is decided. Until a new run's verdict decides, the
+        last decided state holds (most parts are cut with the tool of the previous one), so the
+        light and the ToolWorn alert do not flicker at every part start; UNKNOWN only before the
+        first verdict."""
         if verdict.decided:
             return WearState.WORN if verdict.worn else WearState.OK
-        return self.state if self.verdict.samples >= 2 * self.verdict.block else WearState.UNKNOWN
+        return self.state
 
     def set_model(self, model, reference=None) -> None:
         """Score with another model from the next batch on; the drift window restarts with it."""
