@@ -53,11 +53,12 @@ class ToolVerdict:
                 "verdict": "worn" if self.worn else "unworn", "confidence": round(self.confidence, 4)}
 
 
-def _confidence(share: float, block_means: np.ndarray) -> float:
-    if len(block_means) < MIN_BLOCKS:
+def _confidence(share: float, blocks: int, means_sum: float, means_sq: float) -> float:
+    """P(the run's share is on the decided side) from the block means' count, sum and sum of squares."""
+    if blocks < MIN_BLOCKS:
         return 0.5
-    spread = float(np.std(block_means, ddof=1)) / math.sqrt(len(block_means))
-    z = abs(share - 0.5) / max(spread, _SE_FLOOR)
+    variance = max(0.0, (means_sq - means_sum ** 2 / blocks) / (blocks - 1))
+    z = abs(share - 0.5) / max(math.sqrt(variance / blocks), _SE_FLOOR)
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
@@ -69,7 +70,8 @@ def tool_verdict(calls: np.ndarray, scope: str = "run", block: int = BLOCK_SAMPL
     full = len(calls) // block * block
     block_means = calls[:full].reshape(-1, block).mean(axis=1) if full else np.empty(0)
     share = float(calls.mean())
-    return ToolVerdict(scope, len(calls), share, _confidence(share, block_means))
+    confidence = _confidence(share, len(block_means), float(block_means.sum()), float(np.square(block_means).sum()))
+    return ToolVerdict(scope, len(calls), share, confidence)
 
 
 def phase_verdicts(calls: np.ndarray, phase_codes: np.ndarray) -> list[ToolVerdict]:
@@ -135,11 +137,7 @@ class RunVerdictTracker:
         if self.samples == 0:
             return ToolVerdict("run", 0, float("nan"), 0.5)
         share = self.worn / self.samples
-        if self._blocks < MIN_BLOCKS:
-            return ToolVerdict("run", self.samples, share, 0.5)
-        variance = max(0.0, (self._means_sq - self._means_sum ** 2 / self._blocks) / (self._blocks - 1))
-        z = abs(share - 0.5) / max(math.sqrt(variance / self._blocks), _SE_FLOOR)
-        return ToolVerdict("run", self.samples, share, 0.5 * (1.0 + math.erf(z / math.sqrt(2.0))))
+        return ToolVerdict("run", self.samples, share, _confidence(share, self._blocks, self._means_sum, self._means_sq))
 
     def phase_shares(self) -> dict[str, float]:
         """Share of samples called worn per phase of this run (the phase breakdown a tile shows)."""
