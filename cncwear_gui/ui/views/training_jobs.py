@@ -137,7 +137,7 @@ def baselines_in_worker(dataset: Dataset, feature_set: str, task: Task) -> list:
     from ...features.sets import get_feature_set
     from ...models.benchmark import run_benchmark
 
-    features = get_feature_set(feature_set.split("@")[0])
+    features = get_feature_set(feature_set)  # a name or its key (name@vN)
     return run_benchmark(dataset, features, list(BASELINE_PROTOCOLS), models=list(BASELINES), log_to_mlflow=False,
                          task=task)
 
