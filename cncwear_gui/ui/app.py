@@ -71,6 +71,8 @@ def run_gui(screenshot_dir: str | None = None, size: tuple[int, int] | None = No
         os.environ["CNCWEAR_MLFLOW_URI"] = settings.mlflow_tracking_uri
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("cncwear")
+    app.setDesktopFileName("cncwear")  # matches packaging/linux/cncwear.desktop
+    app.setWindowIcon(_app_icon())
     apply_theme(app, settings.theme)
     with QMessageHandler(logging.getLogger("qt")):
         window = MainWindow(settings, persist_settings=screenshot_dir is None, machines=machines)
@@ -81,6 +83,18 @@ def run_gui(screenshot_dir: str | None = None, size: tuple[int, int] | None = No
         if screenshot_dir is None:
             return app.exec()
         return _screenshots(app, window, Path(screenshot_dir))
+
+
+def _app_icon():
+    """The renders of resources/icons/cncwear.svg; an empty icon (no icon, no error) when they are missing."""
+    from PySide6.QtGui import QIcon
+
+    from ..paths import resources_dir
+
+    icon = QIcon()
+    for path in sorted((resources_dir() / "icons").glob("cncwear-*.png")):
+        icon.addFile(str(path))
+    return icon
 
 
 def _screenshots(app, window, target: Path) -> int:
