@@ -27,7 +27,7 @@ from ..paths import user_data_dir
 from ..process_groups import stop_group
 from ..tasks import Cancelled, Task, ensure_task
 from .config import SearchConfig
-from .runtime import automl_python
+from .runtime import automl_env, automl_python
 
 JOB_SCRIPT = Path(__file__).with_name("autosklearn_job.py")
 KILL_GRACE_S = 0.5  # nothing worth saving on cancel: the result is published only when complete
@@ -118,6 +118,7 @@ def run_autosklearn_job(
             bufsize=1,
             start_new_session=True,  # its own process group: cancel kills every worker it forked
             cwd=work,
+            env=automl_env(),
         )
         stderr_tail: list[str] = []
         drain = threading.Thread(target=_drain, args=(process.stderr, stderr_tail), daemon=True)

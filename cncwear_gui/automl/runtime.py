@@ -2,7 +2,8 @@
 
 auto-sklearn pins scikit-learn 0.24, which cannot share an environment with the main runtime
 (alibi, shap and mlflow need scikit-learn >= 1.0), so it runs in separate processes.
-``packaging/dev.sh`` creates the venv at ``<project>/.venv-automl``; ``CNCWEAR_AUTOML_PYTHON``
+``packaging/dev.sh`` creates the venv at ``<project>/.venv-automl``; ``packaging/build.sh`` puts a
+relocatable copy in ``automl-runtime/`` beside the bundled app's executable. ``CNCWEAR_AUTOML_PYTHON``
 points elsewhere (a path that does not exist counts as "not installed").
 """
 
@@ -37,9 +38,28 @@ def automl_python() -> Path | None:
     override = os.environ.get("CNCWEAR_AUTOML_PYTHON")
     if override:
         return Path(override) if Path(override).exists() else None
-    scripts = "Scripts/python.exe" if sys.platform == "win32" else "bin/python"
-    candidate = project_root() / ".venv-automl" / scripts
+    if getattr(sys, "frozen", False):
+        candidate = Path(sys.executable).parent / "automl-runtime" / "bin" / "python3"
+    else:
+        scripts = "Scripts/python.exe" if sys.platform == "win32" else "bin/python"
+        candidate = project_root() / ".venv-automl" / scripts
     return candidate if candidate.exists() else None
+
+
+def automl_env() -> dict[str, str]:
+    """The environment for AutoML runtime processes.
+
+    A PyInstaller bundle's bootloader points ``LD_LIBRARY_PATH`` at the bundle's own libraries
+    (keeping the original in ``LD_LIBRARY_PATH_ORIG``); the Python 3.9 runtime must not load those.
+    """
+    env = dict(os.environ)
+    if getattr(sys, "frozen", False):
+        original = env.pop("LD_LIBRARY_PATH_ORIG", None)
+        if original:
+            env["LD_LIBRARY_PATH"] = original
+        else:
+            env.pop("LD_LIBRARY_PATH", None)
+    return env
 
 
 def check_runtime(timeout: float = 180.0) -> RuntimeStatus:
@@ -48,7 +68,8 @@ def check_runtime(timeout: float = 180.0) -> RuntimeStatus:
     if python is None:
         return RuntimeStatus(False, None, {}, "AutoML runtime not installed (needs Python 3.9 on Linux); FLAML is used instead")
     try:
-        done = subprocess.run([str(python), "-c", _PROBE], capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run([str(python), "-c", _PROBE], capture_output=True, text=True, timeout=timeout,
+                              env=automl_env())
     except (OSError, subprocess.TimeoutExpired) as error:
         return RuntimeStatus(False, str(python), {}, f"AutoML runtime at {python} did not start: {error}")
     if done.returncode != 0:

@@ -22,6 +22,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..automl.runtime import automl_env
+
 SIDECAR_SCRIPT = Path(__file__).resolve().parent.parent / "automl" / "sidecar_server.py"
 
 
@@ -139,6 +141,7 @@ class SidecarPredictor:
         self._process = subprocess.Popen(
             [self.python, str(SIDECAR_SCRIPT), self.model_path],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            env=automl_env(),
         )
         threading.Thread(target=self._drain_stderr, args=(self._process,), daemon=True).start()
         try:

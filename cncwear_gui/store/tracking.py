@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..data.csvtext import file_sha256
-from ..paths import user_data_dir
+from ..paths import project_root, user_data_dir
 
 WRITER_TAG = "cncwear.writer"
 SHA_TAG = "cncwear.model_sha256"
@@ -124,7 +124,7 @@ def log_autosklearn_model(model_path: Path, feature_names: list[str], runtime: d
     """
     mlflow = mlflow_client()
     digest = file_sha256(model_path)
-    lock = Path(__file__).resolve().parents[2] / "packaging" / "requirements" / "automl.lock.txt"
+    lock = project_root() / "packaging" / "requirements" / "automl.lock.txt"
     artifacts = {"autosklearn_model": str(model_path)}
     if lock.is_file():
         artifacts["automl_runtime_lock"] = str(lock)
