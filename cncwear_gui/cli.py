@@ -187,6 +187,18 @@ def cmd_champion(args) -> int:
     return EXIT_OK
 
 
+def _dask_address(args) -> str | None:
+    """--dask-scheduler, else the settings' scheduler for auto-sklearn runs (the app's Training view
+    and pipeline start this command line); None: train on this machine."""
+    if args.dask_scheduler:
+        return args.dask_scheduler
+    if args.engine != "auto-sklearn":
+        return None
+    from .settings import load_settings
+
+    return load_settings().dask_scheduler or None
+
+
 def _training_config(args, register: bool):
     from .automl.config import SearchConfig
     from .models.training import TrainingConfig
@@ -195,7 +207,7 @@ def _training_config(args, register: bool):
     config = TrainingConfig(
         engine=args.engine,
         search=SearchConfig(budget_s=args.budget, seed=args.search_seed, metric=args.search_metric,
-                            resampling=args.resampling, workers=args.workers),
+                            resampling=args.resampling, workers=args.workers, dask_address=_dask_address(args)),
         feature_set=args.feature_set,
         protocols=protocols,
         register=register,
@@ -459,7 +471,8 @@ def _pipeline_config(args, settings):
 
     data = list(args.data or ([settings.data_dir] if settings.data_dir else [str(bundled_dataset_dir())]))
     return PipelineConfig(data=data, engine=args.engine or settings.pipeline_engine,
-                          budget_s=args.budget or settings.pipeline_budget_s, gate_margin=args.margin)
+                          budget_s=args.budget or settings.pipeline_budget_s, gate_margin=args.margin,
+                          dask_address=settings.dask_scheduler or None)
 
 
 def _check_trigger(args, settings, history):
@@ -793,6 +806,9 @@ def _add_search_options(parser: argparse.ArgumentParser, resampling: str = "grou
                              f"experiments, holdout and cv split rows at random as in the talk)")
     search.add_argument("--search-seed", type=int, default=1)
     search.add_argument("--workers", type=int, default=1, help="auto-sklearn: candidates fitted in parallel")
+    search.add_argument("--dask-scheduler", metavar="ADDRESS",
+                        help="auto-sklearn: fit candidates on this Dask cluster, e.g. tcp://host:8786 "
+                             "(default: the settings' Dask scheduler, else this machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,12 +10,20 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 SETTINGS_VERSION = 1
 THEMES = ("light", "dark")
+
+
+def dask_address_problem(address: str) -> str | None:
+    """Why a Dask scheduler address is unusable, or None (the form Dask's Client takes: tcp://host:port)."""
+    if re.fullmatch(r"(tcp|tls)://[^\s/:]+:\d{1,5}", address.strip()):
+        return None
+    return f"Dask scheduler address {address!r} must look like tcp://host:8786 (or tls://host:port)"
 
 
 @dataclass
@@ -37,6 +45,7 @@ class Settings:
     metrics_tls_key: str = ""
     pipeline_engine: str = "flaml"  # the automated pipeline's AutoML engine
     pipeline_budget_s: int = 60
+    dask_scheduler: str = ""  # auto-sklearn trains on this Dask cluster (tcp://host:8786); empty: this PC
     pipeline_schedule_hours: float = 0.0  # 0: no scheduled retraining
     pipeline_watch_dir: str = ""  # new experiment files here fire the new-data trigger
     degradation_accuracy: float = 0.8  # labelled feedback below this fires the degradation trigger
@@ -66,6 +75,8 @@ class Settings:
             problems.append("pipeline engine must be flaml or auto-sklearn")
         if self.pipeline_budget_s < 5:
             problems.append("pipeline budget must be at least 5 seconds")
+        if self.dask_scheduler and (problem := dask_address_problem(self.dask_scheduler)):
+            problems.append(problem)
         if self.pipeline_schedule_hours < 0:
             problems.append("pipeline schedule must be 0 (off) or a positive number of hours")
         if self.pipeline_watch_dir and not Path(self.pipeline_watch_dir).expanduser().is_dir():

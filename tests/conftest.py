@@ -65,3 +65,16 @@ def data_copy(tmp_path, bundled_dir) -> Path:
     for source in bundled_dir.glob("*.csv"):
         shutil.copyfile(source, target / source.name)
     return target
+
+
+@pytest.fixture(scope="session")
+def small_table(bundled_dataset):
+    """3,000 random rows of the bundled data (seed feature set): enough for a 30 s run."""
+    import numpy as np
+
+    from cncwear_gui.features.sets import get_feature_set, training_matrix
+
+    feature_set = get_feature_set("seed_slides")
+    X, y, groups = training_matrix(bundled_dataset.samples(), feature_set)
+    rows = np.random.default_rng(0).choice(len(y), 3_000, replace=False)
+    return X[rows], y[rows], groups[rows], list(feature_set.columns)

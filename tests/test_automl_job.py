@@ -12,7 +12,6 @@ from cncwear_gui.automl.config import SearchConfig
 from cncwear_gui.automl.jobs import AutoMLUnavailable, JobFailed, models_dir, run_autosklearn_job
 from cncwear_gui.process_groups import group_alive
 from cncwear_gui.automl.runtime import automl_python
-from cncwear_gui.features.sets import get_feature_set, training_matrix
 from cncwear_gui.models.evaluation import seed_split
 from cncwear_gui.tasks import Cancelled, Task
 
@@ -23,18 +22,9 @@ needs_runtime = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def table(bundled_dataset):
-    """3,000 random rows of the bundled data (seed feature set): enough for a 30 s run."""
-    feature_set = get_feature_set("seed_slides")
-    X, y, groups = training_matrix(bundled_dataset.samples(), feature_set)
-    rows = np.random.default_rng(0).choice(len(y), 3_000, replace=False)
-    return X[rows], y[rows], groups[rows], list(feature_set.columns)
-
-
-@pytest.fixture(scope="module")
-def trained(table, tmp_path_factory):
+def trained(small_table, tmp_path_factory):
     """One real 30 s auto-sklearn run, shared by the job and sidecar tests."""
-    X, y, groups, names = table
+    X, y, groups, names = small_table
     home = tmp_path_factory.mktemp("automl-home")
     previous = os.environ["CNCWEAR_HOME"]
     os.environ["CNCWEAR_HOME"] = str(home)
@@ -49,8 +39,8 @@ def trained(table, tmp_path_factory):
 
 @pytest.mark.automl
 @needs_runtime
-def test_a_real_run_streams_events_and_leaves_a_working_model(table, trained):
-    X, y, groups, names = table
+def test_a_real_run_streams_events_and_leaves_a_working_model(small_table, trained):
+    X, y, groups, names = small_table
     result, seen, home = trained
     kinds = [e.kind for e in seen]
     assert kinds[0] == "started" and kinds[-1] == "done"
@@ -87,8 +77,8 @@ def test_a_real_run_streams_events_and_leaves_a_working_model(table, trained):
 
 @pytest.mark.automl
 @needs_runtime
-def test_cancel_kills_the_whole_process_group_and_leaves_no_model(table, home):
-    X, y, groups, names = table
+def test_cancel_kills_the_whole_process_group_and_leaves_no_model(small_table, home):
+    X, y, groups, names = small_table
     task = Task()
     group = {}
 
@@ -106,8 +96,8 @@ def test_cancel_kills_the_whole_process_group_and_leaves_no_model(table, home):
 
 @pytest.mark.automl
 @needs_runtime
-def test_a_job_killed_with_sigkill_is_reported_and_leaves_nothing(table, home):
-    X, y, groups, names = table
+def test_a_job_killed_with_sigkill_is_reported_and_leaves_nothing(small_table, home):
+    X, y, groups, names = small_table
     group = {}
 
     def on_event(event):
@@ -121,8 +111,8 @@ def test_a_job_killed_with_sigkill_is_reported_and_leaves_nothing(table, home):
     assert list(models_dir().iterdir()) == []
 
 
-def test_one_class_is_refused_before_anything_starts(table, home):
-    X, y, groups, names = table
+def test_one_class_is_refused_before_anything_starts(small_table, home):
+    X, y, groups, names = small_table
     with pytest.raises(ValueError, match="only one class"):
         run_autosklearn_job(X, np.ones_like(y), groups, names, SearchConfig())
     four = np.concatenate([np.flatnonzero(y == 0)[:2], np.flatnonzero(y == 1)[:2]])  # both classes
@@ -132,9 +122,9 @@ def test_one_class_is_refused_before_anything_starts(table, home):
         run_autosklearn_job(X, y, np.zeros_like(groups), names, SearchConfig(resampling="grouped-cv"))
 
 
-def test_missing_runtime_says_so_and_offers_flaml(table, home, monkeypatch, tmp_path):
+def test_missing_runtime_says_so_and_offers_flaml(small_table, home, monkeypatch, tmp_path):
     monkeypatch.setenv("CNCWEAR_AUTOML_PYTHON", str(tmp_path / "no-such-python"))
-    X, y, groups, names = table
+    X, y, groups, names = small_table
     with pytest.raises(AutoMLUnavailable, match="FLAML"):
         run_autosklearn_job(X, y, groups, names, SearchConfig())
 
@@ -152,10 +142,10 @@ def _direct_proba(model_path, X):
 
 @pytest.mark.automl
 @needs_runtime
-def test_the_sidecar_serves_the_model_through_the_predictor_interface(table, trained):
+def test_the_sidecar_serves_the_model_through_the_predictor_interface(small_table, trained):
     from cncwear_gui.models.predictor import Predictor, SidecarPredictor
 
-    X, y, groups, names = table
+    X, y, groups, names = small_table
     result, _, _ = trained
     predictor = SidecarPredictor(result.model_path, names)
     try:
@@ -174,10 +164,10 @@ def test_the_sidecar_serves_the_model_through_the_predictor_interface(table, tra
 
 @pytest.mark.automl
 @needs_runtime
-def test_a_sidecar_killed_while_idle_restarts_transparently(table, trained):
+def test_a_sidecar_killed_while_idle_restarts_transparently(small_table, trained):
     from cncwear_gui.models.predictor import SidecarPredictor
 
-    X, _, _, names = table
+    X, _, _, names = small_table
     predictor = SidecarPredictor(trained[0].model_path, names)
     try:
         first = predictor.predict_proba(X[:10])
@@ -191,10 +181,10 @@ def test_a_sidecar_killed_while_idle_restarts_transparently(table, trained):
 
 @pytest.mark.automl
 @needs_runtime
-def test_a_hung_sidecar_times_out_and_is_replaced(table, trained):
+def test_a_hung_sidecar_times_out_and_is_replaced(small_table, trained):
     from cncwear_gui.models.predictor import SidecarPredictor, SidecarTimeout
 
-    X, _, _, names = table
+    X, _, _, names = small_table
     predictor = SidecarPredictor(trained[0].model_path, names, call_timeout=2.0)
     try:
         predictor.predict_proba(X[:5])

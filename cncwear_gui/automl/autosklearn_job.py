@@ -105,7 +105,10 @@ def main(config_path):
     if config.get("dask_address"):
         from dask.distributed import Client
 
-        dask_client = Client(config["dask_address"])
+        try:
+            dask_client = Client(config["dask_address"], timeout=20)
+        except OSError as error:
+            raise RuntimeError("the Dask scheduler at %s did not answer: %s" % (config["dask_address"], error)) from None
 
     import sklearn
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..settings import dask_address_problem
+
 ENGINES = ("auto-sklearn", "flaml")
 #: grouped-*: whole experiments held out, so the search prefers what carries over to an unseen tool.
 RESAMPLING = ("grouped-holdout", "grouped-cv", "holdout", "cv")
@@ -37,6 +39,11 @@ class SearchConfig:
             raise ValueError(f"{engine} needs a time budget of at least {MIN_BUDGET_S[engine]} s")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
+        if self.dask_address:
+            if engine != "auto-sklearn":
+                raise ValueError("a Dask scheduler is used by auto-sklearn only; FLAML trains on this machine")
+            if problem := dask_address_problem(self.dask_address):
+                raise ValueError(problem)
         classes = np.unique(y)
         if len(classes) < 2:
             raise ValueError(f"the training table has only one class ({classes.tolist()}); both worn and unworn are needed")

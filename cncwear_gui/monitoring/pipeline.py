@@ -38,6 +38,7 @@ class PipelineConfig:
     gate_metric: str = "accuracy"
     gate_margin: float = 0.0
     search_seed: int = 1
+    dask_address: str | None = None  # auto-sklearn: train on this Dask cluster
 
 
 @dataclass
@@ -211,7 +212,8 @@ def _run_steps(result: PipelineResult, config: PipelineConfig, task: Task, on_ev
         from ..models.training import TrainingConfig, train
 
         training = TrainingConfig(
-            engine=config.engine, search=SearchConfig(budget_s=config.budget_s, seed=config.search_seed),
+            engine=config.engine, search=SearchConfig(budget_s=config.budget_s, seed=config.search_seed,
+                                                      dask_address=config.dask_address if config.engine == "auto-sklearn" else None),
             feature_set=config.feature_set, register=True, promote=True, gate_protocol=config.gate_protocol,
             gate_metric=config.gate_metric, gate_margin=config.gate_margin)
         try:

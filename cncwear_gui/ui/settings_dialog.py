@@ -86,6 +86,9 @@ class SettingsDialog(QDialog):
         self.pipeline_budget.setRange(5, 24 * 3600)
         self.pipeline_budget.setSuffix(" s")
         self.pipeline_budget.setValue(settings.pipeline_budget_s)
+        self.dask = QLineEdit(settings.dask_scheduler)
+        self.dask.setPlaceholderText("none: auto-sklearn trains on this PC (e.g. tcp://dask-host:8786)")
+        self.dask.setToolTip("auto-sklearn fits its candidates on this Dask cluster; FLAML always trains on this PC")
         self.schedule = QDoubleSpinBox()
         self.schedule.setRange(0, 24 * 365)
         self.schedule.setSuffix(" h")
@@ -118,6 +121,7 @@ class SettingsDialog(QDialog):
         form.addRow("Metrics TLS key", self.tls_key)
         form.addRow("Retraining engine", self.pipeline_engine)
         form.addRow("Retraining budget", self.pipeline_budget)
+        form.addRow("Dask scheduler (auto-sklearn)", self.dask)
         form.addRow("Retrain every", self.schedule)
         form.addRow("Watched folder (new data)", self.watch_dir)
         form.addRow("Retrain below feedback accuracy", self.degradation)
@@ -146,6 +150,7 @@ class SettingsDialog(QDialog):
             metrics_tls_key=self.tls_key.text().strip(),
             pipeline_engine=self.pipeline_engine.currentText(),
             pipeline_budget_s=self.pipeline_budget.value(),
+            dask_scheduler=self.dask.text().strip(),
             pipeline_schedule_hours=round(self.schedule.value(), 4),
             pipeline_watch_dir=self.watch_dir.text().strip(),
             degradation_accuracy=round(self.degradation.value(), 4),
