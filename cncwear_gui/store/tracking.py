@@ -70,13 +70,16 @@ def mlflow_client():
 
 
 def ensure_experiment(name: str) -> str:
-    """The experiment's id; created with its artifacts under our artifact root."""
+    """The experiment's id. A local store keeps its artifacts under our artifact root; a tracking
+    server decides where artifacts go (its --artifacts-destination), so every PC's runs land there
+    and not on the disk of the PC that happened to create the experiment."""
     mlflow = mlflow_client()
     existing = mlflow.get_experiment_by_name(name)
     if existing is not None:
         return existing.experiment_id
-    location = (artifact_root() / name).as_uri()
-    return mlflow.create_experiment(name, artifact_location=location)
+    if tracking_uri().startswith(("http://", "https://", "databricks")):
+        return mlflow.create_experiment(name)
+    return mlflow.create_experiment(name, artifact_location=(artifact_root() / name).as_uri())
 
 
 @dataclass(frozen=True)
