@@ -105,7 +105,7 @@ case "$command" in
     setup) setup ;;
     gui) setup; exec .venv/bin/cncwear gui "$@" ;;
     test)
-        setup xvfb xauth prometheus   # Xvfb for real-X UI tests; Prometheus for the scrape test
+        setup xvfb xauth prometheus desktop-file-utils   # Xvfb for real-X UI tests; Prometheus for the scrape test; the desktop entry check
         export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
         exec .venv/bin/python -m pytest "$@"
         ;;

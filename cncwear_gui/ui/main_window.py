@@ -15,14 +15,14 @@ import logging
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QTabWidget
 
 from typing import TYPE_CHECKING
 
 from .. import __version__
-from ..paths import bundled_dataset_dir
+from ..paths import bundled_dataset_dir, project_root
 from ..settings import Settings, save_settings
 from .metrics_service import MetricsService
 from .pipeline_watcher import PipelineWatcher
@@ -309,6 +309,26 @@ class MainWindow(QMainWindow):
         settings = QAction("Settings…", self)
         settings.triggered.connect(self.edit_settings)
         self.menuBar().addMenu("&Edit").addAction(settings)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("User guide", self.open_user_guide)
+        help_menu.addAction("About cncwear", self.show_about)
+
+    def open_user_guide(self) -> None:
+        guide = project_root() / "docs" / "guide" / "index.md"
+        if not guide.is_file() or not QDesktopServices.openUrl(QUrl.fromLocalFile(str(guide))):
+            QMessageBox.warning(self, "cncwear", f"The user guide could not be opened: {guide}")
+
+    def show_about(self) -> None:
+        from ..automl.runtime import automl_python
+
+        engines = "auto-sklearn (AutoML runtime found) and FLAML" if automl_python() else (
+            "FLAML only: the auto-sklearn runtime is not installed here (it needs Linux and Python 3.9)")
+        QMessageBox.about(self, "About cncwear", (
+            f"<b>cncwear {__version__}</b> — milling-tool wear prediction for CNC shop floors."
+            f"<p>Training engines: {engines}.</p>"
+            "<p>Licensed under the Apache License 2.0. Bundled data: the CNC Milling Dataset of the "
+            "University of Michigan SMART lab (2018), CC0 1.0. Third-party licences: NOTICE.md.</p>"
+        ))
 
     def choose_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open experiment files", "", "CSV files (*.csv);;All files (*)")
