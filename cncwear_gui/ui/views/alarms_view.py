@@ -73,7 +73,7 @@ class AcknowledgeDialog(QDialog):
         self.setWindowTitle(f"Acknowledge the alarm of {machine}")
         self.comment = QLineEdit()
         self.comment.setPlaceholderText("optional, e.g. tool changed, T12")
-        self.false_alarm = QCheckBox("False alarm: the tool was not worn (stored as a label for retraining)")
+        self.false_alarm = QCheckBox("False alarm: the tool was not worn (recorded as feedback on the model)")
         self.false_alarm.setChecked(false_alarm)
         form = QFormLayout(self)
         form.addRow("Comment", self.comment)
