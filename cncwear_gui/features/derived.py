@@ -17,12 +17,14 @@ samples the dataset calls unreliable.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import pandas as pd
 
-Formula = Callable[[pd.DataFrame], np.ndarray]
+if TYPE_CHECKING:  # pandas loads lazily: the GUI lists feature sets before its first paint
+    import pandas as pd
+
+Formula = Callable[["pd.DataFrame"], np.ndarray]
 
 
 def _col(samples: pd.DataFrame, name: str) -> np.ndarray:

@@ -14,9 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas loads lazily: the GUI lists feature sets before its first paint
+    import pandas as pd
 
 from ..data.schema import DOCUMENTED_UNRELIABLE, OUTCOME_COLUMNS, QUALITY_FLAGS, SIGNAL_COLUMNS
 from .derived import DERIVED, PROCESS_SIGNALS, SETUP_DEPENDENT_SIGNALS, compute
@@ -69,6 +72,8 @@ class FeatureSet:
         return hashlib.sha256(json.dumps(self.definition(), sort_keys=True).encode()).hexdigest()[:16]
 
     def build(self, samples: pd.DataFrame) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.matrix(samples), columns=list(self.columns), index=samples.index)
 
     def matrix(self, samples: pd.DataFrame) -> np.ndarray:

@@ -40,11 +40,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from ..data.validation import flag_counts
+if TYPE_CHECKING:  # pandas loads lazily: the GUI's Monitoring view uses this module's constants
+    import pandas as pd
 
 FEATURE_GROUPS: tuple[str, ...] = ("X1", "Y1", "Z1", "S1", "M1", "process")
 _SIGNAL_GROUPS = FEATURE_GROUPS[:-1]
@@ -304,6 +305,8 @@ def _flag_rates(flags, n: int, what: str) -> dict[str, float]:
         raise ValueError(f"{what}: flags has {values.size} values for {n} rows")
     if not np.issubdtype(values.dtype, np.integer):
         raise ValueError(f"{what}: flags must be an integer bitmask (the quality_flags column)")
+    from ..data.validation import flag_counts  # (loads pandas)
+
     return {name: count / n for name, count in flag_counts(values.astype(np.int64)).items()}
 
 
@@ -318,6 +321,8 @@ def build_reference(
     ``worn_probability``: the model's P(worn) on these rows, for the prediction histogram.
     ``flags``: the rows' ``quality_flags`` bitmask, for the reference data-quality flag rates.
     """
+    import pandas as pd
+
     if not isinstance(features, pd.DataFrame):
         raise ValueError("features must be a pandas DataFrame")
     if features.empty or not len(features.columns):
@@ -445,6 +450,8 @@ def compute_drift(
     an empty window, non-numeric columns, or probabilities/flags of the wrong length.
     """
     thresholds = thresholds or DriftThresholds()
+    import pandas as pd
+
     if not isinstance(features, pd.DataFrame):
         raise ValueError("features must be a pandas DataFrame")
     missing = [c for c in reference.columns if c not in features.columns]
