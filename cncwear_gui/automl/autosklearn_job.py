@@ -16,8 +16,9 @@ Anything else on stdout/stderr is auto-sklearn's own logging.
 CONFIG: {"table": CSV with feature columns + "worn" + "experiment" + "role", "output_dir", "budget_s",
 "per_run_s", "memory_mb", "seed", "metric", "resampling" (grouped-holdout|grouped-cv|holdout|cv), "folds",
 "dask_address" (optional), "workers", "loeo" (bool)}.
-Evaluation: the search sees only rows with role "train". Rows with role "test" (the seed
-protocol's held-out rows) are then predicted into predictions_seed.csv. With "loeo", the found
+Evaluation: the search sees only rows with role "train", and the ensemble it found is then
+refitted on all of them. Rows with role "test" (the seed protocol's held-out rows) are then
+predicted into predictions_seed.csv. With "loeo", the found
 ensemble is refitted once per experiment without that experiment's rows (the search is not
 repeated) into predictions_loeo.csv. When either happened, the model saved is the ensemble
 refitted on all rows. The model is written to ``output_dir/.partial`` and renamed to
@@ -132,8 +133,9 @@ def main(config_path):
         delete_tmp_folder_after_terminate=True,
     )
     automl.fit(X, y)
-    if resampling != "holdout":
-        automl.refit(X, y)  # cv strategies keep no fitted models until refit
+    # cv strategies keep no fitted models until refit; the holdout strategies fitted each member on
+    # part of the search rows only: either way the chosen ensemble is fitted on all of them.
+    automl.refit(X, y)
 
     members = []
     leaderboard = automl.leaderboard(detailed=False, ensemble_only=False)
