@@ -46,7 +46,7 @@ else
 fi
 
 for part in "$BUNDLE" "$BUNDLE"/_internal "$BUNDLE"/automl-runtime; do
-    [ -d "$part" ] && say "size: $(du -sh "$part" | cut -f1) $part"
+    if [ -d "$part" ]; then say "size: $(du -sh "$part" | cut -f1) $part"; fi
 done
 if [ "${1:-}" != --no-smoke ]; then
     .venv/bin/python packaging/smoke_test.py "$BUNDLE"
