@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..automl.runtime import automl_env
+from ..automl.runtime import automl_env, automl_python
 
 SIDECAR_SCRIPT = Path(__file__).resolve().parent.parent / "automl" / "sidecar_server.py"
 
@@ -49,8 +49,6 @@ class SidecarPredictor:
     def __init__(self, model_path: str | Path, feature_names: list[str], python: str | Path | None = None,
                  call_timeout: float = 30.0, start_timeout: float = 180.0):
         if python is None:
-            from ..automl.runtime import automl_python
-
             python = automl_python()
             if python is None:
                 raise SidecarError("the AutoML runtime is not installed: auto-sklearn models cannot be served here")
