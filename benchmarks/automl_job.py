@@ -48,7 +48,8 @@ def main() -> None:
     predictor = SidecarPredictor(result.model_path, data[3])
     started = time.perf_counter()
     predictor.predict_proba(data[0][:1])
-    print(f"sidecar start + first call: {time.perf_counter() - started:.2f} s")
+    print(f"sidecar start + first call: {time.perf_counter() - started:.2f} s "
+          f"({predictor.fast_forests} forest(s) on the sidecar's small-batch path)")
     pings = [predictor.ping() for _ in range(50)]
     print(f"sidecar pipe round trip (ping, no model call): median {np.median(pings) * 1000:.2f} ms")
     for rows in (1, 5000):

@@ -3,7 +3,7 @@
     <automl python> sidecar_server.py MODEL.pkl
 
 Protocol over stdin/stdout (binary, little-endian float64 matrices):
-    sidecar → {"ready": true, "classes": [...]}\\n                       once, after loading
+    sidecar → {"ready": true, "classes": [...], "fast_forests": k}\\n    once, after loading
     client  → {"op": "predict_proba"|"predict", "rows": n, "cols": m}\\n + n*m*8 bytes
     sidecar → {"ok": true, "rows": n, "cols": k}\\n + n*k*8 bytes         or {"ok": false, "error": "..."}\\n
     client  → {"op": "ping"}\\n   → {"ok": true, "rows": 0, "cols": 0}\\n
@@ -26,13 +26,16 @@ def main(model_path):
 
     import numpy as np
 
+    from sidecar_forests import speed_up_forests  # a sibling file: this script's folder is on sys.path
+
     with open(model_path, "rb") as handle:
         model = pickle.load(handle)
+    fast_forests = speed_up_forests(model)
 
     def send(header, payload=b""):
         protocol_out.write(json.dumps(header).encode() + b"\n" + payload)
 
-    send({"ready": True, "classes": np.asarray(model.classes_).tolist()})
+    send({"ready": True, "classes": np.asarray(model.classes_).tolist(), "fast_forests": fast_forests})
     while True:
         line = requests.readline()
         if not line:

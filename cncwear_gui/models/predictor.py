@@ -59,6 +59,7 @@ class SidecarPredictor:
         self.call_timeout = call_timeout
         self.start_timeout = start_timeout
         self.classes_: np.ndarray | None = None
+        self.fast_forests = 0  # forests the sidecar scores small batches of without joblib (sidecar_forests.py)
         self.restarts = 0
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
@@ -148,6 +149,7 @@ class SidecarPredictor:
             self._stop()
             raise SidecarError(f"the sidecar did not start: {error}; {self._last_stderr()}") from error
         self.classes_ = np.asarray(ready["classes"])
+        self.fast_forests = int(ready.get("fast_forests", 0))
 
     def _read_line(self, deadline: float) -> bytes:
         line = b""
