@@ -23,14 +23,15 @@ needs_runtime = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def trained(small_table, tmp_path_factory):
-    """One real 30 s auto-sklearn run, shared by the job and sidecar tests."""
+    """One real 30 s auto-sklearn run in the tree-ensembles search space, shared by the job and sidecar tests."""
     X, y, groups, names = small_table
     home = tmp_path_factory.mktemp("automl-home")
     previous = os.environ["CNCWEAR_HOME"]
     os.environ["CNCWEAR_HOME"] = str(home)
     try:
         seen = []
-        result = run_autosklearn_job(X, y, groups, names, SearchConfig(budget_s=30, seed=1), on_event=seen.append,
+        result = run_autosklearn_job(X, y, groups, names, SearchConfig(budget_s=30, seed=1, search_space="tree-ensembles"),
+                                     on_event=seen.append,
                                      test_rows=seed_split(y)[1], loeo=True)
     finally:
         os.environ["CNCWEAR_HOME"] = previous
@@ -57,6 +58,8 @@ def test_a_real_run_streams_events_and_leaves_a_working_model(small_table, train
     assert np.array_equal(rows, np.arange(len(y)))
     best = [e.data["score"] for e in seen if e.kind == "best"]
     assert best == sorted(best) and 0.5 < best[-1] <= 1.0
+    tried = {e.data["model"] for e in seen if e.kind == "trial"}
+    assert tried <= {"random_forest", "extra_trees", "gradient_boosting"}, tried  # the search space held
     members = result.ensemble["members"]
     assert members and abs(sum(m["weight"] for m in members) - 1.0) < 1e-3
     assert result.model_path.is_file() and (result.model_dir / "leaderboard.csv").is_file()

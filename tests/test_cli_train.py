@@ -62,3 +62,4 @@ def test_benchmark_adds_the_automl_row_to_the_talks_table(home):
         assert any(line.startswith("Decision Tree") for line in lines) and any(line.startswith("FLAML") for line in lines)
     assert "/18" in loeo_block.split("FLAML")[1].splitlines()[0]  # LOEO counts experiments for the AutoML row too
     assert "AutoML rows" in table
+    assert "FLAML search: 6 s budget, holdout resampling, tree-ensembles search space" in table  # the benchmark's defaults

@@ -69,6 +69,16 @@ def test_flaml_search_streams_the_job_events_and_returns_a_scikit_learn_model(bu
     assert sum(row["trials"] for row in result.leaderboard) == len(trials)
 
 
+def test_the_tree_ensembles_search_space_tries_only_forests_and_boosting(bundled_dataset):
+    feature_set = get_feature_set("signals")
+    X, y, groups = training_matrix(bundled_dataset.samples(), feature_set)
+    seen = []
+    run_flaml_search(X, y, groups, list(feature_set.columns), SearchConfig(budget_s=5, search_space="tree-ensembles"),
+                     on_event=seen.append)
+    tried = [e.data["model"] for e in seen if e.kind == "trial"]
+    assert tried and set(tried) <= {"random_forest", "extra_trees", "hist_gradient_boosting"}, tried
+
+
 def test_cancel_stops_flaml_and_logs_nothing(bundled_dataset, home):
     task = Task()
     trials = []
@@ -175,6 +185,8 @@ def test_bad_training_input_is_refused_before_anything_starts(bundled_dataset, h
         train(bundled_dataset, flaml_config(protocols=("seed",), register=True))
     with pytest.raises(ValueError, match="engine must be one of"):
         train(bundled_dataset, TrainingConfig(engine="h2o"))
+    with pytest.raises(ValueError, match="search space must be one of all, tree-ensembles"):
+        train(bundled_dataset, TrainingConfig(engine="flaml", search=SearchConfig(search_space="linear")))
     assert _training_runs(_client()) == []
 
 

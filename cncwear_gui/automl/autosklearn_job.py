@@ -15,7 +15,7 @@ Anything else on stdout/stderr is auto-sklearn's own logging.
 
 CONFIG: {"table": CSV with feature columns + "worn" + "experiment" + "role", "output_dir", "budget_s",
 "per_run_s", "memory_mb", "seed", "metric", "resampling" (grouped-holdout|grouped-cv|holdout|cv), "folds",
-"dask_address" (optional), "workers", "loeo" (bool)}.
+"dask_address" (optional), "workers", "search_space" (all|tree-ensembles), "loeo" (bool)}.
 Evaluation: the search sees only rows with role "train", and the ensemble it found is then
 refitted on all of them. Rows with role "test" (the seed protocol's held-out rows) are then
 predicted into predictions_seed.csv. With "loeo", the found
@@ -32,6 +32,9 @@ import pickle
 import sys
 import time
 
+#: the "tree-ensembles" search space: auto-sklearn's forests and gradient boosting, no feature preprocessing
+TREE_ENSEMBLES = {"classifier": ["random_forest", "extra_trees", "gradient_boosting"],
+                  "feature_preprocessor": ["no_preprocessing"]}
 _STARTED = time.monotonic()
 
 
@@ -129,6 +132,7 @@ def main(config_path):
         n_jobs=int(config.get("workers", 1)) if dask_client is None else None,
         dask_client=dask_client,
         get_trials_callback=reporter,
+        include=TREE_ENSEMBLES if config.get("search_space") == "tree-ensembles" else None,
         tmp_folder=os.path.join(config["output_dir"], "autosklearn-tmp"),
         delete_tmp_folder_after_terminate=True,
     )

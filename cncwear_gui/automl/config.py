@@ -12,6 +12,8 @@ ENGINES = ("auto-sklearn", "flaml")
 #: grouped-*: whole experiments held out, so the search prefers what carries over to an unseen tool.
 RESAMPLING = ("grouped-holdout", "grouped-cv", "holdout", "cv")
 METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc")
+#: tree-ensembles: only forests and gradient boosting, on the features as they are; more candidates fit in the budget.
+SEARCH_SPACES = ("all", "tree-ensembles")
 MIN_BUDGET_S = {"auto-sklearn": 30, "flaml": 5}
 
 
@@ -26,6 +28,7 @@ class SearchConfig:
     memory_mb: int = 3072  # auto-sklearn: limit per worker
     dask_address: str | None = None  # auto-sklearn: train on a site's Dask cluster
     workers: int = 1  # auto-sklearn: candidates fitted in parallel on this machine
+    search_space: str = "all"
 
     def check(self, y: np.ndarray, groups: np.ndarray, engine: str = "auto-sklearn") -> None:
         """Refuse bad input before anything starts."""
@@ -37,6 +40,8 @@ class SearchConfig:
             raise ValueError(f"metric must be one of {', '.join(METRICS)}")
         if self.budget_s < MIN_BUDGET_S[engine]:
             raise ValueError(f"{engine} needs a time budget of at least {MIN_BUDGET_S[engine]} s")
+        if self.search_space not in SEARCH_SPACES:
+            raise ValueError(f"search space must be one of {', '.join(SEARCH_SPACES)}")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
         if self.dask_address:

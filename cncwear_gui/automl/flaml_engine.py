@@ -24,6 +24,7 @@ from .config import SearchConfig
 from .jobs import JobEvent
 
 ESTIMATORS = ("rf", "extra_tree", "histgb", "lrl1")
+TREE_ENSEMBLES = ("rf", "extra_tree", "histgb")  # the "tree-ensembles" search space
 ESTIMATOR_NAMES = {
     "rf": "random_forest",
     "extra_tree": "extra_trees",
@@ -83,7 +84,7 @@ def run_flaml_search(
         automl = AutoML()
         automl.fit(
             X, y, task="classification", metric=metric, time_budget=config.budget_s, seed=config.seed,
-            estimator_list=list(ESTIMATORS), log_file_name=str(trials.path), log_type="all",
+            estimator_list=list(TREE_ENSEMBLES if config.search_space == "tree-ensembles" else ESTIMATORS), log_file_name=str(trials.path), log_type="all",
             retrain_full=False, verbose=0, mlflow_logging=False, **_resampling(config, groups),
         )
         trials.drain()

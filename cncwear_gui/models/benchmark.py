@@ -31,6 +31,7 @@ class BenchmarkRow:
     run_id: str | None = None
     model_id: str | None = None
     name: str = ""  # shown in the table; defaults to the baseline's name
+    search: dict | None = None  # AutoML rows: how the search was asked to run
 
     @property
     def label(self) -> str:
@@ -50,6 +51,8 @@ class BenchmarkRow:
             row["experiments"] = self.experiments
         row["per_experiment"] = self.per_experiment
         row["mlflow_run_id"] = self.run_id
+        if self.search is not None:
+            row["search"] = self.search
         return row
 
 
@@ -172,8 +175,9 @@ def _log_row(row: BenchmarkRow, evaluation: Evaluation, feature_set: FeatureSet,
         row.model_id = logged.model_id
 
 
-def automl_rows(rows: list[BenchmarkRow], result, protocols: list[str]) -> list[BenchmarkRow]:
-    """The baseline rows plus the AutoML training run's (a training.TrainingResult), by protocol."""
+def automl_rows(rows: list[BenchmarkRow], result, protocols: list[str], search=None) -> list[BenchmarkRow]:
+    """The baseline rows plus the AutoML training run's (a training.TrainingResult), by protocol;
+    ``search``, the run's SearchConfig, is described under the table when given."""
     name = {"auto-sklearn": "auto-sklearn", "flaml": "FLAML"}[result.engine]
     extra = []
     for protocol in protocols:
@@ -181,6 +185,9 @@ def automl_rows(rows: list[BenchmarkRow], result, protocols: list[str]) -> list[
         row = _row("automl", evaluation, None)
         row.name, row.feature_set, row.run_id = name, result.feature_set, result.run_id
         row.fit_seconds = result.search_seconds
+        if search is not None:
+            row.search = {"budget_s": search.budget_s, "resampling": search.resampling,
+                          "search_space": search.search_space, "metric": search.metric, "seed": search.seed}
         extra.append(row)
     return sorted(rows + extra, key=lambda r: protocols.index(r.protocol))
 
@@ -227,6 +234,10 @@ def format_table(rows: list[BenchmarkRow]) -> str:
                 line += f"{f'{r.experiments_correct}/{r.experiments}':>13}"
             lines.append(line)
         lines.append("")
+    for r in (r for r in rows if r.search and r.protocol == rows[-1].protocol):
+        s = r.search
+        lines.append(f"{r.label} search: {s['budget_s']} s budget, {s['resampling']} resampling, "
+                     f"{s['search_space']} search space, optimising {s['metric']}, seed {s['seed']}.")
     if any(r.model == "automl" for r in rows):
         lines.append(
             "AutoML rows: 'fit s' is the whole run (search within the budget on the seed training rows,\n"

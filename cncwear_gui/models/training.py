@@ -288,6 +288,7 @@ def _write_run(mlflow, result, fitted, config, feature_set, dataset, X, rows, ex
         mlflow.log_params({
             "engine": config.engine, "budget_s": search.budget_s, "search_seed": search.seed,
             "search_metric": search.metric, "resampling": search.resampling, "folds": search.folds,
+            "search_space": search.search_space,
             "split_seed": config.split_seed, "rows": rows, "features": X.shape[1],
             "gate_protocol": config.gate_protocol, "gate_metric": config.gate_metric,
             "gate_margin": config.gate_margin, **fitted.params,
