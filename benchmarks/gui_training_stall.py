@@ -69,9 +69,13 @@ def main() -> None:
         started[0] = time.perf_counter()
         view.start_training()
 
+    def stop() -> None:
+        heartbeat.stop()  # before quitting: closing the window is not part of the training run
+        app.quit()
+
     def finished(*_args) -> None:
         if started[0] is not None and not any(runner.running for runner in view.runners):
-            QTimer.singleShot(200, app.quit)
+            QTimer.singleShot(200, stop)
 
     started = [None]
     window.state.scores_changed.connect(lambda _: started[0] is None and QTimer.singleShot(500, start_training))

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
 from ..tasks import Cancelled, Task
+from .gc_pauses import freeze_after_imports
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class TaskRunner(QObject):
         if task is not self._task:  # a cancelled task finished late: ignore its result
             return
         self._task, self._worker = None, None
+        freeze_after_imports()  # what the task imported stays loaded: keep it out of full collections
         self.succeeded.emit(result)
         self.running_changed.emit(False)
 
