@@ -84,7 +84,8 @@ def run_flaml_search(
         automl = AutoML()
         automl.fit(
             X, y, task="classification", metric=metric, time_budget=config.budget_s, seed=config.seed,
-            estimator_list=list(TREE_ENSEMBLES if config.search_space == "tree-ensembles" else ESTIMATORS), log_file_name=str(trials.path), log_type="all",
+            estimator_list=list(TREE_ENSEMBLES if config.search_space == "tree-ensembles" else ESTIMATORS),
+            log_file_name=str(trials.path), log_type="all",
             retrain_full=False, verbose=0, mlflow_logging=False, **_resampling(config, groups),
         )
         trials.drain()

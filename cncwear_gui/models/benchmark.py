@@ -234,9 +234,10 @@ def format_table(rows: list[BenchmarkRow]) -> str:
                 line += f"{f'{r.experiments_correct}/{r.experiments}':>13}"
             lines.append(line)
         lines.append("")
-    for r in (r for r in rows if r.search and r.protocol == rows[-1].protocol):
-        s = r.search
-        lines.append(f"{r.label} search: {s['budget_s']} s budget, {s['resampling']} resampling, "
+    searched = next((r for r in rows if r.search), None)  # one search, shown in each protocol's AutoML row
+    if searched is not None:
+        s = searched.search
+        lines.append(f"{searched.label} search: {s['budget_s']} s budget, {s['resampling']} resampling, "
                      f"{s['search_space']} search space, optimising {s['metric']}, seed {s['seed']}.")
     if any(r.model == "automl" for r in rows):
         lines.append(
