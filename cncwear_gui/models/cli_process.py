@@ -6,14 +6,12 @@ hundreds of milliseconds). The child prints one JSON object per line: ``{"progre
 "message": m}`` while it works, anything else the caller's ``on_message`` handles. Cancel sends
 SIGTERM (the child cancels its own work, e.g. kills an AutoML job's process group) and kills the
 child if it has not exited after ``grace_s``. A non-zero exit raises CliProcessError with the
-child's last line on stderr. The child runs at a lower CPU priority: on a 2-core shop-floor PC a
-search using every core would otherwise slow the GUI's painting to 50 ms and more per frame.
+child's last line on stderr.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -23,7 +21,6 @@ from typing import Callable
 from ..tasks import Cancelled, Task, ensure_task
 
 POLL_SECONDS = 0.1
-BACKGROUND_NICENESS = 10  # Unix niceness of the child; what it starts later (an AutoML job) inherits it
 
 
 class CliProcessError(RuntimeError):
@@ -34,7 +31,7 @@ def run_cli_process(arguments: list[str], on_message: Callable[[dict], None], ta
                     grace_s: float = 0.0) -> None:
     task = ensure_task(task)
     command = [sys.executable, "-m", "cncwear_gui.cli", *arguments]
-    process = spawn_in_background(command)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
     lines: queue.Queue = queue.Queue()
     stderr: list[str] = []
     threading.Thread(target=_pump, args=(process.stdout, lines.put, True), daemon=True).start()
@@ -89,14 +86,3 @@ def _stop(process: subprocess.Popen, grace_s: float) -> None:
             pass
     process.kill()
     process.wait()
-
-
-def spawn_in_background(command: list[str]) -> subprocess.Popen:
-    """Start ``command`` with text pipes at ``BACKGROUND_NICENESS`` (Unix; Windows keeps normal priority)."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
-    if hasattr(os, "setpriority"):
-        try:
-            os.setpriority(os.PRIO_PROCESS, process.pid, BACKGROUND_NICENESS)
-        except OSError:
-            pass  # it has already exited: its exit status tells the rest
-    return process
