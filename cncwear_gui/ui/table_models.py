@@ -48,6 +48,26 @@ def row_table(model: QAbstractTableModel) -> QTableView:
     return table
 
 
+def fit_columns_on_reset(table: QTableView, columns: tuple[int, ...] | None = None) -> None:
+    """Size ``columns`` (all by default) to their contents once per model reset instead of in
+    every layout pass, as ResizeToContents does: each pass measures every cell's text on the GUI
+    thread, several times in the frame in which new rows appear."""
+    header = table.horizontalHeader()
+    model = table.model()
+
+    def fit() -> None:
+        for column in range(model.columnCount()) if columns is None else columns:
+            table.resizeColumnToContents(column)
+
+    if columns is None:
+        header.setSectionResizeMode(QHeaderView.Interactive)
+    else:
+        for column in columns:
+            header.setSectionResizeMode(column, QHeaderView.Interactive)
+    model.modelReset.connect(fit)
+    fit()
+
+
 class _Table(QAbstractTableModel):
     COLUMNS: tuple[str, ...] = ()
 
@@ -63,6 +83,34 @@ class _Table(QAbstractTableModel):
         return self.COLUMNS[section] if orientation == Qt.Horizontal else str(section + 1)
 
     def _rows(self) -> int:
+        raise NotImplementedError
+
+
+class _CachedCellsTable(_Table):
+    """A small table whose cells are computed once per model reset.
+
+    While it sizes columns and paints, Qt asks for every cell in every role several times; each
+    answer is a Python call on the GUI thread. Subclasses implement ``cell`` and reset the model
+    (begin/endResetModel) whenever their rows change.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._cells: dict[tuple[int, int, int], object] = {}
+
+    def beginResetModel(self) -> None:
+        self._cells.clear()
+        super().beginResetModel()
+
+    def data(self, index, role=Qt.DisplayRole):
+        key = (index.row(), index.column(), role)
+        try:
+            return self._cells[key]
+        except KeyError:
+            value = self._cells[key] = self.cell(key[0], key[1], role)
+            return value
+
+    def cell(self, row: int, column: int, role: int):
         raise NotImplementedError
 
 
@@ -188,7 +236,7 @@ def describe_config(config: dict | None) -> str:
     return " · ".join(f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}" for key, value in config.items())
 
 
-class LeaderboardTableModel(_Table):
+class LeaderboardTableModel(_CachedCellsTable):
     """An AutoML leaderboard (list of dicts). FLAML: best candidate per model family with its
     trial count and configuration; auto-sklearn: the kept models with their ensemble weights."""
 
@@ -212,9 +260,9 @@ class LeaderboardTableModel(_Table):
     def _rows(self) -> int:
         return len(self.rows)
 
-    def data(self, index, role=Qt.DisplayRole):
-        key = self.keys[index.column()]
-        value = self.rows[index.row()].get(key)
+    def cell(self, row: int, column: int, role: int):
+        key = self.keys[column]
+        value = self.rows[row].get(key)
         if role == Qt.ToolTipRole and key == "config":
             return "\n".join(f"{k} = {v}" for k, v in (value or {}).items()) or None
         if role == Qt.TextAlignmentRole and key not in ("model", "config"):
@@ -244,7 +292,7 @@ def per_experiment_text(row) -> str | None:
     return "Held out one at a time (LOEO):\n" + "\n".join(lines)
 
 
-class ComparisonTableModel(_Table):
+class ComparisonTableModel(_CachedCellsTable):
     """The talk's table: one row per model, the seed and LOEO protocols side by side.
 
     Rows are ``benchmark.BenchmarkRow``s (label, protocol, metrics, experiments_correct,
@@ -273,9 +321,8 @@ class ComparisonTableModel(_Table):
     def _rows(self) -> int:
         return len(self.models)
 
-    def data(self, index, role=Qt.DisplayRole):
-        model = self.models[index.row()]
-        column = index.column()
+    def cell(self, row: int, column: int, role: int):
+        model = self.models[row]
         if role == Qt.FontRole and model == self.highlight:
             font = QFont()
             font.setBold(True)

@@ -61,8 +61,11 @@ def test_a_run_shows_live_progress_then_results_and_promotes(view, qtbot):
     assert view.trial_count >= 2 and view.best_score is not None
     assert f"of {BUDGET_S} s" in view.live.text() and "candidates" in view.live.text()
     assert view.progress.value() > 0
+    plot_height = view.curve.height()
 
     qtbot.waitUntil(lambda: view.outcome is not None, timeout=TRAINING_TIMEOUT_MS)
+    # the two-line summary fits the status line's reserved height: the plot keeps its size
+    assert view.curve.height() == plot_height
     result = view.outcome.result
     assert view.status.text().startswith("✔ FLAML tried")
     assert result.feature_set == "process@v1" and "on process@v1" in view.status.text()  # the choice reached the run
@@ -88,6 +91,11 @@ def test_a_run_shows_live_progress_then_results_and_promotes(view, qtbot):
     assert comparison.data(comparison.index(row, 7)) == f"{seed.metrics['accuracy']:.2%}"
     assert [comparison.data(comparison.index(r, 0)) for r in range(3)] == [
         "Decision Tree (not computed)", "Random Forest (not computed)", "Gradient Boosting (not computed)"]
+    names = view.comparison_table.fontMetrics()  # the model column was sized to its longest name
+    assert view.comparison_table.columnWidth(0) >= names.horizontalAdvance("Gradient Boosting (not computed)")
+    assert comparison.data(comparison.index(row, 0), Qt.FontRole).bold()  # the run's row stands out
+    comparison.set_rows(view.outcome.rows)  # new rows: no cell is answered from before
+    assert comparison.data(comparison.index(row, 0), Qt.FontRole) is None
     assert "Gradient Boosting" in view.baseline_status.text()
     # registered as the challenger; the gate's verdict at training time is shown
     assert view.registry.challenger.version == result.model_version

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from .axis_cache import cache_axes
+
 
 class ScoreCurve(pg.PlotWidget):
     def __init__(self, parent=None):
@@ -15,6 +17,7 @@ class ScoreCurve(pg.PlotWidget):
         self.setLabel("left", "validation accuracy")
         self.getAxis("left").enableAutoSIPrefix(False)  # scores as 0.95, not "950 (x0.001)"
         self.showGrid(x=True, y=True, alpha=0.2)
+        cache_axes(self)  # the view redraws this plot every 250 ms during a search
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.addLegend(offset=(10, 10))  # top left: early candidates score low, so it stays clear
@@ -27,6 +30,7 @@ class ScoreCurve(pg.PlotWidget):
         self._times: list[float] = []
         self._scores: list[float] = []
         self._drawn = 0
+        self._x_end = self.budget_s
 
     def reset(self, budget_s: float, metric: str = "accuracy") -> None:
         self.budget_s = float(budget_s)
@@ -34,6 +38,7 @@ class ScoreCurve(pg.PlotWidget):
         self.setTitle(f"Each candidate's {metric} on the search's validation experiments (held out whole from its training rows)",
                       size="10pt")
         self._times, self._scores, self._drawn = [], [], 0
+        self._x_end = self.budget_s
         self.trials.clear()
         self.best.setData([], [])
         self.setXRange(0, self.budget_s, padding=0.02)
@@ -66,4 +71,6 @@ class ScoreCurve(pg.PlotWidget):
         x = np.append(np.repeat(times, 2)[1:], end)  # a step: the best holds until the next record
         y = np.repeat(best, 2)
         self.best.setData(x, y)
-        self.setXRange(0, max(self.budget_s, end), padding=0.02)
+        if end > self._x_end:  # only ever widened: a new range re-draws both axes
+            self._x_end = end
+            self.setXRange(0, end, padding=0.02)

@@ -39,7 +39,7 @@ from ...automl.config import MIN_BUDGET_S
 from ...automl.runtime import automl_python
 from ...features.sets import FEATURE_SETS
 from ..state import AppState
-from ..table_models import ComparisonTableModel, LeaderboardTableModel, row_table
+from ..table_models import ComparisonTableModel, LeaderboardTableModel, fit_columns_on_reset, row_table
 from ..workers import TaskRunner
 from .score_curve import ScoreCurve
 from .training_jobs import (
@@ -123,10 +123,8 @@ class LoeoFirstComparisonModel(ComparisonTableModel):
             return self.TOOLTIPS["seed" if self.COLUMNS[section].startswith("seed") else "loeo"]
         return super().headerData(section, orientation, role)
 
-    def data(self, index, role=Qt.DisplayRole):
-        if index.isValid():
-            index = self.index(index.row(), self._SOURCE[index.column()])
-        return super().data(index, role)
+    def cell(self, row: int, column: int, role: int):
+        return super().cell(row, self._SOURCE[column], role)
 
 
 def search_time(result) -> float:
@@ -302,6 +300,10 @@ class TrainingView(QWidget):
         self.status = QLabel("Choose an engine and a time budget, then Start training.")
         self.status.setObjectName("viewTitle")
         self.status.setWordWrap(True)
+        self.status.ensurePolished()  # its font comes from the style sheet
+        # two lines from the start: the run's summary then fits without shrinking (and re-laying out
+        # and re-drawing) the plot and the tables in the frame that shows the results
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing())
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("idle")
@@ -310,6 +312,7 @@ class TrainingView(QWidget):
 
         self.leaderboard = LeaderboardTableModel()
         self.leaderboard_table = row_table(self.leaderboard)
+        fit_columns_on_reset(self.leaderboard_table)
         self.leaderboard_table.horizontalHeader().setStretchLastSection(True)
         self.leaderboard_caption = QLabel("Leaderboard: after the search.")
         self.leaderboard_caption.setWordWrap(True)
@@ -323,8 +326,8 @@ class TrainingView(QWidget):
         self.comparison.set_rows([])
         self.comparison_table = row_table(self.comparison)
         self.comparison_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        for column in (0, self.comparison.EXPERIMENTS_COLUMN, self.comparison.FIRST_SEED_COLUMN):
-            self.comparison_table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeToContents)
+        fit_columns_on_reset(self.comparison_table,
+                             (0, self.comparison.EXPERIMENTS_COLUMN, self.comparison.FIRST_SEED_COLUMN))
         caption = QLabel(
             "The talk's table on the run's features. loeo: leave one experiment out (the honest figure for the next, "
             "unseen tool). seed: random 80/20 split of the rows (optimistic: rows of one run land on both sides)."
