@@ -352,7 +352,7 @@ class TrainingView(QWidget):
         splitter.addWidget(self.curve)
         splitter.addWidget(leaderboard_panel)
         splitter.addWidget(comparison_panel)
-        splitter.setSizes([380, 190, 230])
+        splitter.setSizes([350, 180, 270])  # the talk's table whole: its four rows and two-line header
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress, 1)
         progress_row.addWidget(self.live, 1)
