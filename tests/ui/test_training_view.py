@@ -1,11 +1,14 @@
 """The Training view with real FLAML runs on the bundled data: live progress, the results (LOEO
 first), the registry and promotion, cancel, the feature-set choice and its leakage check, the engine
-choice without auto-sklearn, the MLflow UI button and the main window's reload after a promotion."""
+choice with and without auto-sklearn, the MLflow UI button and the main window's reload after a promotion."""
 
+import os
 import urllib.request
 
 import pytest
 from PySide6.QtCore import QThreadPool, Qt
+
+from cncwear_gui.automl.runtime import automl_python
 
 pytestmark = pytest.mark.ui
 
@@ -207,6 +210,36 @@ def test_cancel_returns_to_idle_and_leaves_no_run(view, qtbot):
     from cncwear_gui.models.champion import find_champion
 
     assert find_champion(alias="challenger") is None
+
+
+@pytest.mark.automl
+@pytest.mark.skipif(not os.environ.get("CNCWEAR_REQUIRE_AUTOML") and automl_python() is None,
+                    reason="no AutoML runtime here (no Python 3.9)")
+def test_autosklearn_shows_live_progress_and_cancel_stops_its_job(view, qtbot):
+    """The view drives the auto-sklearn job in its own runtime: its candidates reach the curve while
+    it searches; Cancel stops the job's whole process group and leaves no run, model or challenger."""
+    from cncwear_gui.automl.jobs import models_dir
+    from cncwear_gui.models.champion import find_champion
+    from cncwear_gui.process_groups import group_alive
+
+    assert view.engine.model().item(view.engine.findData("auto-sklearn")).isEnabled()
+    started = []
+    view._job_event.connect(lambda _run, event: event.kind == "started" and started.append(event.data))
+    view.set_choices(engine="auto-sklearn", budget_s=120, register=True)
+    view.start_training()
+    qtbot.waitUntil(lambda: view.curve.point_count >= 1, timeout=240_000)
+    assert view.trainer.running and "Searching with auto-sklearn" in view.status.text()
+    assert "of 120 s" in view.live.text() and view.best_score is not None
+    job = started[0]["pid"]  # the job leads its own process group
+    assert group_alive(job)
+
+    with qtbot.waitSignal(view.trainer.cancelled, timeout=60_000):
+        view.cancel_button.click()
+    assert view.status.text().startswith("■ Training cancelled") and view.outcome is None
+    qtbot.waitUntil(lambda: not group_alive(job), timeout=10_000)
+    assert QThreadPool.globalInstance().waitForDone(60_000)
+    assert training_runs() == [] and find_champion(alias="challenger") is None
+    assert list(models_dir().iterdir()) == []
 
 
 def test_a_failed_run_is_reported(qtbot, home, tmp_path, bundled_dir):
