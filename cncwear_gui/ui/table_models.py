@@ -103,6 +103,8 @@ class _CachedCellsTable(_Table):
         super().beginResetModel()
 
     def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
         key = (index.row(), index.column(), role)
         try:
             return self._cells[key]

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-
-from .axis_cache import cache_axes
+from PySide6.QtWidgets import QGraphicsItem
 
 
 class ScoreCurve(pg.PlotWidget):
@@ -17,7 +16,10 @@ class ScoreCurve(pg.PlotWidget):
         self.setLabel("left", "validation accuracy")
         self.getAxis("left").enableAutoSIPrefix(False)  # scores as 0.95, not "950 (x0.001)"
         self.showGrid(x=True, y=True, alpha=0.2)
-        cache_axes(self)  # the view redraws this plot every 250 ms during a search
+        # The axes draw the grid, which spans the plot, so each redraw during a search (every 250 ms)
+        # would repaint them; from a pixmap cache they are re-drawn only when the range or size changes.
+        for axis in ("left", "bottom", "right", "top"):
+            self.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.addLegend(offset=(10, 10))  # top left: early candidates score low, so it stays clear
