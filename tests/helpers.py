@@ -7,8 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from cncwear_gui.automl.runtime import automl_python
+
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "resources" / "data" / "cnc_mill_tool_wear"
+
+# Tests that need the AutoML runtime (Python 3.9 + auto-sklearn) skip without it, unless CI says it must exist.
+needs_automl_runtime = pytest.mark.skipif(
+    automl_python() is None and not os.environ.get("CNCWEAR_REQUIRE_AUTOML"),
+    reason="no AutoML runtime here (no Python 3.9)",
+)
 
 
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:

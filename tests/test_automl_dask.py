@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from helpers import free_port, run_cli
+from helpers import free_port, needs_automl_runtime, run_cli
 
 from cncwear_gui.automl.config import SearchConfig
 from cncwear_gui.automl.jobs import run_autosklearn_job
@@ -17,8 +17,7 @@ from cncwear_gui.process_groups import stop_group
 
 pytestmark = [
     pytest.mark.automl,
-    pytest.mark.skipif(automl_python() is None and not os.environ.get("CNCWEAR_REQUIRE_AUTOML"),
-                       reason="no AutoML runtime here (no Python 3.9)"),
+    needs_automl_runtime,
 ]
 
 TASKS_ON_SCHEDULER = """

@@ -14,11 +14,7 @@ from cncwear_gui.process_groups import group_alive
 from cncwear_gui.automl.runtime import automl_python
 from cncwear_gui.models.evaluation import seed_split
 from cncwear_gui.tasks import Cancelled, Task
-
-needs_runtime = pytest.mark.skipif(
-    automl_python() is None and not os.environ.get("CNCWEAR_REQUIRE_AUTOML"),
-    reason="no AutoML runtime here (no Python 3.9)",
-)
+from helpers import needs_automl_runtime as needs_runtime
 
 
 @pytest.fixture(scope="module")

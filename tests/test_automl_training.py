@@ -12,16 +12,15 @@ import pytest
 
 from cncwear_gui.automl.config import SearchConfig
 from cncwear_gui.automl.jobs import JobFailed
-from cncwear_gui.automl.runtime import automl_python
 from cncwear_gui.models.champion import REGISTERED_NAME, find_champion, load_active_model
 from cncwear_gui.models.predictor import SidecarPredictor
 from cncwear_gui.models.training import TRAINING_EXPERIMENT, TrainingConfig, train
 from cncwear_gui.process_groups import group_alive
+from helpers import needs_automl_runtime
 
 pytestmark = [
     pytest.mark.automl,
-    pytest.mark.skipif(automl_python() is None and not os.environ.get("CNCWEAR_REQUIRE_AUTOML"),
-                       reason="no AutoML runtime here (no Python 3.9)"),
+    needs_automl_runtime,
 ]
 
 

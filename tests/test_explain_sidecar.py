@@ -8,14 +8,9 @@ import numpy as np
 import pytest
 
 from cncwear_gui.automl.config import SearchConfig
-from cncwear_gui.automl.runtime import automl_python
 from cncwear_gui.features.sets import get_feature_set, training_matrix
+from helpers import needs_automl_runtime as needs_runtime
 from helpers import tree_predict
-
-needs_runtime = pytest.mark.skipif(
-    automl_python() is None and not os.environ.get("CNCWEAR_REQUIRE_AUTOML"),
-    reason="no AutoML runtime here (no Python 3.9)",
-)
 
 pytestmark = [pytest.mark.automl, needs_runtime]
 

@@ -2,13 +2,11 @@
 first), the registry and promotion, cancel, the feature-set choice and its leakage check, the engine
 choice with and without auto-sklearn, the MLflow UI button and the main window's reload after a promotion."""
 
-import os
 import urllib.request
 
 import pytest
+from helpers import needs_automl_runtime
 from PySide6.QtCore import QThreadPool, Qt
-
-from cncwear_gui.automl.runtime import automl_python
 
 pytestmark = pytest.mark.ui
 
@@ -213,8 +211,7 @@ def test_cancel_returns_to_idle_and_leaves_no_run(view, qtbot):
 
 
 @pytest.mark.automl
-@pytest.mark.skipif(not os.environ.get("CNCWEAR_REQUIRE_AUTOML") and automl_python() is None,
-                    reason="no AutoML runtime here (no Python 3.9)")
+@needs_automl_runtime
 def test_autosklearn_shows_live_progress_and_cancel_stops_its_job(view, qtbot):
     """The view drives the auto-sklearn job in its own runtime: its candidates reach the curve while
     it searches; Cancel stops the job's whole process group and leaves no run, model or challenger."""
