@@ -9,8 +9,7 @@ import pytest
 
 from cncwear_gui.automl.config import SearchConfig
 from cncwear_gui.features.sets import get_feature_set, training_matrix
-from helpers import needs_automl_runtime as needs_runtime
-from helpers import tree_predict
+from helpers import needs_automl_runtime as needs_runtime, tree_predict
 
 pytestmark = [pytest.mark.automl, needs_runtime]
 

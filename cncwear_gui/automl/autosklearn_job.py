@@ -205,7 +205,7 @@ def loeo_predictions(automl, output, X_all, y_all, groups_all):
     snapshot = os.path.join(output, "loeo-snapshot.pkl")
     with open(snapshot, "wb") as handle:
         pickle.dump(automl, handle)
-    workers = max(1, min(len(experiments), len(os.sched_getaffinity(0))))
+    workers = min(len(experiments), len(os.sched_getaffinity(0)))
     predicted = np.empty_like(y_all)
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
