@@ -477,8 +477,11 @@ def _pipeline_config(args, settings):
                           dask_address=settings.dask_scheduler or None)
 
 
-def _check_trigger(args, settings, history):
-    """Whether the asked-for trigger fires now, and why."""
+def _check_trigger(args, settings, history, watching=False):
+    """Whether the asked-for trigger fires now, and why.
+
+    Watching, a missing champion only means there is nothing to judge yet; asked for by hand, it is an error.
+    """
     import getpass
 
     from .monitoring import triggers
@@ -493,6 +496,8 @@ def _check_trigger(args, settings, history):
         from .models.champion import find_champion
 
         champion = find_champion()
+        if champion is None and watching:
+            return triggers.TriggerCheck("degradation", False, "no champion yet, so no feedback to judge")
         if champion is None:
             raise BadInput("--trigger degradation: there is no champion whose feedback could be judged")
         return triggers.degradation(history, champion.version, settings.degradation_accuracy,
@@ -576,7 +581,7 @@ def cmd_pipeline_watch(args) -> int:
             history.abandon_stale(older_than_s=24 * 3600)
             for trigger in ("schedule", "new-data", "degradation"):
                 args.trigger, args.new_data = trigger, None
-                check = _check_trigger(args, settings, history)
+                check = _check_trigger(args, settings, history, watching=True)
                 if not check.fires:
                     continue
                 config = _pipeline_config(args, settings)
@@ -623,6 +628,8 @@ def cmd_pipeline_feedback(args) -> int:
     version = args.model_version
     if version is None:
         champion = find_champion()
+        if champion is None and watching:
+            return triggers.TriggerCheck("degradation", False, "no champion yet, so no feedback to judge")
         if champion is None:
             raise BadInput("there is no champion; give --model-version")
         version = champion.version

@@ -208,6 +208,19 @@ def test_degradation_fires_when_labelled_feedback_shows_low_accuracy(home):
     history.close()
 
 
+def test_watch_without_a_champion_keeps_watching_and_fires_nothing(home, subset_dir, tmp_path):
+    """No champion yet means no feedback to judge: the degradation check stays quiet instead of stopping the watch."""
+    watched = tmp_path / "incoming"
+    watched.mkdir()
+    done = run_cli("pipeline", "watch", "--watch-dir", str(watched), "--data", str(subset_dir), "--interval", "0.5",
+                   "--duration", "2", env=_env(home))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert json.loads(run_cli("pipeline", "history", "--json", env=_env(home)).stdout) == []
+    refused = run_cli("pipeline", "run", "--trigger", "degradation", env=_env(home))
+    assert refused.returncode == 2 and "no champion" in refused.stderr
+
+
 def test_watch_fires_the_new_data_trigger_once_and_records_a_failing_run(home, subset_dir, tmp_path, bundled_dir):
     watched = tmp_path / "incoming"
     watched.mkdir()
