@@ -628,8 +628,6 @@ def cmd_pipeline_feedback(args) -> int:
     version = args.model_version
     if version is None:
         champion = find_champion()
-        if champion is None and watching:
-            return triggers.TriggerCheck("degradation", False, "no champion yet, so no feedback to judge")
         if champion is None:
             raise BadInput("there is no champion; give --model-version")
         version = champion.version

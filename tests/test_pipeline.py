@@ -208,8 +208,8 @@ def test_degradation_fires_when_labelled_feedback_shows_low_accuracy(home):
     history.close()
 
 
-def test_watch_without_a_champion_keeps_watching_and_fires_nothing(home, subset_dir, tmp_path):
-    """No champion yet means no feedback to judge: the degradation check stays quiet instead of stopping the watch."""
+def test_without_a_champion_watch_keeps_watching_and_feedback_needs_a_version(home, subset_dir, tmp_path):
+    """No champion yet: the degradation check stays quiet instead of stopping the watch; labels need a version."""
     watched = tmp_path / "incoming"
     watched.mkdir()
     done = run_cli("pipeline", "watch", "--watch-dir", str(watched), "--data", str(subset_dir), "--interval", "0.5",
@@ -219,6 +219,11 @@ def test_watch_without_a_champion_keeps_watching_and_fires_nothing(home, subset_
     assert json.loads(run_cli("pipeline", "history", "--json", env=_env(home)).stdout) == []
     refused = run_cli("pipeline", "run", "--trigger", "degradation", env=_env(home))
     assert refused.returncode == 2 and "no champion" in refused.stderr
+    label = ("pipeline", "feedback", "--machine", "mill-1", "--predicted", "worn", "--actual", "ok", "--count", "3")
+    refused = run_cli(*label, env=_env(home))
+    assert refused.returncode == 2 and "there is no champion; give --model-version" in refused.stderr
+    recorded = run_cli(*label, "--model-version", "7", env=_env(home))
+    assert recorded.returncode == 0 and "recorded 3 label(s) for model v7; right on 0% of the last 3" in recorded.stdout
 
 
 def test_watch_fires_the_new_data_trigger_once_and_records_a_failing_run(home, subset_dir, tmp_path, bundled_dir):
