@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # pandas, scikit-learn and the model code load in the workers
     from ..models.scoring import ScoredDataset
 
 log = logging.getLogger(__name__)
+WATCHER_CHECK_MS = 10_000  # how soon a retraining watcher that died is noticed and restarted
 
 
 def _os_user() -> str:
@@ -176,7 +177,13 @@ class MainWindow(QMainWindow):
         self.metrics_service = MetricsService(self)
         self.metrics_service.metrics_ready.connect(self._on_metrics_ready)
         self.metrics_service.status_changed.connect(self._on_metrics_status)
-        self.pipeline_watcher = PipelineWatcher()
+        from .app import log_dir
+
+        self.pipeline_watcher = PipelineWatcher(log_dir() / "pipeline-watch.stderr.log")
+        self._watcher_check = QTimer(self)  # a watcher that died is reported and started again
+        self._watcher_check.setInterval(WATCHER_CHECK_MS)
+        self._watcher_check.timeout.connect(self._apply_pipeline_watcher)
+        self._watcher_check.start()
         self.state.model_changed.connect(self._describe_model)
 
         self.resize(1600, 1000)
@@ -187,10 +194,14 @@ class MainWindow(QMainWindow):
         self._first_load.setSingleShot(True)
         self._first_load.timeout.connect(lambda: self.load(self._paths))
         self._first_load.timeout.connect(lambda: self.metrics_service.apply(self.state.settings))
-        self._first_load.timeout.connect(lambda: self.pipeline_watcher.apply(self.state.settings))
+        self._first_load.timeout.connect(self._apply_pipeline_watcher)
         self._first_load.start(0)
 
     # -- monitoring ----------------------------------------------------------------------------
+    def _apply_pipeline_watcher(self) -> None:
+        self.pipeline_watcher.apply(self.state.settings)
+        self.state.set_pipeline_watcher_status(self.pipeline_watcher.status, self.pipeline_watcher.failed)
+
     def _on_metrics_ready(self, metrics) -> None:
         self.state.metrics = metrics
         if self.state.model is not None:
@@ -374,7 +385,7 @@ class MainWindow(QMainWindow):
             if new.data_dir != old.data_dir:
                 self.load(self._default_paths())
             self.metrics_service.apply(new)  # restarts only when the address or TLS files changed
-            self.pipeline_watcher.apply(new)
+            self._apply_pipeline_watcher()
 
     def _audit_settings(self, old: Settings, new: Settings) -> None:
         """Every changed setting to the audit trail, written in a worker."""
@@ -399,6 +410,7 @@ class MainWindow(QMainWindow):
         for runner in self.runners:
             runner.shutdown()
         self.metrics_service.stop()
+        self._watcher_check.stop()
         self.pipeline_watcher.stop()
         if self.persist_settings:
             self.state.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()

@@ -23,6 +23,7 @@ class AppState(QObject):
     scores_changed = Signal(object)  # ScoredDataset
     sample_selected = Signal(int, int)  # experiment, row: "the selected sample"
     settings_changed = Signal(object)
+    pipeline_watcher_changed = Signal(str, bool)
 
     def __init__(self, settings: Settings):
         super().__init__()
@@ -33,11 +34,17 @@ class AppState(QObject):
         self.selected: tuple[int, int] | None = None
         self.metrics = None  # monitoring.metrics.AppMetrics of this process, once created
         self.metrics_status = ""  # where /metrics is served, or why it is not
+        self.pipeline_watcher_status = ("", False)  # what the retraining watcher does, and whether it failed
 
     def set_dataset(self, dataset: Dataset) -> None:
         self.dataset = dataset
         self.scores = None
         self.dataset_changed.emit(dataset)
+
+    def set_pipeline_watcher_status(self, status: str, failed: bool) -> None:
+        if (status, failed) != self.pipeline_watcher_status:
+            self.pipeline_watcher_status = (status, failed)
+            self.pipeline_watcher_changed.emit(status, failed)
 
     def set_model(self, model: ActiveModel) -> None:
         self.model = model

@@ -137,6 +137,35 @@ def test_closing_leaves_no_thread_running(qtbot, champion_home, monkeypatch, bun
     assert QThreadPool.globalInstance().activeThreadCount() == 0
 
 
+def test_a_retraining_watcher_that_dies_is_shown_and_restarted(qtbot, champion_home, tmp_path, monkeypatch):
+    import signal
+
+    from cncwear_gui.settings import Settings, save_settings
+    from cncwear_gui.ui import main_window
+    from cncwear_gui.ui.views.monitoring_view import WARN_STYLE
+
+    monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))
+    monkeypatch.setenv("CNCWEAR_CONFIG_DIR", str(tmp_path / "config"))  # the watcher child reads this settings file
+    monkeypatch.setattr(main_window, "WATCHER_CHECK_MS", 300)
+    (tmp_path / "incoming").mkdir()
+    settings = Settings(pipeline_watch_dir=str(tmp_path / "incoming"))
+    save_settings(settings)
+    window = main_window.MainWindow(settings)
+    qtbot.addWidget(window)
+    label = window.monitoring_view.watcher_label
+    qtbot.waitUntil(lambda: window.pipeline_watcher.running, timeout=10_000)
+    first = window.pipeline_watcher.process.pid
+    assert label.text() == f"Trigger watcher: watching (pid {first})" and label.styleSheet() == ""
+    os.kill(first, signal.SIGKILL)
+    qtbot.waitUntil(lambda: "SIGKILL" in label.text(), timeout=20_000)
+    restarted = window.pipeline_watcher.process
+    assert restarted.pid != first and restarted.poll() is None
+    assert label.text().startswith(f"⚠ Trigger watcher: restarted (pid {restarted.pid})")
+    assert label.styleSheet() == WARN_STYLE
+    window.close()
+    assert restarted.wait(timeout=30) is not None  # closing the app stops its watcher
+
+
 def test_window_geometry_is_restored(qtbot, champion_home, monkeypatch):
     from cncwear_gui.settings import Settings
     from cncwear_gui.ui.main_window import MainWindow

@@ -207,6 +207,7 @@ class MonitoringView(QWidget):
         self.drift_runner.failed.connect(lambda message: self._set_drift_status(f"✖ Drift check failed: {message}", failed=True))
         state.model_changed.connect(self._on_model_changed)
         state.settings_changed.connect(lambda _settings: self._show_statistics())
+        state.pipeline_watcher_changed.connect(self._show_watcher)
 
         self.drift_timer = QTimer(self)
         self.drift_timer.setInterval(DRIFT_CHECK_S * 1000)
@@ -219,6 +220,7 @@ class MonitoringView(QWidget):
         self._show_champion()
         self._update_buttons()
         self.refresh_metrics()
+        self._show_watcher(*state.pipeline_watcher_status)
 
     # -- layout ---------------------------------------------------------------------------------
     def _build_header(self) -> None:
@@ -353,11 +355,14 @@ class MonitoringView(QWidget):
         self.refresh_button.setToolTip("Read the champion, statistics, triggers and history again.")
         self.refresh_button.clicked.connect(self.refresh_snapshot)
         self.pipeline_label = _label("")
+        self.watcher_label = _label("")
+        self.watcher_label.setToolTip("The background process that checks the triggers every minute while the app is "
+                                      "open. One that stops is restarted; its last error stays shown here.")
         bottom = QHBoxLayout()
         bottom.addWidget(self.pipeline_label, 1)
         bottom.addWidget(self.refresh_button)
         self.history_box = _group("Pipeline triggers and history", self.trigger_table, self.history_table,
-                                  self.firing_outcome, bottom, grow=self.history_table)
+                                  self.firing_outcome, self.watcher_label, bottom, grow=self.history_table)
 
     # -- state ----------------------------------------------------------------------------------
     @property
@@ -532,6 +537,10 @@ class MonitoringView(QWidget):
             f"Pipeline: {pipeline.get('engine', '?')}, {pipeline.get('budget_s', '?')} s budget · schedule "
             + (f"every {schedule:g} h" if schedule else "off") + " · watched folder "
             + (pipeline.get("watch_dir") or "none") + f" · {len(snapshot.history)} firing(s) shown")
+
+    def _show_watcher(self, status: str, failed: bool) -> None:
+        self.watcher_label.setText(f"{'⚠ ' if failed else ''}Trigger watcher: {status or '—'}")
+        self.watcher_label.setStyleSheet(WARN_STYLE if failed else "")
 
     def _firing(self, firing_id) -> dict | None:
         return next((f for f in (self.snapshot.history if self.snapshot else []) if f.get("id") == firing_id), None)
