@@ -47,14 +47,27 @@ def test_a_killed_watcher_is_reported_and_started_again(watched_settings, tmp_pa
     assert process.wait(timeout=30) is not None
 
 
-def test_a_watcher_that_fails_shows_its_error(watched_settings, tmp_path):
+def test_a_watcher_that_keeps_failing_shows_its_error_and_backs_off(watched_settings, tmp_path, monkeypatch):
+    from cncwear_gui.ui import pipeline_watcher
+
+    monkeypatch.setattr(pipeline_watcher, "FIRST_RETRY_DELAY_S", 2)
     failing = Settings(pipeline_watch_dir=watched_settings.pipeline_watch_dir, feature_store_url="nosuchdb://nowhere")
     save_settings(failing)
     watcher = PipelineWatcher(tmp_path / "watch.stderr", interval_s=0.5)
     watcher.apply(failing)
     _wait_until(lambda: not watcher.running)
-    watcher.apply(failing)
-    assert watcher.failed
+    watcher.apply(failing)  # the first death: started again at once
+    assert watcher.failed and watcher.running
     assert "after the watcher stopped with exit code 1: cncwear pipeline: failed:" in watcher.status
     assert "nosuchdb" in watcher.status
-    watcher.stop()
+    _wait_until(lambda: not watcher.running)
+    watcher.apply(failing)  # the second in a row: it waits before the next start
+    assert not watcher.running and watcher.status.startswith("next start in 2 s; the watcher stopped with exit code 1")
+    time.sleep(2.1)
+    watcher.apply(failing)
+    assert watcher.running
+    _wait_until(lambda: not watcher.running)
+    watcher.apply(failing)  # the third: twice as long
+    assert not watcher.running and watcher.status.startswith("next start in 4 s")
+    watcher.apply(Settings())
+    assert watcher.status == OFF and not watcher.failed
