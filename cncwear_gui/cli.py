@@ -672,6 +672,28 @@ DEMO_REPLAYS = {"mill-1": "experiment_01.csv", "mill-2": "experiment_06.csv", "m
                 "mill-4": "experiment_18.csv"}
 
 
+def _champion_follower(args, node, metrics):
+    """Serve the champion that is promoted while serving: load it in a thread, swap it in, say so."""
+    from .live.champion_follower import ChampionFollower
+    from .models.champion import load_active_model
+    from .monitoring.node import describe_model
+    from .monitoring.reference import model_evaluation, reference_for
+
+    def load(champion):
+        model = load_active_model(champion)
+        return model, reference_for(model, lambda: _loaded_or_bad_input(args))
+
+    def changed(model):
+        describe_model(metrics, model, model_evaluation(model.run_id))
+        print(json.dumps({"event": "model", "model": model.label, "run_id": model.run_id}), flush=True)
+
+    def failed(version, message):
+        print(json.dumps({"event": "model-error", "version": version, "error": message,
+                          "model": node.model.label}), flush=True)
+
+    return ChampionFollower(node, node.model.version, load, changed, failed, args.champion_check)
+
+
 def cmd_serve(args) -> int:
     """Headless node: live sources → scoring → alarms, logs, drift → the Prometheus endpoint, until SIGTERM."""
     from .live.engine import LiveConfig, LiveNode, open_machine
@@ -696,6 +718,8 @@ def cmd_serve(args) -> int:
         raise BadInput(f"--machine: machine id(s) {sorted(duplicates)} given more than once")
     if args.drift_interval <= 0:
         raise BadInput("--drift-interval must be above 0 seconds")
+    if args.champion_check < 0:
+        raise BadInput("--champion-check must be 0 (never) or a positive number of seconds")
     threshold = settings.worn_threshold if args.threshold is None else args.threshold
     if not 0 < threshold < 1:
         raise BadInput("--threshold must be between 0 and 1")
@@ -719,12 +743,18 @@ def cmd_serve(args) -> int:
             raise BadInput(str(error)) from None
         node = LiveNode(machines, model, metrics, config, **_live_stores(args, stores))
         signal.signal(signal.SIGTERM, lambda *_: node.stop_event.set())
+        follower = _champion_follower(args, node, metrics) if args.model == "champion" and args.champion_check > 0 else None
         print(json.dumps({"event": "serving", "url": endpoint.url, "model": model.label,
                           "machines": [s.machine for s in specs]}), flush=True)
+        if follower is not None:
+            follower.start()
         try:
             node.run(args.duration)
         except KeyboardInterrupt:
             node.close()
+        finally:
+            if follower is not None:
+                follower.stop()
         print(json.dumps({"event": "stopped", "scored": {m.name: m.monitor.scored for m in machines},
                           "alarms": {m.name: node.alarm_of(m.name)["state"] for m in machines}}), flush=True)
     finally:
@@ -917,6 +947,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "options after ?: feedrate=, clamp_pressure=, mapping=FILE, security=POLICY,MODE, cert=, key= "
                              "(repeatable; default: four bundled replays)")
     server.add_argument("--model", default="champion", help="champion (default) or an MLflow run id")
+    server.add_argument("--champion-check", type=float, default=60.0, metavar="SECONDS",
+                        help="with --model champion: how often to look for a newly promoted champion and switch to it "
+                             "(default 60; 0: never)")
     server.add_argument("--data", nargs="+", metavar="PATH", help="training data for a first-start champion (default: bundled)")
     server.add_argument("--threshold", type=float, help="worn threshold (default: the settings)")
     server.add_argument("--drift-interval", type=float, default=10.0, metavar="SECONDS", help="drift check period (default 10)")
