@@ -27,13 +27,14 @@ def _wait_until(condition, timeout_s=60.0):
 
 def test_a_killed_watcher_is_reported_and_started_again(watched_settings, tmp_path):
     save_settings(watched_settings)
-    watcher = PipelineWatcher(tmp_path / "watch.stderr", interval_s=0.5)
+    watcher = PipelineWatcher(tmp_path, interval_s=0.5)
     watcher.apply(watched_settings)
     first = watcher.process.pid
     assert watcher.status == f"watching (pid {first})" and not watcher.failed
     time.sleep(4)  # several rounds with nothing to fire and no champion to judge
     watcher.apply(watched_settings)
     assert watcher.process.pid == first and not watcher.failed
+    assert watcher.new_firings() == []  # nothing new in the folder: no pipeline ran
     os.kill(first, signal.SIGKILL)
     _wait_until(lambda: not watcher.running)
     watcher.apply(watched_settings)
@@ -53,7 +54,7 @@ def test_a_watcher_that_keeps_failing_shows_its_error_and_backs_off(watched_sett
     monkeypatch.setattr(pipeline_watcher, "FIRST_RETRY_DELAY_S", 2)
     failing = Settings(pipeline_watch_dir=watched_settings.pipeline_watch_dir, feature_store_url="nosuchdb://nowhere")
     save_settings(failing)
-    watcher = PipelineWatcher(tmp_path / "watch.stderr", interval_s=0.5)
+    watcher = PipelineWatcher(tmp_path, interval_s=0.5)
     watcher.apply(failing)
     _wait_until(lambda: not watcher.running)
     watcher.apply(failing)  # the first death: started again at once

@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
         self.metrics_service.status_changed.connect(self._on_metrics_status)
         from .app import log_dir
 
-        self.pipeline_watcher = PipelineWatcher(log_dir() / "pipeline-watch.stderr.log")
+        self.pipeline_watcher = PipelineWatcher(log_dir())
         self._watcher_check = QTimer(self)  # a watcher that died is reported and started again
         self._watcher_check.setInterval(WATCHER_CHECK_MS)
         self._watcher_check.timeout.connect(self._apply_pipeline_watcher)
@@ -201,6 +201,19 @@ class MainWindow(QMainWindow):
     def _apply_pipeline_watcher(self) -> None:
         self.pipeline_watcher.apply(self.state.settings)
         self.state.set_pipeline_watcher_status(self.pipeline_watcher.status, self.pipeline_watcher.failed)
+        for firing in self.pipeline_watcher.new_firings():
+            self._on_automatic_firing(firing)
+
+    def _on_automatic_firing(self, firing: dict) -> None:
+        """A pipeline the watcher ran: say so, and serve a champion it promoted."""
+        what = f"Automatic retraining ({firing.get('trigger', '?')}, #{firing.get('firing_id', '?')}): {firing.get('status', '?')}"
+        if firing.get("error"):
+            what += f": {firing['error']}"
+        log.info("%s", what)
+        self.statusBar().showMessage(what + " (details in Monitoring)", 30_000)
+        if firing.get("status") == "promoted":
+            self.reload_champion()
+        self.monitoring_view.history_changed()
 
     def _on_metrics_ready(self, metrics) -> None:
         self.state.metrics = metrics

@@ -6,6 +6,10 @@ the GUI process. Every firing is recorded in the history database, which the Mon
 shows; the schedule survives restarts because it lives there too. Stopping sends SIGTERM and
 does not wait: a pipeline in progress cancels itself (or finishes writing its run) and exits.
 
+Each pipeline the child runs ends with a JSON line on its stdout (kept in a file beside its
+stderr); ``new_firings`` hands the app the ones it has not seen, so a promotion reloads the
+champion in the window at once.
+
 A child that dies (killed, or an error it cannot get past) is reported in ``status`` with its
 exit code and the last line it wrote to stderr, and started again by a later ``apply``: at once
 the first time, then after a delay that doubles while it keeps dying (a feature store that is
@@ -18,6 +22,7 @@ import logging
 import signal
 import subprocess
 import sys
+import json
 import time
 from pathlib import Path
 
@@ -32,9 +37,12 @@ HEALTHY_AFTER_S = 300  # a child that ran this long no longer counts as dying in
 
 
 class PipelineWatcher:
-    def __init__(self, stderr_path: Path, interval_s: float = CHECK_INTERVAL_S):
-        self.stderr_path = stderr_path  # the current child's stderr, read when it dies
-        self.interval_s = interval_s
+    def __init__(self, log_dir: Path, interval_s: float | None = None):
+        self.stderr_path = log_dir / "pipeline-watch.stderr.log"  # the current child's stderr, read when it dies
+        self.stdout_path = log_dir / "pipeline-watch.stdout.log"  # its firings, one JSON line each
+        self._stdout_read = 0  # bytes of it handed out already
+        self._unreported: list[dict] = []  # firings of a child that ended, read before its successor started
+        self.interval_s = interval_s or CHECK_INTERVAL_S
         self.process: subprocess.Popen | None = None
         self.started_at = 0.0
         self.deaths = 0  # in a row
@@ -74,10 +82,12 @@ class PipelineWatcher:
                        else f"watching (pid {self.process.pid})")
 
     def _start(self, now: float) -> None:
-        with open(self.stderr_path, "wb") as stderr:  # truncated: only this child's words are kept
+        self._unreported += self._read_firings()  # what the previous child reported before it ended
+        with open(self.stdout_path, "wb") as stdout, open(self.stderr_path, "wb") as stderr:  # this child's words only
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "cncwear_gui.cli", "pipeline", "watch", "--interval", f"{self.interval_s:g}"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, start_new_session=True)
+        self._stdout_read = 0
         self.started_at = now
         log.info("pipeline watcher started (pid %d)", self.process.pid)
 
@@ -92,6 +102,30 @@ class PipelineWatcher:
         self.retry_at = now + delay
         log.warning("pipeline watcher %s (death %d in a row; next start in %d s); stderr in %s",
                     self.last_death, self.deaths, delay, self.stderr_path)
+
+    def new_firings(self) -> list[dict]:
+        """The pipelines the child ran since the last call: trigger, firing_id, status, reason, error."""
+        firings, self._unreported = self._unreported + self._read_firings(), []
+        return firings
+
+    def _read_firings(self) -> list[dict]:
+        try:
+            with open(self.stdout_path, "rb") as stdout:
+                stdout.seek(self._stdout_read)
+                text = stdout.read()
+        except OSError:
+            return []
+        complete = text[:text.rfind(b"\n") + 1]  # a line being written is read next time
+        self._stdout_read += len(complete)
+        firings = []
+        for line in complete.decode("utf-8", errors="replace").splitlines():
+            try:
+                firing = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(firing, dict) and firing.get("fired"):
+                firings.append(firing)
+        return firings
 
     def stop(self) -> None:
         if self.running:

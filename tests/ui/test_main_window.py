@@ -166,6 +166,37 @@ def test_a_retraining_watcher_that_dies_is_shown_and_restarted(qtbot, champion_h
     assert restarted.wait(timeout=30) is not None  # closing the app stops its watcher
 
 
+def test_a_champion_the_trigger_watcher_promotes_is_loaded_in_the_window(qtbot, home, tmp_path, bundled_dir, monkeypatch):
+    """No champion, and unlabelled data open: the watcher's pipeline (new data) promotes the first one."""
+    from cncwear_gui.settings import Settings, save_settings
+    from cncwear_gui.ui import main_window, pipeline_watcher
+
+    monkeypatch.setenv("CNCWEAR_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setattr(main_window, "WATCHER_CHECK_MS", 300)
+    monkeypatch.setattr(pipeline_watcher, "CHECK_INTERVAL_S", 1)
+    training, watched = tmp_path / "training", tmp_path / "incoming"
+    training.mkdir(), watched.mkdir()
+    for name in ("train.csv", "experiment_01.csv", "experiment_02.csv", "experiment_06.csv", "experiment_08.csv"):
+        shutil.copy(bundled_dir / name, training)
+    lonely = tmp_path / "open" / "experiment_04.csv"
+    lonely.parent.mkdir()
+    shutil.copy(bundled_dir / "experiment_04.csv", lonely)
+    settings = Settings(data_dir=str(training), pipeline_watch_dir=str(watched), pipeline_engine="flaml",
+                        pipeline_budget_s=5)
+    save_settings(settings)
+    window = main_window.MainWindow(settings, initial_paths=[lonely])
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=60_000)  # no labels here: no first-start champion
+    assert window.state.model is None
+    shutil.copy(bundled_dir / "experiment_11.csv", watched)
+    qtbot.waitUntil(lambda: window.state.model is not None, timeout=400_000)
+    assert window.state.model.version == "1" and window.state.model.engine == "flaml"  # the pipeline's, not a first-start forest
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Automatic retraining (new-data, #1): promoted"), message
+    qtbot.waitUntil(lambda: window.state.scores is not None, timeout=60_000)  # the open file, scored by it
+    window.close()
+
+
 def test_window_geometry_is_restored(qtbot, champion_home, monkeypatch):
     from cncwear_gui.settings import Settings
     from cncwear_gui.ui.main_window import MainWindow

@@ -426,6 +426,11 @@ class MonitoringView(QWidget):
         self._set_snapshot_status(f"✖ Could not load the monitoring data: {message}. The panels show the last data "
                                   "loaded, if any; Refresh tries again.", failed=True)
 
+    def history_changed(self) -> None:
+        """A pipeline ran outside this view (the trigger watcher): read the snapshot again once it was shown."""
+        if self._shown_once and not self.snapshot_runner.running:
+            self.refresh_snapshot()
+
     def _on_model_changed(self, model) -> None:
         self._show_champion()
         if not self._shown_once or self.snapshot_runner.running:
