@@ -496,11 +496,9 @@ def _check_trigger(args, settings, history, watching=False):
         from .models.champion import find_champion
 
         champion = find_champion()
-        if champion is None and watching:
-            return triggers.TriggerCheck("degradation", False, "no champion yet, so no feedback to judge")
-        if champion is None:
+        if champion is None and not watching:
             raise BadInput("--trigger degradation: there is no champion whose feedback could be judged")
-        return triggers.degradation(history, champion.version, settings.degradation_accuracy,
+        return triggers.degradation(history, champion and champion.version, settings.degradation_accuracy,
                                     settings.degradation_min_labels)
     if not args.new_data:
         raise BadInput("--trigger drift needs --new-data FILE... (the data to compare with the champion's training data)")

@@ -61,8 +61,11 @@ def new_data(history: PipelineHistory, watch_dir: str) -> TriggerCheck:
                         {"files": unseen, "folder": str(folder)})
 
 
-def degradation(history: PipelineHistory, model_version: str, threshold: float, min_labels: int) -> TriggerCheck:
-    """Fires when operators' labelled feedback shows the champion's accuracy under ``threshold``."""
+def degradation(history: PipelineHistory, model_version: str | None, threshold: float, min_labels: int) -> TriggerCheck:
+    """Fires when operators' labelled feedback shows the champion's accuracy under ``threshold``;
+    ``model_version`` None: there is no champion yet."""
+    if model_version is None:
+        return TriggerCheck("degradation", False, "no champion yet, so no feedback to judge")
     accuracy, labels = history.feedback_accuracy(model_version, last=max(min_labels, 50))
     if accuracy is None or labels < min_labels:
         return TriggerCheck("degradation", False,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..paths import bundled_dataset_dir, project_root
 from ..settings import Settings, save_settings
+from .app import log_dir
 from .metrics_service import MetricsService
 from .pipeline_watcher import PipelineWatcher
 from .settings_dialog import SettingsDialog
@@ -177,8 +178,6 @@ class MainWindow(QMainWindow):
         self.metrics_service = MetricsService(self)
         self.metrics_service.metrics_ready.connect(self._on_metrics_ready)
         self.metrics_service.status_changed.connect(self._on_metrics_status)
-        from .app import log_dir
-
         self.pipeline_watcher = PipelineWatcher(log_dir())
         self._watcher_check = QTimer(self)  # a watcher that died is reported and started again
         self._watcher_check.setInterval(WATCHER_CHECK_MS)

@@ -18,11 +18,11 @@ down must not cost a process start every few seconds).
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import subprocess
 import sys
-import json
 import time
 from pathlib import Path
 
