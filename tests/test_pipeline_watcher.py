@@ -52,7 +52,7 @@ def test_a_watcher_that_keeps_failing_shows_its_error_and_backs_off(watched_sett
     from cncwear_gui.ui import pipeline_watcher
 
     monkeypatch.setattr(pipeline_watcher, "FIRST_RETRY_DELAY_S", 2)
-    failing = Settings(pipeline_watch_dir=watched_settings.pipeline_watch_dir, feature_store_url="nosuchdb://nowhere")
+    failing = Settings(pipeline_watch_dir=watched_settings.pipeline_watch_dir, feature_store_url=f"sqlite:///{tmp_path}/no/such/folder/store.db")
     save_settings(failing)
     watcher = PipelineWatcher(tmp_path, interval_s=0.5)
     watcher.apply(failing)
@@ -60,7 +60,7 @@ def test_a_watcher_that_keeps_failing_shows_its_error_and_backs_off(watched_sett
     watcher.apply(failing)  # the first death: started again at once
     assert watcher.failed and watcher.running
     assert "after the watcher stopped with exit code 1: cncwear pipeline: failed:" in watcher.status
-    assert "nosuchdb" in watcher.status
+    assert watcher.status.endswith("(sqlite3.OperationalError) unable to open database file")  # not SQLAlchemy's link
     _wait_until(lambda: not watcher.running)
     watcher.apply(failing)  # the second in a row: it waits before the next start
     assert not watcher.running and watcher.status.startswith("next start in 2 s; the watcher stopped with exit code 1")

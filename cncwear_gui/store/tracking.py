@@ -65,8 +65,35 @@ def mlflow_client():
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri())
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    if uri not in _prepared_stores:
+        _prepare_local_store(mlflow, uri)
+        _prepared_stores.add(uri)
     return mlflow
+
+
+_prepared_stores: set[str] = set()
+
+
+def _prepare_local_store(mlflow, uri: str) -> None:
+    """Create (migrate) a local SQLite store under a file lock.
+
+    MLflow builds a new database's tables with migrations on first open. Two processes doing that
+    at once (the window's champion lookup and its retraining watcher, say) fail with "duplicate
+    column" or "expected to match one row ... in 'alembic_version'" errors, and can leave the
+    database half-migrated for good. The lock makes the first opener finish before anyone else
+    looks; later opens find every table and skip migrations.
+    """
+    if not uri.startswith("sqlite:///"):
+        return
+    from filelock import FileLock
+
+    database = Path(uri.removeprefix("sqlite:///"))
+    with FileLock(str(database) + ".init.lock"):
+        client = mlflow.MlflowClient(uri)
+        client.search_experiments(max_results=1)  # the tracking store's tables
+        client.search_registered_models(max_results=1)  # the model registry's, same database
 
 
 def ensure_experiment(name: str) -> str:
@@ -77,9 +104,17 @@ def ensure_experiment(name: str) -> str:
     existing = mlflow.get_experiment_by_name(name)
     if existing is not None:
         return existing.experiment_id
-    if tracking_uri().startswith(("http://", "https://", "databricks")):
-        return mlflow.create_experiment(name)
-    return mlflow.create_experiment(name, artifact_location=(artifact_root() / name).as_uri())
+    from mlflow.exceptions import MlflowException
+
+    central = tracking_uri().startswith(("http://", "https://", "databricks"))
+    try:
+        if central:
+            return mlflow.create_experiment(name)
+        return mlflow.create_experiment(name, artifact_location=(artifact_root() / name).as_uri())
+    except MlflowException as error:  # another process created it since we looked
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return mlflow.get_experiment_by_name(name).experiment_id
 
 
 @dataclass(frozen=True)

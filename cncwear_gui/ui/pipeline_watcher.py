@@ -94,8 +94,8 @@ class PipelineWatcher:
     def _record_death(self, now: float) -> None:
         code = self.process.returncode
         how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-        last_line = _last_line(self.stderr_path)
-        self.last_death = f"stopped with {how}" + (f": {last_line}" if last_line else "")
+        message = _last_message(self.stderr_path)
+        self.last_death = f"stopped with {how}" + (f": {message}" if message else "")
         self.process = None
         self.deaths += 1
         delay = 0 if self.deaths == 1 else min(MAX_RETRY_DELAY_S, FIRST_RETRY_DELAY_S * 2 ** (self.deaths - 2))
@@ -135,9 +135,11 @@ class PipelineWatcher:
         self.status = OFF
 
 
-def _last_line(path: Path) -> str:
+def _last_message(path: Path) -> str:
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
     except OSError:
         return ""
-    return lines[-1].strip()[:300] if lines else ""
+    # The command's own message ("cncwear pipeline: ...") may span lines (SQLAlchemy adds the SQL and a link).
+    own = [line.strip() for line in lines if line.startswith("cncwear ")]
+    return (own or lines or [""])[-1].strip()[:300]
