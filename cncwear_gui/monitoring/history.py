@@ -13,7 +13,7 @@ import socket
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, event, select
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, select
 
 metadata = MetaData()
 firings = Table(
@@ -82,13 +82,13 @@ class Firing:
 
 class PipelineHistory:
     def __init__(self, url: str | None = None):
-        from ..store.feature_store import default_store_url, sqlite_pragmas
+        from ..store.database import creating_tables, open_engine
+        from ..store.feature_store import default_store_url
 
         self.url = url or default_store_url()
-        self.engine = create_engine(self.url, future=True)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", sqlite_pragmas)
-        metadata.create_all(self.engine)
+        self.engine = open_engine(self.url)
+        with creating_tables(self.engine):
+            metadata.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -27,8 +27,6 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    create_engine,
-    event,
     func,
     select,
     update,
@@ -36,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from ..data.dataset import Dataset, Experiment
+from .database import creating_tables, open_engine
 from ..data.metadata import ExperimentMeta
 from ..data.schema import DOCUMENTED_UNRELIABLE, PROCESS_COLUMN, SIGNAL_COLUMNS
 from ..features.sets import FEATURE_SETS, FeatureSet
@@ -133,15 +132,14 @@ def _utcnow() -> datetime:
 class FeatureStore:
     def __init__(self, url: str | None = None):
         self.url = url or default_store_url()
-        self.engine: Engine = create_engine(self.url, future=True)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", sqlite_pragmas)
-        metadata.create_all(self.engine)
-        with self.engine.begin() as conn:
-            if conn.execute(select(store_info.c.value).where(store_info.c.key == "schema_version")).first() is None:
-                conn.execute(store_info.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-        for feature_set in FEATURE_SETS.values():
-            self.register_feature_set(feature_set)
+        self.engine: Engine = open_engine(self.url)
+        with creating_tables(self.engine):
+            metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                if conn.execute(select(store_info.c.value).where(store_info.c.key == "schema_version")).first() is None:
+                    conn.execute(store_info.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            for feature_set in FEATURE_SETS.values():
+                self.register_feature_set(feature_set)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -288,11 +286,3 @@ def _meta_from_row(row) -> ExperimentMeta:
         passed_visual_inspection=row.passed_visual_inspection,
         source=row.metadata_source or "store",
     )
-
-
-def sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")  # the pipeline history shares this database
-    cursor.close()

@@ -1,7 +1,7 @@
 """The shop-floor record: an append-only audit trail and a batched log of live predictions.
 
 Both live in the same database as the feature store by default (a SQLite file in the user data
-directory, WAL mode and a busy timeout via ``feature_store.sqlite_pragmas``); any SQLAlchemy URL
+directory, WAL mode and a busy timeout via ``database.sqlite_pragmas``); any SQLAlchemy URL
 works, e.g. PostgreSQL when many machines write to one central database.
 
 * :class:`AuditTrail` answers "who did what, when, on which machine": alarm acknowledgements,
@@ -46,7 +46,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     event,
     func,
     select,
@@ -55,7 +54,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
-from .feature_store import default_store_url, sqlite_pragmas
+from .database import creating_tables, open_engine
+from .feature_store import default_store_url
 
 logger = logging.getLogger(__name__)
 
@@ -138,11 +138,10 @@ def make_engine(url: str | None = None) -> Engine:
     SQLite connections get the project's pragmas (WAL, busy_timeout); the tables are created if
     missing.
     """
-    engine = create_engine(url or default_store_url(), future=True)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", sqlite_pragmas)
-    metadata.create_all(engine)
-    _ensure_append_only(engine)
+    engine = open_engine(url or default_store_url())
+    with creating_tables(engine):
+        metadata.create_all(engine)
+        _ensure_append_only(engine)
     return engine
 
 

@@ -1,0 +1,80 @@
+"""A fresh install: processes that open a new store at the same moment all get a working store.
+
+The window, its trigger watcher and the CLI do exactly that on first start. Each opener imports
+what it needs first, then waits for a go file, so they all reach the empty database together.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+from helpers import ROOT
+
+WAIT_FOR_GO = """
+import sys, time
+from pathlib import Path
+go = Path(sys.argv[1])
+while not go.exists():
+    time.sleep(0.002)
+"""
+
+OPEN_MLFLOW = """
+import mlflow
+""" + WAIT_FOR_GO + """
+from cncwear_gui.store.tracking import ensure_experiment, mlflow_client
+ensure_experiment("cncwear-race")
+print(len(mlflow_client().MlflowClient().search_registered_models()))
+"""
+
+OPEN_OWN_STORES = """
+from cncwear_gui.monitoring.history import PipelineHistory
+from cncwear_gui.store import live_log
+from cncwear_gui.store.feature_store import FeatureStore
+""" + WAIT_FOR_GO + """
+FeatureStore(), PipelineHistory(), live_log.make_engine()
+print(0)
+"""
+
+
+def _open_at_once(code: str, home, tmp_path, openers: int = 4) -> None:
+    go = tmp_path / "go"
+    env = {**os.environ, "CNCWEAR_HOME": str(home)}
+    running = [subprocess.Popen([sys.executable, "-c", code, str(go)], cwd=ROOT, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(openers)]
+    time.sleep(4)  # every opener has done its imports and is waiting
+    go.touch()
+    for process in running:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr[-1500:]
+        assert stdout.strip() == "0"
+
+
+def test_a_new_mlflow_store_opened_at_once_is_migrated_once_and_usable(home, tmp_path):
+    _open_at_once(OPEN_MLFLOW, home, tmp_path)
+
+    from cncwear_gui.store.tracking import mlflow_client
+
+    mlflow = mlflow_client()
+    experiment = mlflow.get_experiment_by_name("cncwear-race")
+    with mlflow.start_run(experiment_id=experiment.experiment_id):
+        mlflow.log_metric("accuracy", 0.9)
+    assert len(mlflow.search_runs([experiment.experiment_id])) == 1
+
+
+def test_new_feature_history_and_live_stores_opened_at_once_are_created_once(home, tmp_path):
+    _open_at_once(OPEN_OWN_STORES, home, tmp_path)
+
+    from sqlalchemy import func, select
+
+    from cncwear_gui.features.sets import FEATURE_SETS
+    from cncwear_gui.monitoring.history import PipelineHistory
+    from cncwear_gui.store.feature_store import FeatureStore, feature_sets, store_info
+
+    store = FeatureStore()
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(store_info)).scalar() == 1
+        assert conn.execute(select(func.count()).select_from(feature_sets)).scalar() == len(FEATURE_SETS)
+    history = PipelineHistory()
+    history.record("manual", "after the race", "failed")
+    assert [f.reason for f in history.firings()] == ["after the race"]
