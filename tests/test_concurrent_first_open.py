@@ -37,10 +37,10 @@ print(0)
 """
 
 
-def _open_at_once(code: str, home, tmp_path, openers: int = 4) -> None:
+def _open_at_once(code: str, home, tmp_path, openers: int = 4, extra_args: tuple = ()) -> None:
     go = tmp_path / "go"
     env = {**os.environ, "CNCWEAR_HOME": str(home)}
-    running = [subprocess.Popen([sys.executable, "-c", code, str(go)], cwd=ROOT, env=env, text=True,
+    running = [subprocess.Popen([sys.executable, "-c", code, str(go), *extra_args], cwd=ROOT, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(openers)]
     time.sleep(4)  # every opener has done its imports and is waiting
     go.touch()
@@ -78,3 +78,28 @@ def test_new_feature_history_and_live_stores_opened_at_once_are_created_once(hom
     history = PipelineHistory()
     history.record("manual", "after the race", "failed")
     assert [f.reason for f in history.firings()] == ["after the race"]
+
+
+LOAD_MODEL = """
+from cncwear_gui.store.tracking import load_trusted_model
+""" + WAIT_FOR_GO + """
+model = load_trusted_model(sys.argv[2])
+print(int(model.predict([[0.0]])[0]))
+"""
+
+
+def test_a_new_model_loaded_by_several_processes_at_once_is_downloaded_once(home, tmp_path):
+    from sklearn.tree import DecisionTreeClassifier
+
+    from cncwear_gui.store.tracking import ensure_experiment, load_trusted_model, log_trusted_model, mlflow_client
+
+    mlflow = mlflow_client()
+    with mlflow.start_run(experiment_id=ensure_experiment("cncwear-race")):
+        logged = log_trusted_model(DecisionTreeClassifier().fit([[0.0], [1.0]], [0, 1]))
+    _open_at_once(LOAD_MODEL, home, tmp_path, extra_args=(logged.model_id,))
+
+    cached = list((home / "model-files").iterdir())
+    assert [path.name for path in cached] == [logged.model_id]  # no staging folder left behind
+    placed = (cached[0] / "model.skops").stat().st_mtime_ns
+    load_trusted_model(logged.model_id)
+    assert (cached[0] / "model.skops").stat().st_mtime_ns == placed  # read from the cache, not rewritten

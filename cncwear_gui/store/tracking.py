@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,11 +206,34 @@ def trusted_model_file(model_id: str) -> TrustedModelFile:
     tags = mlflow.get_logged_model(model_id).tags or {}
     if WRITER_TAG not in tags or SHA_TAG not in tags or TYPES_TAG not in tags:
         raise ModelTrustError(f"model {model_id} was not written by cncwear; it is not loaded")
-    cache = user_data_dir() / "model-cache" / model_id
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_id}", dst_path=str(cache)))
+    local = _cached_model_dir(mlflow, model_id)
     file_format = tags.get(FORMAT_TAG, SKOPS)
     path = local / "artifacts" / AUTOSKLEARN_FILE if file_format == AUTOSKLEARN_PICKLE else local / MODEL_FILE
     return TrustedModelFile(model_id, str(path), tags[SHA_TAG], tuple(json.loads(tags[TYPES_TAG])), file_format)
+
+
+def _cached_model_dir(mlflow, model_id: str) -> Path:
+    """The model's files in the local cache, downloaded once.
+
+    The window, ``cncwear serve`` and the CLI may load the same new champion at the same moment:
+    each downloads into its own staging folder and renames it into place, so nobody ever reads
+    a file another process is still writing. The hash check in ``verify_file`` still runs on
+    every load.
+    """
+    cache = user_data_dir() / "model-files" / model_id  # not "model-cache": that held files rewritten on every load
+    if cache.is_dir():
+        return cache
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{model_id}-", dir=cache.parent))
+    try:
+        mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_id}", dst_path=str(staging))
+        staging.rename(cache)
+    except OSError:
+        if not cache.is_dir():  # not "another process placed it first"
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return cache
 
 
 def verify_file(file: TrustedModelFile) -> Path:
