@@ -87,7 +87,7 @@ class PipelineHistory:
 
         self.url = url or default_store_url()
         self.engine = open_engine(self.url)
-        with creating_tables(self.engine):
+        with creating_tables(self.url):
             metadata.create_all(self.engine)
 
     def close(self) -> None:

@@ -34,12 +34,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from ..data.dataset import Dataset, Experiment
-from .database import creating_tables, open_engine
 from ..data.metadata import ExperimentMeta
 from ..data.schema import DOCUMENTED_UNRELIABLE, PROCESS_COLUMN, SIGNAL_COLUMNS
 from ..features.sets import FEATURE_SETS, FeatureSet
 from ..paths import user_data_dir
 from ..tasks import Task, ensure_task
+from .database import creating_tables, open_engine
 
 SCHEMA_VERSION = 1
 metadata = MetaData()
@@ -133,7 +133,7 @@ class FeatureStore:
     def __init__(self, url: str | None = None):
         self.url = url or default_store_url()
         self.engine: Engine = open_engine(self.url)
-        with creating_tables(self.engine):
+        with creating_tables(self.url):
             metadata.create_all(self.engine)
             with self.engine.begin() as conn:
                 if conn.execute(select(store_info.c.value).where(store_info.c.key == "schema_version")).first() is None:

@@ -138,8 +138,9 @@ def make_engine(url: str | None = None) -> Engine:
     SQLite connections get the project's pragmas (WAL, busy_timeout); the tables are created if
     missing.
     """
-    engine = open_engine(url or default_store_url())
-    with creating_tables(engine):
+    url = url or default_store_url()
+    engine = open_engine(url)
+    with creating_tables(url):
         metadata.create_all(engine)
         _ensure_append_only(engine)
     return engine

@@ -31,6 +31,7 @@ from pathlib import Path
 from .. import __version__
 from ..data.csvtext import file_sha256
 from ..paths import project_root, user_data_dir
+from .database import creating_tables
 
 WRITER_TAG = "cncwear.writer"
 SHA_TAG = "cncwear.model_sha256"
@@ -69,33 +70,16 @@ def mlflow_client():
 
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
-    if uri not in _prepared_stores:
-        _prepare_local_store(mlflow, uri)
-        _prepared_stores.add(uri)
+    if uri not in _opened_stores:  # MLflow migrates a new database on first open: one process at a time
+        with creating_tables(uri):
+            client = mlflow.MlflowClient(uri)
+            client.search_experiments(max_results=1)  # the tracking store's tables
+            client.search_registered_models(max_results=1)  # the model registry's, same database
+        _opened_stores.add(uri)
     return mlflow
 
 
-_prepared_stores: set[str] = set()
-
-
-def _prepare_local_store(mlflow, uri: str) -> None:
-    """Create (migrate) a local SQLite store under a file lock.
-
-    MLflow builds a new database's tables with migrations on first open. Two processes doing that
-    at once (the window's champion lookup and its retraining watcher, say) fail with "duplicate
-    column" or "expected to match one row ... in 'alembic_version'" errors, and can leave the
-    database half-migrated for good. The lock makes the first opener finish before anyone else
-    looks; later opens find every table and skip migrations.
-    """
-    if not uri.startswith("sqlite:///"):
-        return
-    from filelock import FileLock
-
-    database = Path(uri.removeprefix("sqlite:///"))
-    with FileLock(str(database) + ".init.lock"):
-        client = mlflow.MlflowClient(uri)
-        client.search_experiments(max_results=1)  # the tracking store's tables
-        client.search_registered_models(max_results=1)  # the model registry's, same database
+_opened_stores: set[str] = set()
 
 
 def ensure_experiment(name: str) -> str:
