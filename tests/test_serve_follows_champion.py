@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -89,6 +90,7 @@ def test_serve_switches_to_a_newly_promoted_champion_and_keeps_one_it_cannot_loa
         registered = _train(home, "--register")
         challenger = find_champion(alias="challenger")
         assert challenger.version == registered["model_version"] == "3"
+        shutil.rmtree(home / "model-files" / challenger.model.model_id)  # this test's copy; serve reads the store
         with open(_stored_model_file(challenger.model.model_id), "ab") as handle:  # in the store, not a cached copy
             handle.write(b"\0")
         done = run_cli("promote", "--protocol", "seed", "--margin", "0.99", "--json", env={"CNCWEAR_HOME": str(home)})
