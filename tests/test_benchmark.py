@@ -6,6 +6,7 @@ data directory.
 """
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -124,7 +125,12 @@ def test_logged_models_load_under_the_trust_policy_and_tampering_is_refused(benc
     proba = model.predict_proba(X[:50])
     assert proba.shape == (50, 2) and np.allclose(proba.sum(axis=1), 1)
 
-    skops_file = next(Path(tree.artifact_location.replace("file://", "")).rglob("model.skops"))
+    cached = home / "model-files" / tree.model_id
+    (cached / "model.skops").write_bytes((cached / "model.skops").read_bytes() + b"\0")  # this PC's copy
+    with pytest.raises(ModelTrustError, match="changed after cncwear wrote it"):
+        load_trusted_model(tree.model_id)
+    shutil.rmtree(cached)
+    skops_file = next(Path(tree.artifact_location.replace("file://", "")).rglob("model.skops"))  # the store's
     skops_file.write_bytes(skops_file.read_bytes() + b"\0")
     with pytest.raises(ModelTrustError, match="changed after cncwear wrote it"):
         load_trusted_model(tree.model_id)
