@@ -27,6 +27,7 @@ from ..settings import Settings, save_settings
 from .app import log_dir
 from .metrics_service import MetricsService
 from .pipeline_watcher import PipelineWatcher
+from .promotion_follower import PromotionFollower
 from .settings_dialog import SettingsDialog
 from .state import AppState
 from .live_service import LiveService
@@ -45,7 +46,7 @@ if TYPE_CHECKING:  # pandas, scikit-learn and the model code load in the workers
     from ..models.scoring import ScoredDataset
 
 log = logging.getLogger(__name__)
-WATCHER_CHECK_MS = 10_000  # how soon a retraining watcher that died is noticed and restarted
+WATCHER_CHECK_MS = 10_000  # how soon a retraining watcher that died, or a promotion made elsewhere, is noticed
 
 
 def _os_user() -> str:
@@ -182,6 +183,10 @@ class MainWindow(QMainWindow):
         self._watcher_check = QTimer(self)  # a watcher that died is reported and started again
         self._watcher_check.setInterval(WATCHER_CHECK_MS)
         self._watcher_check.timeout.connect(self._apply_pipeline_watcher)
+        self.promotion_follower = PromotionFollower(
+            lambda: self.state.model.version if self.state.model is not None else None, lambda: self.modeller.running, self)
+        self.promotion_follower.promoted.connect(self._on_outside_promotion)
+        self._watcher_check.timeout.connect(lambda: self.promotion_follower.check(self.state.settings.feature_store_url))
         self._watcher_check.start()
         self.state.model_changed.connect(self._describe_model)
 
@@ -210,8 +215,16 @@ class MainWindow(QMainWindow):
             what += f": {firing['error']}"
         log.info("%s", what)
         self.statusBar().showMessage(what + " (details in Monitoring)", 30_000)
-        if firing.get("status") == "promoted":
+        if firing.get("status") == "promoted" and not self.modeller.running:  # running: the follower was quicker
             self.reload_champion()
+        self.monitoring_view.history_changed()
+
+    def _on_outside_promotion(self, entry) -> None:
+        """A champion promoted by someone else (``cncwear promote``, a pipeline, another PC): serve it."""
+        what = f"Champion v{entry.new_value} promoted by {entry.os_user} on {entry.host}"
+        self.statusBar().showMessage(f"{what}: loading it ({entry.comment})" if entry.comment else f"{what}: loading it",
+                                     30_000)
+        self.reload_champion()
         self.monitoring_view.history_changed()
 
     def _on_metrics_ready(self, metrics) -> None:
@@ -423,6 +436,7 @@ class MainWindow(QMainWindow):
             runner.shutdown()
         self.metrics_service.stop()
         self._watcher_check.stop()
+        self.promotion_follower.runner.shutdown()
         self.pipeline_watcher.stop()
         if self.persist_settings:
             self.state.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()

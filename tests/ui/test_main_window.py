@@ -197,6 +197,32 @@ def test_a_champion_the_trigger_watcher_promotes_is_loaded_in_the_window(qtbot, 
     window.close()
 
 
+def test_a_champion_promoted_outside_the_window_is_loaded(qtbot, home, monkeypatch):
+    """`cncwear promote`, a pipeline run by hand or another PC: the audit trail says so, the window follows."""
+    import getpass
+    import socket
+
+    from helpers import run_cli
+
+    from cncwear_gui.ui import main_window
+
+    monkeypatch.setattr(main_window, "WATCHER_CHECK_MS", 300)
+    window = main_window.MainWindow()
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.state.scores is not None, timeout=300_000)  # first start: champion v1
+    assert window.state.model.version == "1"
+    first_scores = window.state.scores
+    done = run_cli("train", "--engine", "flaml", "--budget", "5", "--skip-loeo", "--protocol", "seed",
+                   "--margin", "0.99", "--promote", "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    qtbot.waitUntil(lambda: window.state.model is not None and window.state.model.version == "2", timeout=120_000)
+    assert window.state.model.engine == "flaml"
+    message = window.statusBar().currentMessage()
+    assert message.startswith(f"Champion v2 promoted by {getpass.getuser()} on {socket.gethostname()}: loading it"), message
+    qtbot.waitUntil(lambda: window.state.scores is not first_scores, timeout=60_000)  # the open data, rescored by v2
+    window.close()
+
+
 def test_window_geometry_is_restored(qtbot, champion_home, monkeypatch):
     from cncwear_gui.settings import Settings
     from cncwear_gui.ui.main_window import MainWindow

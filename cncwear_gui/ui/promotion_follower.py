@@ -1,0 +1,63 @@
+"""Following champion promotions made outside this window.
+
+Every promotion (the gate, ``cncwear promote``, a pipeline run by hand, by the trigger watcher or
+on another PC that shares the store, the first-start champion) is written to the audit trail as
+``model.promoted``. ``check()`` reads the newest such entry in a worker; when it names a version
+other than the one the window serves, ``promoted`` is emitted once for that entry, and the window
+loads the champion again. The registry stays the truth: the reload asks it, not the audit entry.
+A failing read is logged and retried after ``RETRY_AFTER_FAILURE_S``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from .workers import TaskRunner
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_FAILURE_S = 60.0
+
+
+def newest_promotion(store_url: str, task=None):
+    """In a worker: the audit trail's newest ``model.promoted`` entry, or None."""
+    from ..store.live_log import AuditTrail
+
+    with AuditTrail(store_url or None) as trail:
+        entries = trail.entries(limit=1, action_prefix="model.promoted")
+    return entries[0] if entries else None
+
+
+class PromotionFollower(QObject):
+    promoted = Signal(object)  # the AuditEntry of a promotion to a version this window does not serve
+
+    def __init__(self, served_version: Callable[[], str | None], loading: Callable[[], bool], parent=None):
+        super().__init__(parent)
+        self._served_version, self._loading = served_version, loading
+        self._handled_id: int | None = None
+        self._retry_at = 0.0
+        self.runner = TaskRunner(self)
+        self.runner.succeeded.connect(self._on_newest)
+        self.runner.failed.connect(self._on_failed)
+
+    def check(self, store_url: str) -> None:
+        if not self.runner.running and time.monotonic() >= self._retry_at:
+            self.runner.start(newest_promotion, store_url)
+
+    def _on_newest(self, entry) -> None:
+        if entry is None or entry.id == self._handled_id or self._loading():
+            return  # nothing new, or a load under way that may already pick it up: look again next time
+        if entry.new_value != self._served_version():
+            log.info("champion v%s promoted by %s on %s at %s: loading it", entry.new_value, entry.os_user,
+                     entry.host, entry.at)
+            self.promoted.emit(entry)
+        self._handled_id = entry.id
+
+    def _on_failed(self, message: str) -> None:
+        log.warning("could not read promotions from the audit trail (next try in %d s): %s",
+                    RETRY_AFTER_FAILURE_S, message)
+        self._retry_at = time.monotonic() + RETRY_AFTER_FAILURE_S
