@@ -39,6 +39,7 @@ class PromotionFollower(QObject):
         super().__init__(parent)
         self._served_version, self._loading = served_version, loading
         self._handled_id: int | None = None
+        self._settled = False  # a read made while nothing was loading
         self._retry_at = 0.0
         self.runner = TaskRunner(self)
         self.runner.succeeded.connect(self._on_newest)
@@ -49,8 +50,14 @@ class PromotionFollower(QObject):
             self.runner.start(newest_promotion, store_url)
 
     def _on_newest(self, entry) -> None:
-        if entry is None or entry.id == self._handled_id or self._loading():
-            return  # nothing new, or a load under way that may already pick it up: look again next time
+        if self._loading():
+            return  # a load under way may pick it up already: look again next time
+        first, self._settled = not self._settled, True
+        if entry is None or entry.id == self._handled_id:
+            return
+        if first and self._served_version() is None:  # the start-up load failed with it in place: no retry
+            self._handled_id = entry.id
+            return
         if entry.new_value != self._served_version():
             log.info("champion v%s promoted by %s on %s at %s: loading it", entry.new_value, entry.os_user,
                      entry.host, entry.at)
