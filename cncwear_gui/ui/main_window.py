@@ -436,7 +436,7 @@ class MainWindow(QMainWindow):
             runner.shutdown()
         self.metrics_service.stop()
         self._watcher_check.stop()
-        self.promotion_follower.runner.shutdown()
+        self.promotion_follower.close()
         self.pipeline_watcher.stop()
         if self.persist_settings:
             self.state.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()

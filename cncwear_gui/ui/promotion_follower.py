@@ -5,7 +5,8 @@ on another PC that shares the store, the first-start champion) is written to the
 ``model.promoted``. ``check()`` reads the newest such entry in a worker; when it names a version
 other than the one the window serves, ``promoted`` is emitted once for that entry, and the window
 loads the champion again. The registry stays the truth: the reload asks it, not the audit entry.
-A failing read is logged and retried after ``RETRY_AFTER_FAILURE_S``.
+A failing read is logged and retried after ``RETRY_AFTER_FAILURE_S``. The audit trail is opened
+once per store URL (opening checks and creates tables, a write) and then only read.
 """
 
 from __future__ import annotations
@@ -23,15 +24,6 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_FAILURE_S = 60.0
 
 
-def newest_promotion(store_url: str, task=None):
-    """In a worker: the audit trail's newest ``model.promoted`` entry, or None."""
-    from ..store.live_log import AuditTrail
-
-    with AuditTrail(store_url or None) as trail:
-        entries = trail.entries(limit=1, action_prefix="model.promoted")
-    return entries[0] if entries else None
-
-
 class PromotionFollower(QObject):
     promoted = Signal(object)  # the AuditEntry of a promotion to a version this window does not serve
 
@@ -41,13 +33,31 @@ class PromotionFollower(QObject):
         self._handled_id: int | None = None
         self._settled = False  # a read made while nothing was loading
         self._retry_at = 0.0
+        self._trail, self._trail_url = None, None  # used by one worker at a time (see check)
         self.runner = TaskRunner(self)
         self.runner.succeeded.connect(self._on_newest)
         self.runner.failed.connect(self._on_failed)
 
     def check(self, store_url: str) -> None:
         if not self.runner.running and time.monotonic() >= self._retry_at:
-            self.runner.start(newest_promotion, store_url)
+            self.runner.start(self._newest_promotion, store_url)
+
+    def close(self) -> None:
+        self.runner.shutdown()
+        if self._trail is not None:
+            self._trail.close()
+
+    def _newest_promotion(self, store_url: str, task=None):
+        """In a worker: the audit trail's newest ``model.promoted`` entry, or None."""
+        if self._trail is None or self._trail_url != store_url:
+            from ..store.live_log import AuditTrail
+
+            if self._trail is not None:
+                self._trail.close()
+            self._trail, self._trail_url = None, None  # if opening fails, the next check opens again
+            self._trail, self._trail_url = AuditTrail(store_url or None), store_url
+        entries = self._trail.entries(limit=1, action_prefix="model.promoted")
+        return entries[0] if entries else None
 
     def _on_newest(self, entry) -> None:
         if self._loading():
