@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import Callable
 
-from ..tasks import Cancelled, Task, ensure_task
+from .tasks import Cancelled, Task, ensure_task
 
 POLL_SECONDS = 0.1
 

@@ -178,7 +178,7 @@ def cmd_champion(args) -> int:
     from .tasks import Task
 
     try:
-        champion = resolve_champion(lambda: _loaded_or_bad_input(args), Task(_print_progress(args)))
+        champion = resolve_champion(lambda: _loaded_or_bad_input(args), Task(_print_progress(args)), _audit_url())
     except ValueError as error:
         raise BadInput(str(error)) from None
     if args.progress_json or args.json:
@@ -186,6 +186,13 @@ def cmd_champion(args) -> int:
     else:
         print(f"champion: {champion.name} v{champion.version} ({champion.engine}, trained {champion.trained_at})")
     return EXIT_OK
+
+
+def _audit_url() -> str | None:
+    """The audit trail's store for promotions: the settings' feature store (None: the default)."""
+    from .settings import load_settings
+
+    return load_settings().feature_store_url or None
 
 
 def _dask_address(args) -> str | None:
@@ -217,6 +224,7 @@ def _training_config(args, register: bool):
         gate_protocol=args.protocol if args.command == "train" else "loeo",
         gate_metric=getattr(args, "metric", "accuracy"),
         gate_margin=getattr(args, "margin", 0.0),
+        audit_url=_audit_url(),
     )
     try:
         config.check()
@@ -308,7 +316,7 @@ def cmd_promote(args) -> int:
         raise BadInput(f"--metric must be one of {', '.join(GATE_METRICS)}")
     try:
         outcome = promote_challenger(_loaded_or_bad_input(args), args.protocol, args.metric, args.margin,
-                                     Task(_print_progress(args)))
+                                     Task(_print_progress(args)), _audit_url())
     except ValueError as error:
         raise BadInput(str(error)) from None
     if args.json or args.progress_json:
@@ -328,7 +336,7 @@ def _explained_model(spec: str, dataset):
     from .store.tracking import ModelTrustError
 
     try:
-        reference = resolve_champion(dataset) if spec == "champion" else find_run_model(spec)
+        reference = resolve_champion(dataset, audit_url=_audit_url()) if spec == "champion" else find_run_model(spec)
         return load_active_model(reference)
     except (LookupError, ModelTrustError) as error:
         raise BadInput(f"--model {spec}: {error}") from None
@@ -468,13 +476,14 @@ def cmd_drift(args) -> int:
 
 
 def _pipeline_config(args, settings):
-    from .monitoring.pipeline import PipelineConfig
     from .paths import bundled_dataset_dir
+    from .pipeline.run import PipelineConfig
 
     data = list(args.data or ([settings.data_dir] if settings.data_dir else [str(bundled_dataset_dir())]))
     return PipelineConfig(data=data, engine=args.engine or settings.pipeline_engine,
                           budget_s=args.budget or settings.pipeline_budget_s, gate_margin=args.margin,
-                          dask_address=settings.dask_scheduler or None)
+                          dask_address=settings.dask_scheduler or None,
+                          audit_url=getattr(args, "store", None) or settings.feature_store_url or None)
 
 
 def _check_trigger(args, settings, history, watching=False):
@@ -484,7 +493,7 @@ def _check_trigger(args, settings, history, watching=False):
     """
     import getpass
 
-    from .monitoring import triggers
+    from .pipeline import triggers
 
     if args.trigger == "manual":
         return triggers.manual(getpass.getuser(), "the command line")
@@ -508,9 +517,9 @@ def _check_trigger(args, settings, history, watching=False):
 
 def cmd_pipeline_run(args) -> int:
     """Check a trigger and, when it fires (or --force), run the automated pipeline once."""
-    from .monitoring.history import PipelineHistory
-    from .monitoring.pipeline import run_pipeline
+    from .pipeline.run import run_pipeline
     from .settings import load_settings
+    from .store.pipeline_history import PipelineHistory
     from .tasks import Task
 
     settings = load_settings()
@@ -556,9 +565,9 @@ def cmd_pipeline_watch(args) -> int:
     """Check the automatic triggers (schedule, new data, degradation) every interval; run the pipeline when one fires."""
     import time as clock
 
-    from .monitoring.history import PipelineHistory
-    from .monitoring.pipeline import run_pipeline
+    from .pipeline.run import run_pipeline
     from .settings import load_settings
+    from .store.pipeline_history import PipelineHistory
     from .tasks import Task
 
     if args.interval <= 0:
@@ -599,8 +608,8 @@ def cmd_pipeline_watch(args) -> int:
 
 
 def cmd_pipeline_history(args) -> int:
-    from .monitoring.history import PipelineHistory
     from .settings import load_settings
+    from .store.pipeline_history import PipelineHistory
 
     history = PipelineHistory(args.store or load_settings().feature_store_url or None)
     try:
@@ -620,8 +629,8 @@ def cmd_pipeline_history(args) -> int:
 def cmd_pipeline_feedback(args) -> int:
     """Record whether a prediction was right (an inspected tool, a false alarm) for the degradation trigger."""
     from .models.champion import find_champion
-    from .monitoring.history import PipelineHistory
     from .settings import load_settings
+    from .store.pipeline_history import PipelineHistory
 
     version = args.model_version
     if version is None:
@@ -642,7 +651,7 @@ def cmd_pipeline_feedback(args) -> int:
 
 def cmd_monitor(args) -> int:
     """The Monitoring view's data: champion, model statistics, training reference, triggers, history."""
-    from .monitoring.snapshot import monitoring_snapshot
+    from .pipeline.snapshot import monitoring_snapshot
     from .settings import load_settings
     from .tasks import Task
 
@@ -674,7 +683,7 @@ def _champion_follower(args, node, metrics):
     """Serve the champion that is promoted while serving: load it in a thread, swap it in, say so."""
     from .live.champion_follower import ChampionFollower
     from .models.champion import load_active_model
-    from .monitoring.node import describe_model
+    from .monitoring.model_info import describe_model
     from .monitoring.reference import model_evaluation, reference_for
 
     def load(champion):
@@ -698,7 +707,7 @@ def cmd_serve(args) -> int:
     from .live.sources import MachineSpec, SourceSpecError
     from .monitoring.endpoint import MetricsAddress, MetricsEndpoint, MetricsEndpointError
     from .monitoring.metrics import app_metrics
-    from .monitoring.node import describe_model
+    from .monitoring.model_info import describe_model
     from .monitoring.reference import model_evaluation, reference_for
     from .paths import bundled_dataset_dir
     from .settings import load_settings
@@ -766,8 +775,9 @@ def _live_stores(args, opened: list) -> dict:
     """The audit trail, prediction log and feedback store of the live engine (``--no-log``: none)."""
     if getattr(args, "no_log", False):
         return {}
-    from .monitoring.history import PipelineHistory
-    from .store.live_log import AuditTrail, PredictionLog
+    from .store.audit_trail import AuditTrail
+    from .store.pipeline_history import PipelineHistory
+    from .store.prediction_log import PredictionLog
 
     url = getattr(args, "store", None) or None
     stores = {"audit": AuditTrail(url), "predictions": PredictionLog(url), "feedback": PipelineHistory(url)}

@@ -27,6 +27,19 @@ def user_data_dir() -> Path:
     return path
 
 
+def log_dir() -> Path:
+    """The app's log files (``CNCWEAR_HOME``/logs when set); created on first use."""
+    home = os.environ.get("CNCWEAR_HOME")
+    if home:
+        path = Path(home) / "logs"
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_log_dir("cncwear", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def project_root() -> Path:
     """The source checkout (or the PyInstaller bundle directory when frozen)."""
     frozen_root = getattr(sys, "_MEIPASS", None)

@@ -28,11 +28,11 @@ print(len(mlflow_client().MlflowClient().search_registered_models()))
 """
 
 OPEN_OWN_STORES = """
-from cncwear_gui.monitoring.history import PipelineHistory
-from cncwear_gui.store import live_log
+from cncwear_gui.store import audit_trail, prediction_log
 from cncwear_gui.store.feature_store import FeatureStore
+from cncwear_gui.store.pipeline_history import PipelineHistory
 """ + WAIT_FOR_GO + """
-FeatureStore(), PipelineHistory(), live_log.make_engine()
+FeatureStore(), PipelineHistory(), audit_trail.make_engine(), prediction_log.make_engine()
 print(0)
 """
 
@@ -68,8 +68,8 @@ def test_new_feature_history_and_live_stores_opened_at_once_are_created_once(hom
     from sqlalchemy import func, select
 
     from cncwear_gui.features.sets import FEATURE_SETS
-    from cncwear_gui.monitoring.history import PipelineHistory
     from cncwear_gui.store.feature_store import FeatureStore, feature_sets, store_info
+    from cncwear_gui.store.pipeline_history import PipelineHistory
 
     store = FeatureStore()
     with store.engine.connect() as conn:

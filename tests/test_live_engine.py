@@ -28,8 +28,9 @@ class SteppedClock:
 @pytest.fixture
 def live(tmp_path, champion, bundled_dataset):
     """Two replays (a worn and an unworn tool) on a stepped clock, logging to a fresh SQLite store."""
-    from cncwear_gui.monitoring.history import PipelineHistory
-    from cncwear_gui.store.live_log import AuditTrail, PredictionLog
+    from cncwear_gui.store.audit_trail import AuditTrail
+    from cncwear_gui.store.pipeline_history import PipelineHistory
+    from cncwear_gui.store.prediction_log import PredictionLog
 
     url = f"sqlite:///{tmp_path / 'live.db'}"
     stores = {"audit": AuditTrail(url), "predictions": PredictionLog(url), "feedback": PipelineHistory(url)}
@@ -197,9 +198,9 @@ def test_machine_specs_round_trip(bundled_dir):
 
 
 def test_the_small_batch_forest_scores_bit_identically(champion, bundled_dataset):
-    from cncwear_gui.models.small_batches import MAX_ROWS, SmallBatchForest, for_small_batches
-
     import copy
+
+    from cncwear_gui.models.small_batches import MAX_ROWS, SmallBatchForest, for_small_batches
 
     forest = champion.estimator
     fast = for_small_batches(forest)

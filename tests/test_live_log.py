@@ -17,11 +17,12 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 import sqlalchemy
+from helpers import ROOT
 from sqlalchemy import select, text
 
 from cncwear_gui.live.wear_state import WearState
-from cncwear_gui.store.live_log import AuditTrail, PredictionLog, audit_trail, prediction_log
-from helpers import ROOT
+from cncwear_gui.store.audit_trail import AuditTrail, audit_trail
+from cncwear_gui.store.prediction_log import PredictionLog, prediction_log
 
 
 @pytest.fixture
@@ -272,7 +273,8 @@ def test_append_validates_rows_before_queueing(url):
 # -- a hard kill ---------------------------------------------------------------------------------
 CHILD = """
 import sys
-from cncwear_gui.store.live_log import AuditTrail, PredictionLog
+from cncwear_gui.store.audit_trail import AuditTrail
+from cncwear_gui.store.prediction_log import PredictionLog
 
 audit = AuditTrail(sys.argv[1])
 log = PredictionLog(sys.argv[1], flush_interval_s=0.01, max_batch=200)

@@ -17,8 +17,9 @@ SPEED = 10  # 100 samples/s: the alarm is up within seconds
 
 
 def test_opcua_machine_scored_alarmed_acknowledged_and_reconnected(tmp_path, champion):
-    from cncwear_gui.monitoring.history import PipelineHistory
-    from cncwear_gui.store.live_log import AuditTrail, PredictionLog
+    from cncwear_gui.store.audit_trail import AuditTrail
+    from cncwear_gui.store.pipeline_history import PipelineHistory
+    from cncwear_gui.store.prediction_log import PredictionLog
 
     port = free_port()
     simulator = simulator_for_file(BUNDLED / "experiment_06.csv", port=port, speed=SPEED)  # a worn tool

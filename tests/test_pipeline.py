@@ -13,7 +13,6 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import pytest
-
 from helpers import run_cli
 
 SUBSET = (1, 2, 3, 6, 8, 9)
@@ -140,8 +139,8 @@ def test_a_failing_step_is_recorded_and_leaves_the_champion(home, subset_dir, tm
 
 
 def test_a_second_firing_while_one_runs_is_recorded_as_skipped(home, subset_dir):
-    from cncwear_gui.monitoring.history import PipelineHistory
-    from cncwear_gui.monitoring.pipeline import PipelineConfig, pipeline_lock, run_pipeline
+    from cncwear_gui.pipeline.run import PipelineConfig, pipeline_lock, run_pipeline
+    from cncwear_gui.store.pipeline_history import PipelineHistory
 
     history = PipelineHistory()
     running = history.record("schedule", "scheduled every 24 h")
@@ -154,8 +153,9 @@ def test_a_second_firing_while_one_runs_is_recorded_as_skipped(home, subset_dir)
 
 
 def test_the_schedule_survives_a_restart(home):
-    from cncwear_gui.monitoring import triggers
-    from cncwear_gui.monitoring.history import PipelineHistory, utcnow
+    from cncwear_gui.pipeline import triggers
+    from cncwear_gui.store.database import utcnow
+    from cncwear_gui.store.pipeline_history import PipelineHistory
 
     first = PipelineHistory()
     assert triggers.schedule(first, 0).fires is False
@@ -171,8 +171,8 @@ def test_the_schedule_survives_a_restart(home):
 
 
 def test_new_data_fires_once_per_new_file(home, tmp_path, bundled_dir):
-    from cncwear_gui.monitoring import triggers
-    from cncwear_gui.monitoring.history import PipelineHistory
+    from cncwear_gui.pipeline import triggers
+    from cncwear_gui.store.pipeline_history import PipelineHistory
 
     watched = tmp_path / "watched"
     watched.mkdir()
@@ -189,8 +189,8 @@ def test_new_data_fires_once_per_new_file(home, tmp_path, bundled_dir):
 
 
 def test_degradation_fires_when_labelled_feedback_shows_low_accuracy(home):
-    from cncwear_gui.monitoring import triggers
-    from cncwear_gui.monitoring.history import PipelineHistory
+    from cncwear_gui.pipeline import triggers
+    from cncwear_gui.store.pipeline_history import PipelineHistory
 
     history = PipelineHistory()
     rng = np.random.default_rng(0)

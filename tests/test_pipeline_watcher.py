@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from cncwear_gui.pipeline.watcher import OFF, PipelineWatcher
 from cncwear_gui.settings import Settings, save_settings
-from cncwear_gui.ui.pipeline_watcher import OFF, PipelineWatcher
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_a_killed_watcher_is_reported_and_started_again(watched_settings, tmp_pa
 
 
 def test_a_watcher_that_keeps_failing_shows_its_error_and_backs_off(watched_settings, tmp_path, monkeypatch):
-    from cncwear_gui.ui import pipeline_watcher
+    from cncwear_gui.pipeline import watcher as pipeline_watcher
 
     monkeypatch.setattr(pipeline_watcher, "FIRST_RETRY_DELAY_S", 2)
     failing = Settings(pipeline_watch_dir=watched_settings.pipeline_watch_dir, feature_store_url=f"sqlite:///{tmp_path}/no/such/folder/store.db")

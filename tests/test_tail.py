@@ -17,7 +17,8 @@ import pytest
 
 from cncwear_gui.data.schema import PROCESS_COLUMN, SIGNAL_COLUMNS
 from cncwear_gui.live.samples import RECEIVED_AT, SAMPLE_TIME
-from cncwear_gui.live.sources import MachineSpec, SourceState, open_source
+from cncwear_gui.live.source_kinds import open_source
+from cncwear_gui.live.sources import MachineSpec, SourceState
 from cncwear_gui.live.tail import TailSource
 from helpers import BUNDLED
 

@@ -3,7 +3,7 @@
 The table is derived from the bundled dataset with a margin on each side (half the observed
 span or 10 % of the largest magnitude, whichever is larger; 1.0 for columns that are constant
 at zero), and
-regenerated with ``python -m cncwear_gui.data.ranges``. Values outside are flagged, not rejected.
+regenerated with ``python -m cncwear_gui.data.regenerate_ranges``. Values outside are flagged, not rejected.
 """
 
 from __future__ import annotations
@@ -46,16 +46,3 @@ def plausible_ranges() -> tuple[np.ndarray, np.ndarray]:
     """(low, high) arrays aligned with SIGNAL_COLUMNS."""
     table = pd.read_csv(RANGES_FILE).set_index("column").loc[list(SIGNAL_COLUMNS)]
     return table["low"].to_numpy(dtype=np.float64), table["high"].to_numpy(dtype=np.float64)
-
-
-def _regenerate() -> None:
-    from .dataset import load_dataset
-    from ..paths import bundled_dataset_dir
-
-    dataset = load_dataset([bundled_dataset_dir()], check_ranges=False)
-    derive_ranges(dataset.samples()).to_csv(RANGES_FILE, index=False, float_format="%.6g")
-    print(f"wrote {RANGES_FILE}")
-
-
-if __name__ == "__main__":
-    _regenerate()

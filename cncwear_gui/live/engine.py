@@ -22,14 +22,14 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
-from ..monitoring.machine_monitor import MachineMonitor
+from ..models.verdict import ToolVerdict
 from ..monitoring.metrics import AppMetrics
 from .alarms import AlarmBoard, AlarmError, AlarmState, AlarmTransition
+from .machine_monitor import MachineMonitor
 from .replay import ReplaySource
 from .samples import RECEIVED_AT, SAMPLE_TIME
 from .sources import LiveSource, MachineSpec, SourceHealth, SourceState
 from .wear_state import WearState, WearStateTracker
-from ..models.verdict import ToolVerdict
 
 log = logging.getLogger(__name__)
 IDLE_WAIT_S = 0.1  # the longest sleep: health, lag and shelve expiry are refreshed at least this often
@@ -86,8 +86,8 @@ class LiveNode:
     def __init__(self, machines: list[LiveMachine], model, metrics: AppMetrics, config: LiveConfig | None = None,
                  board: AlarmBoard | None = None, audit=None, predictions=None, feedback=None,
                  clock: Callable[[], float] = time.monotonic):
-        """``audit``: store.live_log.AuditTrail; ``predictions``: store.live_log.PredictionLog;
-        ``feedback``: monitoring.history.PipelineHistory (false alarms become labels there);
+        """``audit``: store.audit_trail.AuditTrail; ``predictions``: store.prediction_log.PredictionLog;
+        ``feedback``: store.pipeline_history.PipelineHistory (false alarms become labels there);
         ``clock``: the replays' clock (tests step a fake one)."""
         self.machines = machines
         self.model = model
@@ -444,7 +444,7 @@ def audit_entry(transition: AlarmTransition) -> dict:
 def open_machine(spec: MachineSpec, model, metrics: AppMetrics, config: LiveConfig, reference=None,
                  source: LiveSource | None = None) -> LiveMachine:
     """A machine with its source (opened from ``spec`` unless given) and its monitor."""
-    from .sources import open_source
+    from .source_kinds import open_source
 
     source = source or open_source(spec)
     tracker = WearStateTracker(threshold=config.threshold, window=config.window, hysteresis=config.hysteresis)

@@ -20,9 +20,9 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from ..live.wear_state import WearState, WearStateTracker
 from ..models.verdict import RunVerdictTracker, ToolVerdict
-from .metrics import AppMetrics
+from ..monitoring.metrics import AppMetrics
+from .wear_state import WearState, WearStateTracker
 
 DRIFT_WINDOW = 6000  # samples: ten minutes at 10 Hz
 
@@ -171,7 +171,7 @@ class MachineMonitor:
         """Drift of the current window against the training reference; None without either."""
         if self.reference is None or self._features.size < 2:
             return None
-        from .drift import compute_drift
+        from ..monitoring.drift import compute_drift
 
         report = compute_drift(self.reference, *self.drift_window())
         self.last_drift = report

@@ -175,23 +175,6 @@ class MachineSpec:
         return cls(machine, "replay", path, speed_value, job=job)
 
 
-def open_source(spec: MachineSpec) -> LiveSource:
-    """The source for ``spec``, not yet started (OPC UA imports asyncua only when used)."""
-    if spec.kind == "replay":
-        from .replay import replay_of_file
-
-        return replay_of_file(spec.path, spec.speed, spec.job)
-    if spec.kind == "tail":
-        from .tail import TailSource
-
-        return TailSource(spec.path, job=spec.job)
-    if spec.kind == "opcua":
-        from .opcua_source import OpcUaSource
-
-        return OpcUaSource(spec.target, job=spec.job, **spec.options)
-    raise SourceSpecError(f"unknown source kind {spec.kind}")
-
-
 class UnavailableSource(LiveSource):
     """Stands in for a configured machine whose source cannot be opened, so it is shown with why."""
 

@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-
 from ..data.dataset import Dataset
 from ..features.sets import get_feature_set, training_matrix
+from ..store.audit_trail import audit_promotion
 from ..store.tracking import TrustedModelFile
 from ..tasks import Task, ensure_task
 from .active import ActiveModel
@@ -155,7 +155,8 @@ def select_feature_set(dataset: Dataset, seed: int = 0, task: Task | None = None
     return max(scores, key=lambda name: (scores[name], name == QUICK_FEATURE_SET)), scores
 
 
-def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int = 0) -> ChampionRef:
+def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int = 0,
+                         audit_url: str | None = None) -> ChampionRef:
     """Choose the feature set by grouped k-fold, fit a Random Forest on every labelled sample,
     log and register it as the champion."""
     from sklearn.ensemble import RandomForestClassifier
@@ -213,28 +214,28 @@ def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int =
         task.progress(0.7, "registering the model")
         logged = log_trusted_model(model, name="model", registered_model_name=REGISTERED_NAME)
     mlflow.MlflowClient().set_registered_model_alias(REGISTERED_NAME, CHAMPION_ALIAS, logged.registered_version)
-    from .promotion import audit_promotion
-
-    audit_promotion(None, logged.registered_version,
+    audit_promotion(audit_url, REGISTERED_NAME, None, logged.registered_version,
                     f"first start: no champion yet, a quick Random Forest on {feature_set.key} (best grouped k-fold)")
     task.progress(1.0, "model registered")
     return find_champion()
 
 
-def resolve_champion(dataset: Dataset | Callable[[], Dataset], task: Task | None = None) -> ChampionRef:
+def resolve_champion(dataset: Dataset | Callable[[], Dataset], task: Task | None = None,
+                     audit_url: str | None = None) -> ChampionRef:
     """The champion, trained first when the registry has none (first start).
 
-    ``dataset`` may be a callable, so the data is only loaded when training is needed.
+    ``dataset`` may be a callable, so the data is only loaded when training is needed. A first-start
+    champion's promotion goes to the audit trail at ``audit_url`` (None: the default store).
     """
     task = ensure_task(task)
     champion = find_champion(task.child(0.0, 0.3))
     if champion is None:
         data = dataset() if callable(dataset) else dataset
-        champion = train_quick_champion(data, task.child(0.3, 1.0, "first start: "))
+        champion = train_quick_champion(data, task.child(0.3, 1.0, "first start: "), audit_url=audit_url)
     task.progress(1.0, "model ready")
     return champion
 
 
-def ensure_champion(dataset: Dataset, task: Task | None = None) -> ActiveModel:
+def ensure_champion(dataset: Dataset, task: Task | None = None, audit_url: str | None = None) -> ActiveModel:
     """In-process: resolve (training on first start) and load the champion."""
-    return load_active_model(resolve_champion(dataset, task))
+    return load_active_model(resolve_champion(dataset, task, audit_url))

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..child_process import CliProcessError, run_cli_process
 from ..tasks import Task
 from .champion import ChampionRef
-from .cli_process import CliProcessError, run_cli_process
 
 
 def resolve_champion_in_subprocess(data_paths: list[Path], task: Task | None = None) -> ChampionRef:

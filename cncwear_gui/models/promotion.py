@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..data.dataset import Dataset
+from ..store.audit_trail import audit_promotion
 from ..tasks import Task, ensure_task
 from .champion import CHAMPION_ALIAS, REGISTERED_NAME
 
@@ -88,7 +89,7 @@ def run_gate(challenger_version: str, protocol: str = DEFAULT_PROTOCOL, metric: 
     return decision
 
 
-def promote(decision: GateDecision) -> bool:
+def promote(decision: GateDecision, audit_url: str | None = None) -> bool:
     """Move the champion alias when the gate said so; returns whether it moved."""
     if not decision.promote:
         return False
@@ -101,27 +102,8 @@ def promote(decision: GateDecision) -> bool:
         client.delete_registered_model_alias(REGISTERED_NAME, CHALLENGER_ALIAS)
     run_id = client.get_model_version(REGISTERED_NAME, decision.challenger_version).run_id
     client.set_tag(run_id, "cncwear.gate.promoted", "true")
-    audit_promotion(decision.champion_version, decision.challenger_version, decision.reason)
+    audit_promotion(audit_url, REGISTERED_NAME, decision.champion_version, decision.challenger_version, decision.reason)
     return True
-
-
-def audit_promotion(old_version: str | None, new_version: str, reason: str) -> None:
-    """Append the promotion to the audit trail; the alias has moved already, so a failing
-    audit store is logged loudly rather than undoing the promotion."""
-    import logging
-
-    from ..settings import load_settings
-    from ..store.live_log import AuditTrail
-
-    try:
-        trail = AuditTrail(load_settings().feature_store_url or None)
-        try:
-            trail.record("model.promoted", subject=REGISTERED_NAME, old_value=old_version, new_value=str(new_version),
-                         comment=reason)
-        finally:
-            trail.close()
-    except Exception:
-        logging.getLogger(__name__).exception("the promotion to version %s is not in the audit trail", new_version)
 
 
 def mark_challenger(version: str) -> None:

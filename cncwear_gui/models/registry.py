@@ -77,7 +77,8 @@ def registry_status(task: Task | None = None) -> RegistryStatus:
     return status
 
 
-def promote_challenger(dataset: Dataset, protocol: str, metric: str, margin: float, task: Task | None = None) -> PromotionOutcome:
+def promote_challenger(dataset: Dataset, protocol: str, metric: str, margin: float, task: Task | None = None,
+                       audit_url: str | None = None) -> PromotionOutcome:
     """Run the gate for the registered challenger; move the champion alias when it passes."""
     from .promotion import promote, run_gate
 
@@ -86,5 +87,5 @@ def promote_challenger(dataset: Dataset, protocol: str, metric: str, margin: flo
     if status.challenger is None:
         raise ValueError("no challenger is registered: train with 'Register as challenger' first")
     decision = run_gate(status.challenger.version, protocol, metric, margin, dataset=dataset, task=task.child(0.05, 0.95))
-    promoted = promote(decision)
+    promoted = promote(decision, audit_url)
     return PromotionOutcome(decision, promoted, registry_status())

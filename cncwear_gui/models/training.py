@@ -45,6 +45,7 @@ class TrainingConfig:
     gate_protocol: str = "loeo"
     gate_metric: str = "accuracy"
     gate_margin: float = 0.0
+    audit_url: str | None = None  # where a promotion is audited; None: the default store
 
     def check(self) -> None:
         if self.engine not in ENGINES:
@@ -159,7 +160,7 @@ def train(dataset: Dataset, config: TrainingConfig, task: Task | None = None,
         result.gate = run_gate(result.model_version, config.gate_protocol, config.gate_metric, config.gate_margin,
                                dataset=dataset, task=finishing.child(0.6, 0.99))
         if config.promote:
-            result.promoted = promote(result.gate)
+            result.promoted = promote(result.gate, config.audit_url)
     finishing.progress(1.0, "training run logged")
     return result
 

@@ -20,8 +20,8 @@ from typing import Callable
 
 from .. import __version__
 from ..paths import project_root, user_data_dir
+from ..store.pipeline_history import PipelineHistory
 from ..tasks import Cancelled, Task, ensure_task
-from .history import PipelineHistory
 
 log = logging.getLogger(__name__)
 PIPELINE_EXPERIMENT = "cncwear-pipeline"
@@ -39,6 +39,7 @@ class PipelineConfig:
     gate_margin: float = 0.0
     search_seed: int = 1
     dask_address: str | None = None  # auto-sklearn: train on this Dask cluster
+    audit_url: str | None = None  # where a promotion is audited; None: the default store
 
 
 @dataclass
@@ -93,7 +94,7 @@ def data_hash(dataset) -> str:
 
 def count_pipeline_run(trigger: str, status: str, engine: str | None = None, training: str | None = None) -> None:
     """Record a finished firing, and the outcome of its training step if it had one, in the metrics."""
-    from .metrics import app_metrics
+    from ..monitoring.metrics import app_metrics
 
     metrics = app_metrics()
     metrics.pipeline_runs.labels(trigger, status).inc()
@@ -215,7 +216,7 @@ def _run_steps(result: PipelineResult, config: PipelineConfig, task: Task, on_ev
             engine=config.engine, search=SearchConfig(budget_s=config.budget_s, seed=config.search_seed,
                                                       dask_address=config.dask_address if config.engine == "auto-sklearn" else None),
             feature_set=config.feature_set, register=True, promote=True, gate_protocol=config.gate_protocol,
-            gate_metric=config.gate_metric, gate_margin=config.gate_margin)
+            gate_metric=config.gate_metric, gate_margin=config.gate_margin, audit_url=config.audit_url)
         try:
             training.check()
             training.search.check(*_labels_and_groups(state["dataset"], config.feature_set), config.engine)

@@ -12,13 +12,13 @@ from ..tasks import Task, ensure_task
 
 def monitoring_snapshot(settings: Settings, dataset_loader, task: Task | None = None, history_limit: int = 50) -> dict:
     from ..models.champion import load_active_model, resolve_champion
+    from ..monitoring.evaluation_data import run_statistics
+    from ..monitoring.reference import model_evaluation, reference_for
+    from ..store.pipeline_history import PipelineHistory
     from . import triggers
-    from .evaluation_data import run_statistics
-    from .history import PipelineHistory
-    from .reference import model_evaluation, reference_for
 
     task = ensure_task(task)
-    champion = resolve_champion(dataset_loader, task.child(0.0, 0.4, "model: "))
+    champion = resolve_champion(dataset_loader, task.child(0.0, 0.4, "model: "), settings.feature_store_url or None)
     model = load_active_model(champion)
     reference = reference_for(model, dataset_loader, task.child(0.4, 0.8, "reference: "))
     task.progress(0.8, "model statistics")

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..data.csvtext import file_sha256
-from .history import PipelineHistory, utcnow
+from ..store.database import utcnow
+from ..store.pipeline_history import PipelineHistory
 
 
 @dataclass

@@ -10,12 +10,24 @@ database (PostgreSQL, an MLflow server) is set up once by whoever runs it, so it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import getpass
+import math
+import numbers
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
+
+from ..paths import user_data_dir
+
+
+def default_store_url() -> str:
+    """cncwear's own SQL stores share one SQLite file in the user data directory by default."""
+    return f"sqlite:///{user_data_dir() / 'features.db'}"
 
 
 def open_engine(url: str) -> Engine:
@@ -46,3 +58,53 @@ def creating_tables(url: str) -> Iterator[None]:
 
     with FileLock(str(Path(database)) + ".init.lock"):
         yield
+
+
+def open_store(url: str | None, metadata: MetaData, after_create: Callable[[Engine], None] | None = None) -> Engine:
+    """An engine with ``metadata``'s tables created if missing (the feature store's database by default)."""
+    url = url or default_store_url()
+    engine = open_engine(url)
+    with creating_tables(url):
+        metadata.create_all(engine)
+        if after_create is not None:
+            after_create(engine)
+    return engine
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def aware_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; they were written as UTC."""
+    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
+def to_utc(value: Any) -> datetime | None:
+    """A timestamp as an aware UTC datetime; None/NaT/NaN as None.
+
+    Numbers are epoch seconds (the live sources' ``sample_time``); naive datetimes are taken as UTC.
+    """
+    if value is None:
+        return None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return None if math.isnan(value) else datetime.fromtimestamp(float(value), timezone.utc)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    elif not isinstance(value, datetime) or hasattr(value, "to_pydatetime"):
+        import pandas as pd  # numpy datetime64, pandas Timestamp/NaT
+
+        stamp = pd.Timestamp(value)
+        if stamp is pd.NaT:
+            return None
+        value = stamp.to_pydatetime()
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+
+def os_user() -> str:
+    """The logged-in user's name, for audit and history rows."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers)
+        return "unknown"

@@ -9,7 +9,6 @@ same experiment becomes a new version (older versions are kept, marked not curre
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +36,8 @@ from ..data.dataset import Dataset, Experiment
 from ..data.metadata import ExperimentMeta
 from ..data.schema import DOCUMENTED_UNRELIABLE, PROCESS_COLUMN, SIGNAL_COLUMNS
 from ..features.sets import FEATURE_SETS, FeatureSet
-from ..paths import user_data_dir
 from ..tasks import Task, ensure_task
-from .database import creating_tables, open_engine
+from .database import creating_tables, default_store_url, open_engine, utcnow
 
 SCHEMA_VERSION = 1
 metadata = MetaData()
@@ -121,12 +119,6 @@ class ImportResult:
         return {"imported": self.imported, "unchanged": self.unchanged}
 
 
-def default_store_url() -> str:
-    return f"sqlite:///{user_data_dir() / 'features.db'}"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class FeatureStore:
@@ -171,7 +163,7 @@ class FeatureStore:
                     continue
                 version = self._insert_file(conn, experiment)
                 result.imported.append({**entry, "version": version})
-            conn.execute(imports.insert().values(at=_utcnow(), summary=result.to_json()))
+            conn.execute(imports.insert().values(at=utcnow(), summary=result.to_json()))
             task.check()  # a cancel up to here rolls everything back
         task.progress(1.0, "imported")
         return result
@@ -202,7 +194,7 @@ class FeatureStore:
                 rows=experiment.rows,
                 version=version,
                 is_current=True,
-                imported_at=_utcnow(),
+                imported_at=utcnow(),
                 flags={"documented_unreliable_rows": int(np.count_nonzero(flags & DOCUMENTED_UNRELIABLE))},
             )
         ).inserted_primary_key[0]
@@ -262,7 +254,7 @@ class FeatureStore:
                         version=feature_set.version,
                         fingerprint=feature_set.fingerprint,
                         definition=feature_set.definition(),
-                        created_at=_utcnow(),
+                        created_at=utcnow(),
                     )
                 )
             elif row.fingerprint != feature_set.fingerprint:

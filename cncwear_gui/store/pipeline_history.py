@@ -7,13 +7,14 @@ survive restarts and a central database sees every PC's firings.
 
 from __future__ import annotations
 
-import getpass
 import json
 import socket
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, select
+
+from .database import aware_utc, default_store_url, open_store, os_user, utcnow
 
 metadata = MetaData()
 firings = Table(
@@ -52,15 +53,6 @@ feedback = Table(
 FINAL_STATUSES = ("promoted", "kept", "failed", "skipped")
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were written as UTC."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
-
-
 @dataclass
 class Firing:
     id: int
@@ -82,13 +74,8 @@ class Firing:
 
 class PipelineHistory:
     def __init__(self, url: str | None = None):
-        from ..store.database import creating_tables, open_engine
-        from ..store.feature_store import default_store_url
-
+        self.engine = open_store(url, metadata)
         self.url = url or default_store_url()
-        self.engine = open_engine(self.url)
-        with creating_tables(self.url):
-            metadata.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -116,7 +103,7 @@ class PipelineHistory:
             query = query.where(firings.c.trigger == trigger)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        return [Firing(**{**row, "fired_at": _aware(row["fired_at"]), "finished_at": _aware(row["finished_at"])})
+        return [Firing(**{**row, "fired_at": aware_utc(row["fired_at"]), "finished_at": aware_utc(row["finished_at"])})
                 for row in rows]
 
     def get(self, firing_id: int) -> Firing | None:
@@ -124,14 +111,14 @@ class PipelineHistory:
             row = conn.execute(select(firings).where(firings.c.id == firing_id)).mappings().first()
         if row is None:
             return None
-        return Firing(**{**row, "fired_at": _aware(row["fired_at"]), "finished_at": _aware(row["finished_at"])})
+        return Firing(**{**row, "fired_at": aware_utc(row["fired_at"]), "finished_at": aware_utc(row["finished_at"])})
 
     def last_fired(self, trigger: str, statuses: tuple[str, ...] = ("running", "promoted", "kept", "failed")) -> datetime | None:
         with self.engine.connect() as conn:
             value = conn.execute(select(firings.c.fired_at).where(firings.c.trigger == trigger)
                                  .where(firings.c.status.in_(statuses))
                                  .order_by(firings.c.id.desc()).limit(1)).scalar()
-        return _aware(value)
+        return aware_utc(value)
 
     def abandon_stale(self, older_than_s: float) -> int:
         """Mark 'running' firings whose process died long ago as failed, so they do not linger."""
@@ -172,10 +159,3 @@ class PipelineHistory:
         if not rows:
             return None, 0
         return sum(p == a for p, a in rows) / len(rows), len(rows)
-
-
-def os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (some containers)
-        return "unknown"

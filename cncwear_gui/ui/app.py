@@ -9,6 +9,8 @@ import time
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from ..paths import log_dir
+
 log = logging.getLogger(__name__)
 SCREENSHOT_TIMEOUT_S = 600  # first start trains a model; the bundled data takes ~20 s here
 SCREENSHOT_REPLAY_SPEED = 20  # the demo machines in screenshot mode: 4 minutes of machining in 12 s
@@ -16,18 +18,6 @@ SCREENSHOT_MACHINING_S = 240  # how much machining the Operator view shows (its 
 SCREENSHOT_TRAINING_BUDGET_S = 10  # a real, short FLAML run, so the Training view shows results
 SCREENSHOT_DRIFT_CHECKS = 12  # real drift checks, the replays advanced between them: the heatmap's history
 SCREENSHOT_DRIFT_STEP_S = 1.0  # wall-clock seconds between two of them (20 s of machining)
-
-
-def log_dir() -> Path:
-    home = os.environ.get("CNCWEAR_HOME")
-    if home:
-        path = Path(home) / "logs"
-    else:
-        import platformdirs
-
-        path = Path(platformdirs.user_log_dir("cncwear", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def setup_logging() -> Path:

@@ -109,9 +109,10 @@ class LiveService(QObject):
 
     def _serve(self, generation, settings, model, dataset, texts, store_url) -> None:
         from ..live.engine import LiveNode
-        from ..monitoring.history import PipelineHistory
         from ..monitoring.metrics import app_metrics
-        from ..store.live_log import AuditTrail, PredictionLog
+        from ..store.audit_trail import AuditTrail
+        from ..store.pipeline_history import PipelineHistory
+        from ..store.prediction_log import PredictionLog
 
         try:
             metrics = app_metrics()

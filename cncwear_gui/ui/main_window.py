@@ -14,23 +14,21 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QTabWidget
 
-from typing import TYPE_CHECKING
-
 from .. import __version__
-from ..paths import bundled_dataset_dir, project_root
+from ..paths import bundled_dataset_dir, log_dir, project_root
+from ..pipeline.watcher import PipelineWatcher
 from ..settings import Settings, save_settings
-from .app import log_dir
+from .live_service import LiveService
 from .metrics_service import MetricsService
-from .pipeline_watcher import PipelineWatcher
 from .promotion_follower import PromotionFollower
 from .settings_dialog import SettingsDialog
 from .state import AppState
-from .live_service import LiveService
 from .views.alarms_view import AlarmsView
 from .views.data_view import DataView
 from .views.explanations_view import ExplanationsView
@@ -50,14 +48,14 @@ WATCHER_CHECK_MS = 10_000  # how soon a retraining watcher that died, or a promo
 
 
 def _os_user() -> str:
-    from ..monitoring.history import os_user
+    from ..store.database import os_user
 
     return os_user()
 
 
 def _write_settings_audit(url: str | None, changes: list[tuple[str, str, str]], task) -> int:
     """In a worker: one audit row per changed setting, in one transaction."""
-    from ..store.live_log import AuditTrail
+    from ..store.audit_trail import AuditTrail
 
     trail = AuditTrail(url)
     try:
@@ -239,7 +237,7 @@ class MainWindow(QMainWindow):
 
     def _describe_model(self, model: ActiveModel) -> None:
         if self.state.metrics is not None:
-            from ..monitoring.node import describe_model
+            from ..monitoring.model_info import describe_model
 
             describe_model(self.state.metrics, model, {})
 

@@ -50,7 +50,7 @@ class PromotionFollower(QObject):
     def _newest_promotion(self, store_url: str, task=None):
         """In a worker: the audit trail's newest ``model.promoted`` entry, or None."""
         if self._trail is None or self._trail_url != store_url:
-            from ..store.live_log import AuditTrail
+            from ..store.audit_trail import AuditTrail
 
             if self._trail is not None:
                 self._trail.close()

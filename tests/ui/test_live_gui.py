@@ -30,7 +30,7 @@ def answer_next_dialog(fill) -> None:
 def test_opcua_machine_alarm_acknowledged_and_audited(qtbot, champion_home, monkeypatch):
     from cncwear_gui.live.opcua_simulator import simulator_for_file
     from cncwear_gui.settings import Settings
-    from cncwear_gui.store.live_log import AuditTrail
+    from cncwear_gui.store.audit_trail import AuditTrail
     from cncwear_gui.ui.main_window import MainWindow
     from cncwear_gui.ui.views.alarms_view import AcknowledgeDialog
 

@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, QThreadPool, Qt
+from PySide6.QtCore import QPointF, Qt, QThreadPool
 
 pytestmark = pytest.mark.ui
 SCREENSHOTS = ["alarms.png", "data.png", "explanations.png", "explanations_global_shap.png", "explanations_surrogate_tree.png",
@@ -168,8 +168,9 @@ def test_a_retraining_watcher_that_dies_is_shown_and_restarted(qtbot, champion_h
 
 def test_a_champion_the_trigger_watcher_promotes_is_loaded_in_the_window(qtbot, home, tmp_path, bundled_dir, monkeypatch):
     """No champion, and unlabelled data open: the watcher's pipeline (new data) promotes the first one."""
+    from cncwear_gui.pipeline import watcher as pipeline_watcher
     from cncwear_gui.settings import Settings, save_settings
-    from cncwear_gui.ui import main_window, pipeline_watcher
+    from cncwear_gui.ui import main_window
 
     monkeypatch.setenv("CNCWEAR_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setattr(main_window, "WATCHER_CHECK_MS", 300)
@@ -247,9 +248,8 @@ def test_screenshot_mode_renders_every_view(tmp_path, champion_home):
     import subprocess
     import sys
 
-    from PySide6.QtGui import QImage
-
     from helpers import ROOT
+    from PySide6.QtGui import QImage
 
     command = [sys.executable, "-m", "cncwear_gui.cli", "gui", "--screenshot", str(tmp_path), "--size", "1400x900"]
     env = {**os.environ, "CNCWEAR_HOME": str(champion_home)}

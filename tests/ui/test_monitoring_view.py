@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QThreadPool, Qt
+from PySide6.QtCore import Qt, QThreadPool
 
 pytestmark = pytest.mark.ui
 
@@ -149,8 +149,8 @@ def test_the_snapshot_loads_when_first_shown_and_fills_the_statistics(app, qtbot
 
 
 def test_drift_checks_of_the_live_windows_fill_the_heatmap(app, qtbot, monitored):
+    from cncwear_gui.live.machine_monitor import DRIFT_WINDOW
     from cncwear_gui.monitoring.drift import compute_drift
-    from cncwear_gui.monitoring.machine_monitor import DRIFT_WINDOW
     from cncwear_gui.ui.views.monitoring_view import DRIFT_CHECK_S
 
     assert DRIFT_CHECK_S == 10
@@ -298,16 +298,16 @@ def test_retrain_runs_the_pipeline_and_the_history_gains_its_firing(app, qtbot, 
 
 
 def test_cancel_stops_the_pipeline_child_and_records_the_firing(app, qtbot, monitored, monkeypatch):
-    from cncwear_gui.models import cli_process
+    from cncwear_gui import child_process
 
     children = []
-    popen = cli_process.subprocess.Popen
+    popen = child_process.subprocess.Popen
 
     def recording_popen(*args, **kwargs):
         children.append(popen(*args, **kwargs))
         return children[-1]
 
-    monkeypatch.setattr(cli_process.subprocess, "Popen", recording_popen)
+    monkeypatch.setattr(child_process.subprocess, "Popen", recording_popen)
     view = app.make_view()
     view.set_snapshot(monitored.snapshot)
     view.budget.setValue(300)

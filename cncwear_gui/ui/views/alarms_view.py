@@ -56,7 +56,7 @@ def _time(value) -> str:
 
 def read_audit(url: str | None, limit: int, task=None) -> list:
     """In a worker: the newest audit entries."""
-    from ...store.live_log import AuditTrail
+    from ...store.audit_trail import AuditTrail
 
     trail = AuditTrail(url)
     try:

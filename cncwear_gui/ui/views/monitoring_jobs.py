@@ -78,7 +78,7 @@ class MonitoringSnapshot:
 
 def load_snapshot(files: list[str] | None, task: Task) -> MonitoringSnapshot:
     """The snapshot from a ``cncwear monitor`` child (``files``: the data for a first-start champion)."""
-    from ...models.cli_process import CliProcessError, run_cli_process
+    from ...child_process import CliProcessError, run_cli_process
 
     found: list[dict] = []
     arguments = ["monitor", "--progress-json"] + (["--data", *files] if files else [])
@@ -159,7 +159,7 @@ def run_pipeline_in_worker(files: list[str] | None, budget_s: int | None, store_
     A failing pipeline (exit 1 with its result printed) is an outcome, not an error. Cancel stops
     the child; the firing it leaves is recorded as failed ("cancelled") and the outcome says so.
     """
-    from ...models.cli_process import CliProcessError, run_cli_process
+    from ...child_process import CliProcessError, run_cli_process
 
     arguments = ["pipeline", "run", "--trigger", "manual", "--progress-json"]
     if files:
@@ -219,7 +219,8 @@ def close_cancelled_firings(since_iso: str, store_url: str = "") -> dict | None:
     """
     import socket
 
-    from ...monitoring.history import PipelineHistory, os_user
+    from ...store.database import os_user
+    from ...store.pipeline_history import PipelineHistory
 
     since = datetime.fromisoformat(since_iso) - timedelta(seconds=2)
     history = PipelineHistory(store_url or None)

@@ -44,8 +44,8 @@ def train_in_worker(dataset: Dataset, choices: dict, task: Task, on_event: Calla
     being logged completes, so MLflow never holds half a run).
     """
     from ...automl.jobs import JobEvent
+    from ...child_process import CliProcessError, run_cli_process
     from ...models.benchmark import automl_rows
-    from ...models.cli_process import CliProcessError, run_cli_process
     from ...models.training import TrainingResult
 
     arguments = train_arguments(dataset, choices)
@@ -101,7 +101,7 @@ def dataset_files(dataset: Dataset) -> list[str]:
 def registry_status(task: Task | None = None) -> RegistryStatus:
     """The champion and the challenger with their recorded metrics, read by a ``cncwear registry``
     child (mlflow never loads into the GUI process)."""
-    from ...models.cli_process import run_cli_process
+    from ...child_process import run_cli_process
     from ...models.registry import RegistryStatus
 
     found: list[RegistryStatus] = []
@@ -114,7 +114,7 @@ def registry_status(task: Task | None = None) -> RegistryStatus:
 def promote_in_worker(dataset: Dataset, protocol: str, margin: float, task: Task) -> PromotionOutcome:
     """The gate for the registered challenger, in a ``cncwear promote`` child; it moves the champion
     alias when the gate passes."""
-    from ...models.cli_process import run_cli_process
+    from ...child_process import run_cli_process
     from ...models.promotion import GateDecision
     from ...models.registry import PromotionOutcome, RegistryStatus
 

@@ -1,80 +1,34 @@
-"""The shop-floor record: an append-only audit trail and a batched log of live predictions.
+"""The prediction log: every live prediction, written in batches by a background thread.
 
-Both live in the same database as the feature store by default (a SQLite file in the user data
-directory, WAL mode and a busy timeout via ``database.sqlite_pragmas``); any SQLAlchemy URL
-works, e.g. PostgreSQL when many machines write to one central database.
-
-* :class:`AuditTrail` answers "who did what, when, on which machine": alarm acknowledgements,
-  shelving, model promotions, settings changes. :meth:`AuditTrail.record` is synchronous and
-  committed before it returns, so the GUI may show an alarm as acknowledged only after it
-  returned. The table is append-only *in the database*: triggers refuse UPDATE and DELETE (and
-  TRUNCATE on PostgreSQL), whichever program tries. (Whoever may DROP the table can still do so;
-  on a server database give the app's role only INSERT and SELECT on it.)
-* :class:`PredictionLog` keeps every live prediction. :meth:`PredictionLog.append` only queues
-  rows; a writer thread inserts them in batches (one transaction per batch). A database error
-  (locked, disk full, server gone) is logged and the batch retried later, never raised into the
-  scoring loop. Rows still queued when the process dies are lost; :meth:`PredictionLog.flush`
-  bounds that window where it matters.
+:meth:`PredictionLog.append` only queues rows; a writer thread inserts them in batches (one
+transaction per batch). A database error (locked, disk full, server gone) is logged and the batch
+retried later, never raised into the scoring loop. Rows still queued when the process dies are
+lost; :meth:`PredictionLog.flush` bounds that window where it matters. It lives in the same
+database as the feature store by default; any SQLAlchemy URL works.
 """
 
 from __future__ import annotations
 
 import atexit
-import getpass
-import json
 import logging
 import math
-import numbers
-import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import (
-    DDL,
-    Column,
-    DateTime,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    event,
-    func,
-    select,
-    text,
-)
+from sqlalchemy import Column, DateTime, Float, Index, Integer, MetaData, String, Table, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
-from .database import creating_tables, open_engine
-from .feature_store import default_store_url
+from .database import aware_utc, open_store, to_utc, utcnow
 
 logger = logging.getLogger(__name__)
 
 metadata = MetaData()
-audit_trail = Table(
-    "audit_trail",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("host", String(255), nullable=False),
-    Column("os_user", String(255), nullable=False),
-    Column("machine", String(255)),  # none for settings changes and promotions
-    Column("action", String(64), nullable=False),  # e.g. alarm.acknowledged, model.promoted
-    Column("subject", String(255), nullable=False),  # alarm id, setting name, model name
-    Column("old_value", Text),
-    Column("new_value", Text),
-    Column("comment", Text, nullable=False),
-    Index("ix_audit_trail_machine_at", "machine", "at"),
-)
 prediction_log = Table(
     "prediction_log",
     metadata,
@@ -91,184 +45,13 @@ prediction_log = Table(
 
 WEAR_STATES = ("ok", "worn", "unknown")
 PREDICTION_COLUMNS = ("machine", "sample_time", "model_version", "probability", "wear_state", "quality_flags")
-_APPEND_ONLY = "audit_trail is append-only"
-
-# -- append-only enforcement, per dialect ----------------------------------------------------------
-_SQLITE_APPEND_ONLY = [
-    DDL(f"CREATE TRIGGER IF NOT EXISTS audit_trail_no_{op.lower()} BEFORE {op} ON audit_trail "
-        f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END")
-    for op in ("UPDATE", "DELETE")
-]
-_POSTGRESQL_APPEND_ONLY = [
-    DDL("CREATE OR REPLACE FUNCTION audit_trail_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN RAISE EXCEPTION '{_APPEND_ONLY}'; END $$"),
-    DDL("CREATE TRIGGER audit_trail_no_change BEFORE UPDATE OR DELETE ON audit_trail "
-        "FOR EACH ROW EXECUTE PROCEDURE audit_trail_append_only()"),
-    DDL("CREATE TRIGGER audit_trail_no_truncate BEFORE TRUNCATE ON audit_trail "
-        "FOR EACH STATEMENT EXECUTE PROCEDURE audit_trail_append_only()"),
-]
-for _ddl in _SQLITE_APPEND_ONLY:
-    event.listen(audit_trail, "after_create", _ddl.execute_if(dialect="sqlite"))
-for _ddl in _POSTGRESQL_APPEND_ONLY:
-    event.listen(audit_trail, "after_create", _ddl.execute_if(dialect="postgresql"))
-
-
-def _ensure_append_only(engine: Engine) -> None:
-    """Also guard an audit table created by something that did not add the triggers."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            for ddl in _SQLITE_APPEND_ONLY:  # IF NOT EXISTS: idempotent
-                conn.execute(ddl)
-        elif engine.dialect.name == "postgresql":
-            present = conn.execute(text(
-                "SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass('audit_trail') "
-                "AND tgname IN ('audit_trail_no_change', 'audit_trail_no_truncate')")).scalar()
-            if present != 2:
-                conn.execute(text("DROP TRIGGER IF EXISTS audit_trail_no_change ON audit_trail"))
-                conn.execute(text("DROP TRIGGER IF EXISTS audit_trail_no_truncate ON audit_trail"))
-                for ddl in _POSTGRESQL_APPEND_ONLY:
-                    conn.execute(ddl)
-        else:
-            logger.warning("audit_trail: append-only is not enforced by the database on %s", engine.dialect.name)
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """The engine for the live stores: the feature store's database unless ``url`` says otherwise.
-
-    SQLite connections get the project's pragmas (WAL, busy_timeout); the tables are created if
-    missing.
-    """
-    url = url or default_store_url()
-    engine = open_engine(url)
-    with creating_tables(url):
-        metadata.create_all(engine)
-        _ensure_append_only(engine)
-    return engine
+    """The prediction log's engine (the feature store's database unless ``url`` says otherwise)."""
+    return open_store(url, metadata)
 
 
-# -- small helpers -------------------------------------------------------------------------------
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were written as UTC."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
-
-
-def _to_utc(value: Any) -> datetime | None:
-    """A timestamp as an aware UTC datetime; None/NaT/NaN as None.
-
-    Numbers are epoch seconds (the live sources' ``sample_time``); naive datetimes are taken as UTC.
-    """
-    if value is None:
-        return None
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return None if math.isnan(value) else datetime.fromtimestamp(float(value), timezone.utc)
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    elif not isinstance(value, datetime) or hasattr(value, "to_pydatetime"):
-        import pandas as pd  # numpy datetime64, pandas Timestamp/NaT
-
-        stamp = pd.Timestamp(value)
-        if stamp is pd.NaT:
-            return None
-        value = stamp.to_pydatetime()
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (some containers)
-        return "unknown"
-
-
-def _text(value: Any) -> str | None:
-    """old/new values are stored as text: strings as they are, anything else as JSON."""
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(getattr(value, "value", value), default=str)
-
-
-# -- the audit trail ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    host: str
-    os_user: str
-    machine: str | None
-    action: str
-    subject: str
-    old_value: str | None
-    new_value: str | None
-    comment: str
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data["at"] = self.at.isoformat()
-        return data
-
-
-class AuditTrail:
-    """Append-only: who did what, when, on which machine."""
-
-    def __init__(self, url: str | None = None):
-        self.engine: Engine = make_engine(url)
-        self.url = str(self.engine.url)
-        self.host = socket.gethostname()
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def __enter__(self) -> AuditTrail:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _values(self, action: str, subject: str = "", old_value: Any = None, new_value: Any = None,
-                machine: str | None = None, comment: str = "", user: str | None = None) -> dict:
-        if not action:
-            raise ValueError("an audit entry needs an action")
-        return {
-            "at": utcnow(), "host": self.host, "os_user": user or _os_user(),
-            "machine": None if machine is None else str(machine), "action": str(action),
-            "subject": str(subject or ""), "old_value": _text(old_value), "new_value": _text(new_value),
-            "comment": str(comment or ""),
-        }
-
-    def record(self, action: str, subject: str = "", old_value: Any = None, new_value: Any = None,
-               machine: str | None = None, comment: str = "", user: str | None = None) -> int:
-        """Write one entry; it is committed when this returns (a database error is raised)."""
-        values = self._values(action, subject, old_value, new_value, machine, comment, user)
-        with self.engine.begin() as conn:
-            return int(conn.execute(audit_trail.insert().values(**values)).inserted_primary_key[0])
-
-    def record_many(self, entries: Iterable[Mapping[str, Any]]) -> list[int]:
-        """Write several entries (each a mapping of :meth:`record`'s arguments) in one transaction."""
-        rows = [self._values(**entry) for entry in entries]
-        with self.engine.begin() as conn:
-            return [int(conn.execute(audit_trail.insert().values(**row)).inserted_primary_key[0]) for row in rows]
-
-    def entries(self, limit: int = 200, machine: str | None = None, action_prefix: str | None = None,
-                since: datetime | None = None) -> list[AuditEntry]:
-        """The newest ``limit`` entries first, optionally for one machine, actions starting with a
-        prefix (``"alarm."``) and at or after ``since``."""
-        query = select(audit_trail).order_by(audit_trail.c.id.desc()).limit(limit)
-        if machine is not None:
-            query = query.where(audit_trail.c.machine == str(machine))
-        if action_prefix:
-            query = query.where(audit_trail.c.action.startswith(action_prefix, autoescape=True))
-        if since is not None:
-            query = query.where(audit_trail.c.at >= _to_utc(since))
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [AuditEntry(**{**row, "at": _aware(row["at"])}) for row in rows]
-
-
-# -- the prediction log ------------------------------------------------------------------------
 def _prediction_row(row: Mapping[str, Any], logged_at: datetime) -> dict:
     """One validated row, so a bad value fails in append() and never poisons a batch later."""
     try:
@@ -293,8 +76,8 @@ def _prediction_row(row: Mapping[str, Any], logged_at: datetime) -> dict:
     flags = 0 if flags is None or (isinstance(flags, float) and math.isnan(flags)) else int(flags)
     stamp = row.get("logged_at")
     return {
-        "logged_at": logged_at if stamp is None else _to_utc(stamp), "machine": machine,
-        "sample_time": _to_utc(row.get("sample_time")), "model_version": version,
+        "logged_at": logged_at if stamp is None else to_utc(stamp), "machine": machine,
+        "sample_time": to_utc(row.get("sample_time")), "model_version": version,
         "probability": probability, "wear_state": state, "quality_flags": flags,
     }
 
@@ -455,7 +238,7 @@ class PredictionLog:
             query = query.where(prediction_log.c.machine == str(machine))
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        return [{**row, "logged_at": _aware(row["logged_at"]), "sample_time": _aware(row["sample_time"])}
+        return [{**row, "logged_at": aware_utc(row["logged_at"]), "sample_time": aware_utc(row["sample_time"])}
                 for row in rows]
 
     def count(self, machine: str | None = None) -> int:
