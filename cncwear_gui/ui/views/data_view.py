@@ -160,7 +160,8 @@ class DataView(QWidget):
         visible = ["experiment", "row", "line", "Machining_Process", "quality_flags", *SIGNAL_COLUMNS, "tool_condition"]
         self.samples.set_frame(samples[[c for c in visible if c in samples.columns]])
         for name, width in (("Machining_Process", 130), ("quality_flags", 190)):
-            self.sample_table.setColumnWidth(self.samples.COLUMNS.index(name), width)
+            if name in self.samples.COLUMNS:  # not when no file had samples (a missing data directory)
+                self.sample_table.setColumnWidth(self.samples.COLUMNS.index(name), width)
         rejected = sum(not r.usable for r in dataset.reports)
         text = f"{len(dataset.experiments)} experiments · {dataset.rows:,} samples"
         if rejected:
