@@ -564,6 +564,7 @@ def cmd_pipeline_run(args) -> int:
 def cmd_pipeline_watch(args) -> int:
     """Check the automatic triggers (schedule, new data, degradation) every interval; run the pipeline when one fires."""
     import time as clock
+    from pathlib import Path
 
     from .pipeline.run import run_pipeline
     from .settings import load_settings
@@ -580,9 +581,14 @@ def cmd_pipeline_watch(args) -> int:
         task.cancel()  # a pipeline in progress is recorded as cancelled; one being logged completes
 
     signal.signal(signal.SIGTERM, on_sigterm)
-    started = clock.monotonic()
+    started, missing_said = clock.monotonic(), None
     while not stop and (args.duration is None or clock.monotonic() - started < args.duration):
-        settings = load_settings()  # edits in the app's Settings apply without a restart
+        settings = load_settings()  # edits in the app's Settings apply without a restart; never reset by a missing folder
+        folder = args.watch_dir or settings.pipeline_watch_dir  # a missing one is said once, on stderr, until it is back
+        if (missing := folder if folder and not Path(folder).expanduser().is_dir() else None) and missing != missing_said:
+            print(f"watching: watched folder {missing} does not exist (not mounted?); the new-data trigger waits for it",
+                  file=sys.stderr, flush=True)
+        missing_said = missing
         history = PipelineHistory(args.store or settings.feature_store_url or None)
         try:
             history.abandon_stale(older_than_s=24 * 3600)

@@ -1,22 +1,36 @@
 """Typed, versioned user settings, stored as JSON in the user config directory (platformdirs).
 
 ``CNCWEAR_CONFIG_DIR`` replaces the directory (tests set it, so they never touch a real user's
-config). Unknown keys are dropped, missing keys get defaults, older versions are migrated, and a
-broken file is set aside (``settings.json.broken``) rather than crashing the app.
+config). Loading never loses a value the user saved:
+
+- a field of the wrong type or out of its bounds falls back to its default alone, and a notice
+  names it (``load_settings_report``); every other field keeps its value;
+- unknown keys (a typo, or a newer version's settings) are kept in ``extra`` and written back
+  unchanged by ``save_settings``; a file from a newer version keeps its version number;
+- a file that is not JSON at all (empty, truncated) is copied aside byte for byte
+  (``settings.json.unreadable-<time>``, never over an earlier copy) and the app starts on defaults;
+- a missing data directory or watched folder is no reason to change anything: it is a
+  ``folder_problems()`` problem, shown where the folder is used (an unmounted share comes back).
+
+Older versions are migrated. This module is the bottom layer: it imports nothing of cncwear_gui.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
-from dataclasses import asdict, dataclass, field, fields
+import time
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 SETTINGS_VERSION = 1
 THEMES = ("light", "dark")
+PIPELINE_ENGINES = ("flaml", "auto-sklearn")
 
 
 def dask_address_problem(address: str) -> str | None:
@@ -24,6 +38,31 @@ def dask_address_problem(address: str) -> str | None:
     if re.fullmatch(r"(tcp|tls)://[^\s/:]+:\d{1,5}", address.strip()):
         return None
     return f"Dask scheduler address {address!r} must look like tcp://host:8786 (or tls://host:port)"
+
+
+def _between(low, high, message, low_open=False, high_open=False):
+    def check(value):
+        above = value > low if low_open else value >= low
+        below = value < high if high_open else value <= high
+        return None if above and below else message
+    return check
+
+
+# The bounds of single fields: what the Settings dialog refuses, and what loading replaces by the default.
+_BOUNDS = {
+    "worn_threshold": _between(0.0, 1.0, "worn threshold must be between 0 and 1 (exclusive)", True, True),
+    "smoothing_window": _between(1, 6000, "smoothing window must be between 1 and 6000 samples"),
+    "alarm_delay_samples": _between(1, 6000, "alarm delay must be between 1 and 6000 samples"),
+    "demo_replay_speed": _between(0, 100, "demo replay speed must be above 0 and at most 100", low_open=True),
+    "theme": lambda value: None if value in THEMES else f"theme must be one of {', '.join(THEMES)}",
+    "metrics_port": _between(1, 65535, "metrics port must be between 1 and 65535"),
+    "pipeline_engine": lambda value: None if value in PIPELINE_ENGINES else "pipeline engine must be flaml or auto-sklearn",
+    "pipeline_budget_s": lambda value: None if value >= 5 else "pipeline budget must be at least 5 seconds",
+    "dask_scheduler": lambda value: dask_address_problem(value) if value else None,
+    "pipeline_schedule_hours": lambda value: (None if value >= 0
+                                              else "pipeline schedule must be 0 (off) or a positive number of hours"),
+    "degradation_accuracy": _between(0.0, 1.0, "degradation accuracy threshold must be above 0 and at most 1", low_open=True),
+}
 
 
 @dataclass
@@ -52,58 +91,38 @@ class Settings:
     degradation_min_labels: int = 20
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     window_state: str = ""
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # keys this version does not know, written back as they came
+
+    def field_problems(self) -> dict[str, str]:
+        """The fields out of their bounds, each with why."""
+        problems = {}
+        for name, check in _BOUNDS.items():
+            if problem := check(getattr(self, name)):
+                problems[name] = problem
+        return problems
 
     def validate(self) -> list[str]:
-        """Human-readable problems; empty when the settings are usable."""
-        problems = []
-        if not 0.0 < self.worn_threshold < 1.0:
-            problems.append("worn threshold must be between 0 and 1 (exclusive)")
-        if not 1 <= self.smoothing_window <= 6000:
-            problems.append("smoothing window must be between 1 and 6000 samples")
-        if not 1 <= self.alarm_delay_samples <= 6000:
-            problems.append("alarm delay must be between 1 and 6000 samples")
-        if not 0 < self.demo_replay_speed <= 100:
-            problems.append("demo replay speed must be above 0 and at most 100")
-        if self.theme not in THEMES:
-            problems.append(f"theme must be one of {', '.join(THEMES)}")
-        if not 1 <= self.metrics_port <= 65535:
-            problems.append("metrics port must be between 1 and 65535")
+        """Human-readable problems the Settings dialog refuses to save; empty when the settings are usable.
+        A missing folder is none of them (see ``folder_problems``)."""
+        problems = list(self.field_problems().values())
         if bool(self.metrics_tls_cert) != bool(self.metrics_tls_key):
             problems.append("metrics TLS needs both a certificate file and a key file")
-        if self.pipeline_engine not in ("flaml", "auto-sklearn"):
-            problems.append("pipeline engine must be flaml or auto-sklearn")
-        if self.pipeline_budget_s < 5:
-            problems.append("pipeline budget must be at least 5 seconds")
-        if self.dask_scheduler and (problem := dask_address_problem(self.dask_scheduler)):
-            problems.append(problem)
-        if self.pipeline_schedule_hours < 0:
-            problems.append("pipeline schedule must be 0 (off) or a positive number of hours")
-        if self.pipeline_watch_dir and not Path(self.pipeline_watch_dir).expanduser().is_dir():
-            problems.append(f"watched folder {self.pipeline_watch_dir} does not exist")
-        if not 0.0 < self.degradation_accuracy <= 1.0:
-            problems.append("degradation accuracy threshold must be above 0 and at most 1")
+        return problems
+
+    def data_dir_problem(self) -> str | None:
         if self.data_dir and not Path(self.data_dir).expanduser().is_dir():
-            problems.append(f"data directory {self.data_dir} does not exist")
-        return problems
+            return f"data directory {self.data_dir} does not exist"
+        return None
 
+    def watch_dir_problem(self) -> str | None:
+        if self.pipeline_watch_dir and not Path(self.pipeline_watch_dir).expanduser().is_dir():
+            return f"watched folder {self.pipeline_watch_dir} does not exist"
+        return None
 
-    def machine_problems(self) -> list[str]:
-        """Problems of the machine list; kept out of ``validate`` so a moved file never resets
-        the whole settings file (the Operator view shows such a machine's problem instead)."""
-        from .live.sources import MachineSpec, SourceSpecError
-
-        problems, seen = [], set()
-        for text in self.machines:
-            try:
-                spec = MachineSpec.parse(text)
-            except SourceSpecError as error:
-                problems.append(str(error).replace("--machine ", "machine "))
-                continue
-            if spec.machine in seen:
-                problems.append(f"machine id {spec.machine} is given more than once")
-            seen.add(spec.machine)
-        return problems
+    def folder_problems(self) -> list[str]:
+        """Configured folders that are not there (now): shown where they are used, never a reason to reset
+        anything — a network share may simply not be mounted yet."""
+        return [problem for problem in (self.data_dir_problem(), self.watch_dir_problem()) if problem]
 
 
 NOT_AUDITED = ("version", "window_geometry", "window_state")  # where windows were is no setting change
@@ -131,37 +150,184 @@ def settings_path() -> Path:
     return config_dir() / "settings.json"
 
 
-def _migrate(raw: dict) -> dict:
-    version = int(raw.get("version", 0))
-    if version < 1:  # v0 (never released) called the threshold "threshold"
-        if "threshold" in raw:
-            raw["worn_threshold"] = raw.pop("threshold")
-        raw["version"] = 1
+# -- loading ------------------------------------------------------------------------------------
+
+def _default(name: str):
+    f = next(f for f in fields(Settings) if f.name == name)
+    return f.default_factory() if f.default is MISSING else f.default
+
+
+def _typed(kind: str, value: Any) -> tuple[Any, str | None]:
+    """The value as the field's type and None, or (None, why it cannot be)."""
+    if kind == "bool":
+        return (value, None) if isinstance(value, bool) else (None, "must be true or false")
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "int":
+        if number and math.isfinite(value) and float(value).is_integer():
+            return int(value), None
+        return None, "must be a whole number"
+    if kind == "float":
+        if number and math.isfinite(value):
+            return float(value), None
+        return None, "must be a number"
+    if kind == "str":
+        return (value, None) if isinstance(value, str) else (None, "must be text")
+    if kind == "list":  # the machine list: ID=SOURCE texts
+        if isinstance(value, str):
+            return [value], None
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return list(value), None
+        return None, "must be a list of texts"
+    if kind == "dict":
+        return (dict(value), None) if isinstance(value, dict) else (None, "must be an object")
+    raise AssertionError(f"no type check for {kind}")
+
+
+def _version_of(raw: dict) -> tuple[int, str | None]:
+    value = raw.get("version", 0)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value, None
+    return SETTINGS_VERSION, f"its version {value!r} is not a version number; it was read as version {SETTINGS_VERSION}"
+
+
+def _migrate(raw: dict, version: int) -> dict:
+    if version < 1 and "threshold" in raw and "worn_threshold" not in raw:  # v0 (never released) called it "threshold"
+        raw["worn_threshold"] = raw.pop("threshold")
     return raw
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    path = path or settings_path()
-    if not path.exists():
-        return Settings()
+def _keep_copy(path: Path, data: bytes, tag: str) -> str:
+    """``data`` beside ``path`` as ``<name>.<tag>-<time>``: never over an earlier copy, and not again when a copy
+    with these very bytes is there already (the pipeline watcher loads the settings every round).
+    Where the copy is, in words."""
     try:
-        raw = _migrate(json.loads(path.read_text()))
-        known = {f.name for f in fields(Settings)}
-        settings = Settings(**{k: v for k, v in raw.items() if k in known})
-        settings.version = SETTINGS_VERSION
-        if settings.validate():
-            raise ValueError("; ".join(settings.validate()))
-        return settings
-    except (ValueError, TypeError) as error:
-        broken = path.with_suffix(".json.broken")
-        path.replace(broken)
-        log.warning("settings file %s was unusable (%s); moved to %s, using defaults", path, error, broken)
-        return Settings()
+        return str(_write_copy(path, data, tag))
+    except OSError as error:
+        return f"nowhere: a copy could not be written ({error})"
+
+
+def _write_copy(path: Path, data: bytes, tag: str) -> Path:
+    for earlier in sorted(path.parent.glob(f"{path.name}.{tag}-*")):
+        try:
+            if earlier.read_bytes() == data:
+                return earlier
+        except OSError:
+            continue
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    copy, number = path.with_name(f"{path.name}.{tag}-{stamp}"), 1
+    while True:
+        try:
+            with open(copy, "xb") as out:  # x: fails rather than overwrite
+                out.write(data)
+            return copy
+        except FileExistsError:
+            number += 1
+            copy = path.with_name(f"{path.name}.{tag}-{stamp}-{number}")
+
+
+_logged: set[tuple[str, str]] = set()
+
+
+def _log_once(path: Path, notices: list[str]) -> None:
+    for notice in notices:
+        if (str(path), notice) not in _logged:
+            _logged.add((str(path), notice))
+            log.warning("%s", notice)
+
+
+def _from_raw(raw: dict, path: Path, data: bytes) -> tuple[Settings, list[str]]:
+    notices = []
+    version, version_problem = _version_of(raw)
+    if version_problem:
+        notices.append(f"settings file {path}: {version_problem}")
+    raw = _migrate(dict(raw), version)
+    kinds = {f.name: f.type for f in fields(Settings) if f.name not in ("version", "extra")}
+    values: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    replaced: dict[str, str] = {}  # field: what was wrong with the file's value
+    for key, value in raw.items():
+        if key == "version":
+            continue
+        if key == "extra" and isinstance(value, dict):  # files saved before unknown keys were kept at the top level
+            extra.update({k: v for k, v in value.items() if k not in kinds and k not in extra})
+            continue
+        if key not in kinds:
+            extra[key] = value
+            continue
+        typed, why = _typed(kinds[key], value)
+        if why is None:
+            values[key] = typed
+        else:
+            replaced[key] = f"{json.dumps(value, default=str)}, but {why}"
+    settings = Settings(**values, extra=extra)
+    for name, why in settings.field_problems().items():  # in bounds, or the default
+        replaced[name] = f"{json.dumps(getattr(settings, name))}, but {why}"
+        setattr(settings, name, _default(name))
+    newer = version > SETTINGS_VERSION
+    settings.version = version if newer else SETTINGS_VERSION  # a newer file keeps its version when saved back
+    copy = _keep_copy(path, data, f"v{version}" if newer else "invalid") if (newer or replaced) else None
+    for name, why in replaced.items():
+        notices.append(f"setting {name} in {path} is {why}: using the default {json.dumps(_default(name))} "
+                       f"(every other setting is kept; the file as it was is kept as {copy})")
+    if newer:
+        unknown = f" the settings it does not know ({', '.join(sorted(extra))}) are kept and written back unchanged;" if extra else ""
+        notices.append(f"settings file {path} was written by a newer cncwear (settings version {version}; this one "
+                       f"knows {SETTINGS_VERSION}): the settings this version knows are used;{unknown} a copy of the file "
+                       f"is kept as {copy}")
+    elif extra:
+        notices.append(f"settings file {path} has setting(s) this version does not know: {', '.join(sorted(extra))} "
+                       "(a typo?); they are not used, and kept in the file as they are")
+    return settings, notices
+
+
+def load_settings_report(path: Path | None = None) -> tuple[Settings, list[str]]:
+    """The settings, and notices for the user about anything in the file that could not be used as it is
+    (empty when the file is fine). The notices are logged once per process as warnings, too."""
+    path = path or settings_path()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Settings(), []
+    except OSError as error:
+        notices = [f"settings file {path} could not be read ({error}); using default settings for now, "
+                   "the file is left as it is"]
+        _log_once(path, notices)
+        return Settings(), notices
+    try:
+        raw = json.loads(data.decode("utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError(f"a JSON {type(raw).__name__}, not an object")
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        copy = _keep_copy(path, data, "unreadable")
+        what = "is empty" if not data.strip() else f"is not a settings file ({error}; cut short?)"
+        notices = [f"settings file {path} {what}: the app starts on default settings; the file as it was is kept "
+                   f"as {copy}"]
+        _log_once(path, notices)
+        return Settings(), notices
+    settings, notices = _from_raw(raw, path, data)
+    _log_once(path, notices)
+    return settings, notices
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The settings; whatever could not be used is logged (see ``load_settings_report``)."""
+    return load_settings_report(path)[0]
+
+
+def settings_json(settings: Settings) -> dict:
+    """The file's content: the known fields, and the unknown keys kept from the file at the top level."""
+    known = asdict(settings)
+    extra = known.pop("extra")
+    return {**{k: v for k, v in extra.items() if k not in known}, **known}
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
     """Write atomically: a crash mid-write never leaves half a settings file."""
     path = path or settings_path()
     temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(asdict(settings), indent=2, sort_keys=True))
-    temporary.replace(path)
+    try:
+        temporary.write_text(json.dumps(settings_json(settings), indent=2, sort_keys=True))
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

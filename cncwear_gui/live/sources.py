@@ -175,6 +175,22 @@ class MachineSpec:
         return cls(machine, "replay", path, speed_value, job=job)
 
 
+def machine_list_problems(machines: list[str]) -> list[str]:
+    """Problems of a machine list (the Settings dialog's ``ID=SOURCE`` lines): specs that do not parse, and ids
+    given more than once. Never a reason to reset the settings: the Operator view shows such a machine's problem."""
+    problems, seen = [], set()
+    for text in machines:
+        try:
+            spec = MachineSpec.parse(text)
+        except SourceSpecError as error:
+            problems.append(str(error).replace("--machine ", "machine "))
+            continue
+        if spec.machine in seen:
+            problems.append(f"machine id {spec.machine} is given more than once")
+        seen.add(spec.machine)
+    return problems
+
+
 class UnavailableSource(LiveSource):
     """Stands in for a configured machine whose source cannot be opened, so it is shown with why."""
 

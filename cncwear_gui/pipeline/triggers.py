@@ -52,7 +52,7 @@ def new_data(history: PipelineHistory, watch_dir: str) -> TriggerCheck:
         return TriggerCheck("new-data", False, "no watched folder configured")
     folder = Path(watch_dir).expanduser()
     if not folder.is_dir():
-        return TriggerCheck("new-data", False, f"watched folder {folder} does not exist")
+        return TriggerCheck("new-data", False, f"watched folder {folder} does not exist (not mounted?); waiting for it")
     unseen = history.unseen(_file_hashes(folder))
     if not unseen:
         return TriggerCheck("new-data", False, f"no new files in {folder}")

@@ -49,12 +49,12 @@ def run_gui(screenshot_dir: str | None = None, size: tuple[int, int] | None = No
     from PySide6.QtWidgets import QApplication
     from superqt.utils import QMessageHandler
 
-    from ..settings import load_settings
+    from ..settings import load_settings_report
     from .main_window import MainWindow
     from .theme import apply_theme
 
     log_file = setup_logging()
-    settings = load_settings()
+    settings, notices = load_settings_report()
     if screenshot_dir is not None and not machines and not settings.machines:
         settings.demo_replay_speed = SCREENSHOT_REPLAY_SPEED  # minutes of machining in seconds; not saved
     if settings.mlflow_tracking_uri:
@@ -69,6 +69,7 @@ def run_gui(screenshot_dir: str | None = None, size: tuple[int, int] | None = No
         if size:
             window.resize(*size)
         window.show()
+        window.show_settings_notices(notices, message_box=screenshot_dir is None)
         log.info("window shown; log file %s", log_file)
         if screenshot_dir is None:
             return app.exec()

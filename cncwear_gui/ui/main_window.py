@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.data_view.open_files_requested.connect(self.choose_files)
         self.data_view.open_folder_requested.connect(self.choose_folder)
+        self.data_view.reload_requested.connect(lambda: self.load(self._default_paths()))
         self.predictions_view.explain_requested.connect(lambda: self.tabs.setCurrentWidget(self.explanations_view))
         self.training_view.champion_promoted.connect(lambda _version: self.reload_champion())
         self.monitoring_view.champion_changed.connect(self.reload_champion)
@@ -202,7 +203,10 @@ class MainWindow(QMainWindow):
     # -- monitoring ----------------------------------------------------------------------------
     def _apply_pipeline_watcher(self) -> None:
         self.pipeline_watcher.apply(self.state.settings)
-        self.state.set_pipeline_watcher_status(self.pipeline_watcher.status, self.pipeline_watcher.failed)
+        status, missing = self.pipeline_watcher.status, self.state.settings.watch_dir_problem()
+        if missing:  # a share not mounted: the trigger waits, nothing is reset
+            status += f" — {missing}; the new-data trigger waits for it"
+        self.state.set_pipeline_watcher_status(status, self.pipeline_watcher.failed or bool(missing))
         for firing in self.pipeline_watcher.new_firings():
             self._on_automatic_firing(firing)
 
@@ -327,6 +331,21 @@ class MainWindow(QMainWindow):
         box.open()  # not exec(): the app keeps running behind the message
 
     # -- files, menu, settings ------------------------------------------------------------------
+    def show_settings_notices(self, notices: list[str], message_box: bool = True) -> None:
+        """What loading the settings file could not use as it was (settings.load_settings_report), said once:
+        in the status bar, and in a message box that does not block (none in screenshot mode)."""
+        if not notices:
+            return
+        self.statusBar().showMessage(f"Settings: {notices[0]}" + (f" (and {len(notices) - 1} more)" if len(notices) > 1 else ""),
+                                     60_000)
+        if message_box:
+            box = QMessageBox(QMessageBox.Warning, "cncwear settings",
+                              "Some settings could not be used as they were saved:\n\n" + "\n\n".join(notices),
+                              QMessageBox.Ok, self)
+            box.setAttribute(Qt.WA_DeleteOnClose)
+            box.open()  # not exec(): the app keeps running behind the message
+            self.settings_notice_box = box
+
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         for text, shortcut, slot in (

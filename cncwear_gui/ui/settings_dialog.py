@@ -1,4 +1,7 @@
-"""The settings dialog: edits a copy of Settings and returns it only when valid."""
+"""The settings dialog: edits a copy of Settings and returns it only when valid.
+
+A folder that is not there (a network share not mounted yet) is a warning under the form, never a
+reason to refuse: the folder may be there later."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
@@ -104,6 +108,13 @@ class SettingsDialog(QDialog):
         self.min_labels.setRange(1, 10000)
         self.min_labels.setValue(settings.degradation_min_labels)
 
+        self.folder_warning = QLabel()  # missing folders: saved all the same
+        self.folder_warning.setObjectName("folderWarning")
+        self.folder_warning.setWordWrap(True)
+        self.data_dir.textChanged.connect(self._show_folder_problems)
+        self.watch_dir.textChanged.connect(self._show_folder_problems)
+        self._show_folder_problems()
+
         form = QFormLayout(self)
         form.addRow("Data directory", data_widget)
         form.addRow("MLflow tracking URI", self.tracking_uri)
@@ -129,6 +140,7 @@ class SettingsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        form.addRow(self.folder_warning)
         form.addRow(buttons)
 
     def edited(self) -> Settings:
@@ -157,9 +169,26 @@ class SettingsDialog(QDialog):
             degradation_min_labels=self.min_labels.value(),
         )
 
-    def accept(self) -> None:
+    def folder_problems(self) -> list[str]:
+        """Folders that are not there now, each with what that means; they do not stop Save."""
         edited = self.edited()
-        problems = edited.validate() + edited.machine_problems()
+        problems = []
+        if problem := edited.data_dir_problem():
+            problems.append(f"{problem} (now): it is saved all the same; until it is there, the Data view says so")
+        if problem := edited.watch_dir_problem():
+            problems.append(f"{problem} (now): it is saved all the same; until it is there, the new-data trigger waits")
+        return problems
+
+    def _show_folder_problems(self) -> None:
+        problems = self.folder_problems()
+        self.folder_warning.setText("\n".join(f"⚠ {problem}" for problem in problems))
+        self.folder_warning.setVisible(bool(problems))
+
+    def accept(self) -> None:
+        from ..live.sources import machine_list_problems  # pandas stays off the start-up path
+
+        edited = self.edited()
+        problems = edited.validate() + machine_list_problems(edited.machines)
         if problems:
             QMessageBox.warning(self, "Settings", "\n".join(problems))
             return

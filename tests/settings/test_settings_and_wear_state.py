@@ -19,26 +19,30 @@ def test_round_trip_and_defaults(tmp_path):
     assert json.loads(path.read_text())["version"] == SETTINGS_VERSION
 
 
-def test_old_versions_are_migrated_and_unknown_keys_dropped(tmp_path):
+def test_old_versions_are_migrated_and_unknown_keys_kept(tmp_path):
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"threshold": 0.6, "colour": "blue"}))
     settings = load_settings(path)
     assert settings.worn_threshold == 0.6 and settings.version == SETTINGS_VERSION
+    assert settings.extra == {"colour": "blue"}  # kept, and written back (tests/settings/test_settings_file.py)
 
 
-def test_a_broken_file_is_set_aside_not_fatal(tmp_path):
+def test_a_broken_file_is_copied_aside_not_fatal(tmp_path):
     path = tmp_path / "settings.json"
     path.write_text("{ not json")
     assert load_settings(path) == Settings()
-    assert (tmp_path / "settings.json.broken").read_text() == "{ not json"
-    path.write_text(json.dumps({"version": 1, "worn_threshold": 1.5}))
-    assert load_settings(path).worn_threshold == 0.5
+    (copy,) = tmp_path.glob("settings.json.unreadable-*")
+    assert copy.read_text() == "{ not json"
+    path.write_text(json.dumps({"version": 1, "worn_threshold": 1.5, "theme": "dark"}))
+    settings = load_settings(path)
+    assert settings.worn_threshold == 0.5 and settings.theme == "dark"  # only the bad field falls back
 
 
 def test_validation_messages():
     assert Settings().validate() == []
     problems = Settings(worn_threshold=0, theme="neon", metrics_port=70000, data_dir="/nonexistent/x").validate()
-    assert len(problems) == 4
+    assert len(problems) == 3  # a missing folder is no validation problem: the dialog saves it (a share mounted later)
+    assert Settings(data_dir="/nonexistent/x").folder_problems() == ["data directory /nonexistent/x does not exist"]
 
 
 def test_one_noisy_sample_never_flips_the_state():

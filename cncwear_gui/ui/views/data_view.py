@@ -1,5 +1,8 @@
 """Data view: the validation report per file, all samples in a virtualised table, signal plots
-with the machining phases shaded."""
+with the machining phases shaded.
+
+A configured data directory that is not there (a network share not mounted) is said here, above
+the reports; nothing else is loaded in its place and no setting changes: Reload opens it once it is back."""
 
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ _PHASE_BRUSHES = {
 class DataView(QWidget):
     open_files_requested = Signal()
     open_folder_requested = Signal()
+    reload_requested = Signal()  # the configured data directory again (it may be back)
 
     def __init__(self, state: AppState, parent=None):
         super().__init__(parent)
@@ -56,6 +60,18 @@ class DataView(QWidget):
         top.addWidget(QLabel("or drop CSV files here"))
         top.addWidget(open_files)
         top.addWidget(open_folder)
+
+        self.folder_warning = QLabel()
+        self.folder_warning.setObjectName("folderWarning")
+        self.folder_warning.setWordWrap(True)
+        self.reload_button = QPushButton("Reload")
+        self.reload_button.setToolTip("Open the data directory of the settings again")
+        self.reload_button.clicked.connect(self._reload)
+        warning_row = QHBoxLayout()
+        warning_row.addWidget(self.folder_warning, 1)
+        warning_row.addWidget(self.reload_button)
+        self.warning_panel = QWidget()
+        self.warning_panel.setLayout(warning_row)
 
         self.reports = ReportTableModel()
         self.report_table = row_table(self.reports)
@@ -105,20 +121,47 @@ class DataView(QWidget):
         splitter.setSizes([260, 360, 260])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.warning_panel)
         layout.addWidget(splitter)
         state.dataset_changed.connect(self.show_dataset)
+        state.settings_changed.connect(lambda _settings: self.show_folder_problem())
+        self.show_folder_problem()
+
+    def folder_problem(self) -> str:
+        """What is wrong with the configured data directory, in words for this view; empty when nothing is."""
+        problem = self.state.settings.data_dir_problem()
+        if not problem:
+            return ""
+        return (f"⚠ The {problem} — a network share that is not mounted, or a folder moved? Nothing was changed: "
+                "the settings keep it, and no other data is shown in its place. Reload opens it once it is back; "
+                "Open files… or Open folder… opens other data; Edit → Settings changes it.")
+
+    def show_folder_problem(self) -> None:
+        text = self.folder_problem()
+        self.folder_warning.setText(text)
+        self.warning_panel.setVisible(bool(text))
+
+    def _reload(self) -> None:
+        self.show_folder_problem()
+        self.reload_requested.emit()
+
+    def showEvent(self, event) -> None:  # a share mounted meanwhile: say so when the view is looked at
+        self.show_folder_problem()
+        super().showEvent(event)
 
     @property
     def loaded(self) -> bool:
         return self.state.dataset is not None
 
     def show_dataset(self, dataset: Dataset) -> None:
+        self.show_folder_problem()
         self.reports.set_dataset(dataset)
         samples = dataset.samples()
         visible = ["experiment", "row", "line", "Machining_Process", "quality_flags", *SIGNAL_COLUMNS, "tool_condition"]
         self.samples.set_frame(samples[[c for c in visible if c in samples.columns]])
         for name, width in (("Machining_Process", 130), ("quality_flags", 190)):
-            self.sample_table.setColumnWidth(self.samples.COLUMNS.index(name), width)
+            if name in self.samples.COLUMNS:  # not when no file had samples (a missing data directory)
+                self.sample_table.setColumnWidth(self.samples.COLUMNS.index(name), width)
         rejected = sum(not r.usable for r in dataset.reports)
         text = f"{len(dataset.experiments)} experiments · {dataset.rows:,} samples"
         if rejected:
