@@ -47,8 +47,8 @@ def test_a_missing_watched_folder_resets_nothing(tmp_path):
 
 
 def test_the_watch_loop_says_the_watched_folder_is_missing_and_keeps_the_settings(tmp_path, home):
-    from cncwear_gui.monitoring import triggers
-    from cncwear_gui.monitoring.history import PipelineHistory
+    from cncwear_gui.pipeline import triggers
+    from cncwear_gui.store.pipeline_history import PipelineHistory
 
     config = tmp_path / "config"
     config.mkdir()
