@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..atomic_files import write_atomic
 from ..tasks import Task, ensure_task
 from . import figures
 from .engine import DEFAULT_SURROGATE_DEPTH
@@ -31,10 +32,7 @@ class ExplanationReport:
 
     def write_html(self, path: Path) -> None:
         """All or nothing: written beside the target, then renamed over it."""
-        path = Path(path)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".part", delete=False) as handle:
-            handle.write(self.html)
-        Path(handle.name).replace(path)
+        write_atomic(path, self.html, fsync=False)  # an export the user can repeat
 
     def log_to_mlflow(self) -> str:
         """A run in the explanations experiment with the report and its data; returns the run id."""

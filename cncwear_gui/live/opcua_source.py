@@ -7,7 +7,7 @@ publish cycles are all kept), so every sample the server writes reaches :class:`
 
 The client runs on its own asyncio loop in a daemon thread. asyncua's connection supervisor
 (a socket closing, or a failed keep-alive read every second) tells us the connection is lost;
-we then reconnect with :class:`.sources.Backoff` delays on a fresh client and subscribe again.
+we then reconnect with :class:`cncwear_gui.backoff.Backoff` delays on a fresh client and subscribe again.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from asyncua import Client, ua
 from asyncua.common.subscription import DataChangeEvent, StatusChangeEvent
 from asyncua.crypto import security_policies, uacrypto
 
+from ..backoff import Backoff
 from .opcua_mapping import Mapping, default_mapping, load_mapping, resolve
 from .samples import RejectedSample, build_frame, check_record, empty_frame
-from .sources import Backoff, LiveSource, SourceHealth, SourceSpecError, SourceState
+from .sources import LiveSource, SourceHealth, SourceSpecError, SourceState
 
 logging.getLogger("asyncua").addHandler(logging.NullHandler())  # no tracebacks on stderr unless the app logs
 
@@ -261,7 +262,7 @@ class OpcUaSource(LiveSource):
         self._loop = asyncio.get_running_loop()
         if self._closing.is_set():
             return
-        backoff = Backoff()
+        backoff = Backoff(first=0.5, cap=10.0, jitter=0.2)  # 0.5 s, 1 s, 2 s … 10 s
         expiry = asyncio.create_task(self._expire_loop())
         stop = asyncio.create_task(self._stop.wait())
         try:

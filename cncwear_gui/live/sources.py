@@ -15,7 +15,6 @@ reacts at once instead of on its next tick. Losing the connection is never an ex
 
 from __future__ import annotations
 
-import random
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -83,22 +82,6 @@ class LiveSource(ABC):
 
     def describe(self) -> str:
         return self.kind
-
-
-class Backoff:
-    """Exponential reconnect delays with jitter: 0.5 s, 1 s, 2 s … capped at ``cap`` seconds."""
-
-    def __init__(self, first: float = 0.5, cap: float = 10.0):
-        self.first, self.cap = first, cap
-        self.attempt = 0
-
-    def next_delay(self) -> float:
-        delay = min(self.cap, self.first * 2 ** self.attempt)
-        self.attempt += 1
-        return delay * random.uniform(0.8, 1.2)
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 @dataclass(frozen=True)

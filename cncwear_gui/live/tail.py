@@ -9,7 +9,7 @@ rejected (counted by reason, with its file line) and the rows after it still arr
 
 What a logger and the tools around it do to the file, and what the source does about it:
 
-* The file does not exist yet: RECONNECTING ("waiting for PATH"), retried with :class:`Backoff`;
+* The file does not exist yet: RECONNECTING ("waiting for PATH"), retried with :class:`~cncwear_gui.backoff.Backoff`;
   CONNECTED once it appears, and then read from its first line.
 * ``from_start=False`` (the default, ``tail -f``): data rows already in the file at ``start()`` are
   skipped; its header (and a changed header further down) is still read. A row being written at
@@ -46,10 +46,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..backoff import Backoff
 from ..data.experiment_file import looks_like_experiment_header
 from ..data.schema import EXPERIMENT_COLUMNS, PROCESS_COLUMN, SIGNAL_COLUMNS
 from .samples import RejectedSample, build_frame, check_record, empty_frame
-from .sources import Backoff, LiveSource, SourceHealth, SourceState
+from .sources import LiveSource, SourceHealth, SourceState
 
 KIND = "tail"
 CHUNK_BYTES = 1 << 20  # the most read per system call
@@ -121,7 +122,7 @@ class TailSource(LiveSource):
         self.repeated_headers = 0  # header lines skipped because they repeat the current header
         self._lock = threading.RLock()
         self._health = SourceHealth(state=SourceState.STOPPED, detail=f"not started: {self.path}")
-        self._backoff = Backoff(first=0.5, cap=2.0)
+        self._backoff = Backoff(first=0.5, cap=2.0, jitter=0.2)
         self._cursor: _Cursor | None = None
         self._resume: _Resume | None = None  # where to go on after a read error, if the file is the same
         self._header: _Header | None = None

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
@@ -43,6 +41,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ..atomic_files import write_atomic
 
 if TYPE_CHECKING:  # pandas loads lazily: the GUI's Monitoring view uses this module's constants
     import pandas as pd
@@ -229,7 +229,7 @@ class ReferenceProfile:
         )
 
     def save(self, path: str | Path) -> Path:
-        """Write JSON atomically: a temporary file in the same folder, then ``os.replace``."""
+        """Write JSON atomically (:func:`cncwear_gui.atomic_files.write_atomic`), synced to the disk."""
         return _write_json_atomic(self.to_json(), Path(path))
 
     @classmethod
@@ -239,15 +239,7 @@ class ReferenceProfile:
 
 def _write_json_atomic(data: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, allow_nan=False)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, json.dumps(data, allow_nan=False))
 
 
 def _numeric_matrix(features: pd.DataFrame, columns: list[str]) -> np.ndarray:

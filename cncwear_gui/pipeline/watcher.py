@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..backoff import Backoff
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class PipelineWatcher:
         self.deaths = 0  # in a row
         self.last_death = ""  # how the last child that died ended
         self.retry_at = 0.0
+        # read here, not at import, so a test can shorten the delays
+        self._backoff = Backoff(first=FIRST_RETRY_DELAY_S, cap=MAX_RETRY_DELAY_S)
         self.status = OFF
 
     @property
@@ -71,6 +74,7 @@ class PipelineWatcher:
         if self.running:
             if now - self.started_at >= HEALTHY_AFTER_S:
                 self.deaths = 0
+                self._backoff.reset()
             return
         if self.process is not None:  # it died since the last look
             self._record_death(now)
@@ -98,7 +102,7 @@ class PipelineWatcher:
         self.last_death = f"stopped with {how}" + (f": {message}" if message else "")
         self.process = None
         self.deaths += 1
-        delay = 0 if self.deaths == 1 else min(MAX_RETRY_DELAY_S, FIRST_RETRY_DELAY_S * 2 ** (self.deaths - 2))
+        delay = 0 if self.deaths == 1 else self._backoff.next_delay()  # the first death in a row: at once
         self.retry_at = now + delay
         log.warning("pipeline watcher %s (death %d in a row; next start in %d s); stderr in %s",
                     self.last_death, self.deaths, delay, self.stderr_path)
@@ -132,6 +136,7 @@ class PipelineWatcher:
             self.process.send_signal(signal.SIGTERM)
         self.process = None
         self.deaths, self.last_death, self.retry_at = 0, "", 0.0
+        self._backoff.reset()
         self.status = OFF
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import Column, DateTime, Float, Index, Integer, MetaData, String
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
+from ..backoff import Backoff
 from .database import aware_utc, open_store, to_utc, utcnow
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,8 @@ class PredictionLog:
         self._failed_batches = 0
         self._flush_target = 0  # flush() wants rows up to here done
         self._retry_at = 0.0  # monotonic; after a failure, no attempt before this
+        # a failed batch waits one interval, however often it failed (used by the writer thread only)
+        self._retry_delay = Backoff(first=self.flush_interval_s, cap=self.flush_interval_s, factor=1.0)
         self._closed = False
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="cncwear-prediction-log", daemon=True)
@@ -281,12 +284,13 @@ class PredictionLog:
             except Exception as error:  # locked, disk full, server gone: keep the rows, retry later
                 with self._cond:
                     self._failed_batches += 1
-                    self._retry_at = time.monotonic() + self.flush_interval_s
+                    self._retry_at = time.monotonic() + self._retry_delay.next_delay()
                     first = self.last_error is None
                     self.last_error = f"{type(error).__name__}: {error}"
                 (logger.warning if first else logger.debug)(
                     "prediction log: writing %d rows failed, retrying: %s", len(batch), self.last_error)
                 continue
+            self._retry_delay.reset()
             if self.last_error is not None:
                 logger.info("prediction log: writing again after %s", self.last_error)
                 self.last_error = None

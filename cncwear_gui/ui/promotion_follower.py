@@ -17,6 +17,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from ..backoff import Backoff
 from .workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class PromotionFollower(QObject):
         self._handled_id: int | None = None
         self._settled = False  # a read made while nothing was loading
         self._retry_at = 0.0
+        self._retry_delay = Backoff(first=RETRY_AFTER_FAILURE_S, cap=RETRY_AFTER_FAILURE_S, factor=1.0)
         self._trail, self._trail_url = None, None  # used by one worker at a time (see check)
         self.runner = TaskRunner(self)
         self.runner.succeeded.connect(self._on_newest)
@@ -60,6 +62,7 @@ class PromotionFollower(QObject):
         return entries[0] if entries else None
 
     def _on_newest(self, entry) -> None:
+        self._retry_delay.reset()
         if self._loading():
             return  # a load under way may pick it up already: look again next time
         first, self._settled = not self._settled, True
@@ -75,6 +78,6 @@ class PromotionFollower(QObject):
         self._handled_id = entry.id
 
     def _on_failed(self, message: str) -> None:
-        log.warning("could not read promotions from the audit trail (next try in %d s): %s",
-                    RETRY_AFTER_FAILURE_S, message)
-        self._retry_at = time.monotonic() + RETRY_AFTER_FAILURE_S
+        delay = self._retry_delay.next_delay()
+        log.warning("could not read promotions from the audit trail (next try in %d s): %s", delay, message)
+        self._retry_at = time.monotonic() + delay

@@ -270,7 +270,7 @@ def test_a_failed_save_keeps_the_old_file_and_leaves_no_temp_file(tmp_path, monk
     def refuse(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr("cncwear_gui.monitoring.drift.os.replace", refuse)
+    monkeypatch.setattr("cncwear_gui.atomic_files.os.replace", refuse)
     with pytest.raises(OSError, match="disk full"):
         other.save(path)
     assert path.read_bytes() == before
