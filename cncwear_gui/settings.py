@@ -27,6 +27,8 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .atomic_files import write_atomic
+
 log = logging.getLogger(__name__)
 SETTINGS_VERSION = 1
 THEMES = ("light", "dark")
@@ -323,11 +325,4 @@ def settings_json(settings: Settings) -> dict:
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
     """Write atomically: a crash mid-write never leaves half a settings file."""
-    path = path or settings_path()
-    temporary = path.with_suffix(".json.tmp")
-    try:
-        temporary.write_text(json.dumps(settings_json(settings), indent=2, sort_keys=True))
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomic(path or settings_path(), json.dumps(settings_json(settings), indent=2, sort_keys=True))

@@ -151,17 +151,3 @@ def test_the_machine_list_check_lives_with_the_sources(tmp_path):
     assert problems == ["machine id a is given more than once",
                         "machine 'nonsense': expected ID=SOURCE, e.g. mill-1=replay:experiment_06.csv"]
     assert not hasattr(Settings, "machine_problems")
-
-
-def test_settings_import_nothing_of_cncwear_gui():
-    """settings is the bottom layer (not even inside functions)."""
-    import ast
-    import inspect
-
-    import cncwear_gui.settings as module
-
-    tree = ast.parse(inspect.getsource(module))
-    imported = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and (node.level or 0) > 0
-                or isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cncwear_gui")
-                or isinstance(node, ast.Import) and any(a.name.startswith("cncwear_gui") for a in node.names)]
-    assert all(getattr(node, "module", None) in ("paths", "cncwear_gui.paths") for node in imported), imported
