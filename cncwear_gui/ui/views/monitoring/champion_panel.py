@@ -31,6 +31,7 @@ class SnapshotStatus(QWidget):
         self.progress.setFormat("snapshot")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)  # as when the row was a layout in the header's grid
         layout.addWidget(self.progress)
         layout.addWidget(self.status, 1)
 
