@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from ..data.schema import QUALITY_FLAGS
+from .theme import CAUTION_BACKGROUND, FAILED_BACKGROUND
 
 if TYPE_CHECKING:  # pandas stays off the start-up path
     import pandas as pd
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # pandas stays off the start-up path
     from ..models.scoring import ScoredDataset
 
 STATUS_TEXT = {"ok": "✔ OK", "warning": "▲ Warning", "rejected": "✖ Rejected"}
-STATUS_BACKGROUND = {"ok": None, "warning": QColor("#f3e6b3"), "rejected": QColor("#efc0c0")}
+STATUS_BACKGROUND = {"ok": None, "warning": QColor(CAUTION_BACKGROUND), "rejected": QColor(FAILED_BACKGROUND)}
 _FLAG_NAMES = {name: text for _, name, text in QUALITY_FLAGS}
 _FLAG_SHORT = {
     "m1_feedrate_50": "FEED=50",
@@ -215,7 +216,7 @@ class VerdictTableModel(_Table):
         score = self.scores[index.row()]
         column = index.column()
         if role == Qt.BackgroundRole and column == 5 and score.correct is False:
-            return QColor("#efc0c0")
+            return QColor(FAILED_BACKGROUND)
         if role != Qt.DisplayRole:
             return None
         truth = {1: "worn", 0: "unworn"}.get(score.true_worn, "unknown")

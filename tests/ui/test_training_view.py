@@ -281,7 +281,7 @@ def test_autosklearn_is_disabled_and_explained_without_its_runtime(qtbot, monkey
 
 def test_open_mlflow_ui_serves_the_store_on_loopback(view, qtbot, monkeypatch):
     from cncwear_gui.store.mlflow_ui import shared_ui
-    from cncwear_gui.ui.views import training_view
+    from cncwear_gui.ui.views.training import registry_panel
 
     opened = []
 
@@ -291,7 +291,7 @@ def test_open_mlflow_ui_serves_the_store_on_loopback(view, qtbot, monkeypatch):
             opened.append(url.toString())
             return True
 
-    monkeypatch.setattr(training_view, "QDesktopServices", Desktop)
+    monkeypatch.setattr(registry_panel, "QDesktopServices", Desktop)
     try:
         with qtbot.waitSignal(view.browser.succeeded, timeout=120_000) as started:
             view.mlflow_button.click()

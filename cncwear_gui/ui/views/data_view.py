@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ...data.schema import FLAG_BITS, PHASES, SAMPLE_PERIOD_S, SIGNAL_COLUMNS
 from ..state import AppState
 from ..table_models import ReportTableModel, SamplesTableModel, row_table
+from ..theme import PHASE_CUT, PHASE_CUT_LIGHT, PHASE_IDLE, PHASE_UNKNOWN, signal_colour
 
 if TYPE_CHECKING:
     from ...data.dataset import Dataset
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 DEFAULT_SIGNALS = ("X1_CurrentFeedback", "S1_CurrentFeedback")  # same unit (A), similar scale
 _PHASE_BRUSHES = {
     name: pg.mkBrush(*colour)
-    for name, colour in zip(PHASES, [(200, 200, 200, 40)] * 2 + [(90, 140, 200, 45), (90, 140, 200, 25)] * 3 + [(200, 200, 200, 40)] * 2)
+    for name, colour in zip(PHASES, [PHASE_IDLE] * 2 + [PHASE_CUT, PHASE_CUT_LIGHT] * 3 + [PHASE_IDLE] * 2)
 }
 
 
@@ -200,7 +201,7 @@ class DataView(QWidget):
         time_s = np.arange(len(samples)) * SAMPLE_PERIOD_S
         self._shade_phases(samples["Machining_Process"].to_numpy(), time_s)
         for index, item in enumerate(self.signal_list.selectedItems()):
-            curve = self.plot.plot(time_s, samples[item.text()].to_numpy(), pen=pg.mkPen(pg.intColor(index, hues=8), width=1.5), name=item.text())
+            curve = self.plot.plot(time_s, samples[item.text()].to_numpy(), pen=pg.mkPen(signal_colour(index), width=1.5), name=item.text())
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
 
@@ -214,7 +215,7 @@ class DataView(QWidget):
         for start, end in zip(starts, ends):
             name = process[start]
             region = pg.LinearRegionItem(
-                (time_s[start], time_s[end - 1] + 0.1), movable=False, brush=_PHASE_BRUSHES.get(name, pg.mkBrush(255, 0, 0, 30))
+                (time_s[start], time_s[end - 1] + 0.1), movable=False, brush=_PHASE_BRUSHES.get(name, pg.mkBrush(*PHASE_UNKNOWN))
             )
             region.setZValue(-10)
             for line in region.lines:

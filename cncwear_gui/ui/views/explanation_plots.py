@@ -26,8 +26,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-TOWARDS_WORN = (214, 110, 30)
-TOWARDS_UNWORN = (40, 100, 170)
+from ..theme import (
+    ANCHOR_WARNING_BACKGROUND,
+    ICE_LINES,
+    REFERENCE_LINE,
+    REFERENCE_TEXT,
+    TOWARDS_UNWORN,
+    TOWARDS_WORN,
+    ZERO_LINE,
+    feature_value_colour,
+)
+
 MAX_WATERFALL_BARS = 12
 MAX_SUMMARY_FEATURES = 15
 LOW_LOCAL_FIT = 0.3  # below this R², LIME's linear surrogate says little about the sample
@@ -85,8 +94,8 @@ class HorizontalBars(pg.PlotWidget):
 
     def add_marker(self, x: float, text: str, position: float = 0.97) -> None:
         """A dashed vertical line labelled at ``position`` (0 bottom … 1 top of the plot)."""
-        line = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen((110, 110, 110), width=1, style=Qt.DashLine),
-                               label=text, labelOpts={"position": position, "color": (80, 80, 80)})
+        line = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen(REFERENCE_LINE, width=1, style=Qt.DashLine),
+                               label=text, labelOpts={"position": position, "color": REFERENCE_TEXT})
         self.addItem(line)
         self._items.append(line)
 
@@ -204,7 +213,7 @@ class AnchorCard(QFrame):
         else:
             self.warning.setText(f"⚠ Threshold not met: the best rule found holds only {result.precision:.0%} of "
                                  "the time. Do not read it as a reason.")
-            self.setStyleSheet("AnchorCard { background: #f3e2b8; }")
+            self.setStyleSheet(f"AnchorCard {{ background: {ANCHOR_WARNING_BACKGROUND}; }}")
 
     def show_message(self, text: str) -> None:
         self.rule.setText(text)
@@ -231,7 +240,7 @@ class DependencePanel(QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.addLegend(offset=(10, 10))
-        self.ice = self.plot.plot(pen=pg.mkPen(150, 150, 150, 60), name="ICE: one sample each")
+        self.ice = self.plot.plot(pen=pg.mkPen(*ICE_LINES), name="ICE: one sample each")
         self.pdp = self.plot.plot(pen=pg.mkPen(pg.getConfigOption("foreground"), width=3), name="PDP: the average")
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
@@ -278,7 +287,7 @@ class ShapSummaryPanel(QWidget):
         self.swarm.setMouseEnabled(False, False)
         self.points = pg.ScatterPlotItem(size=4, pen=None)
         self.swarm.addItem(self.points)
-        self.swarm.addItem(pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen((120, 120, 120))))
+        self.swarm.addItem(pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen(ZERO_LINE)))
         body = QHBoxLayout()
         body.addWidget(self.bars, 1)
         body.addWidget(self.swarm, 1)
@@ -300,7 +309,7 @@ class ShapSummaryPanel(QWidget):
             scaled = np.clip((values - low) / ((high - low) or 1.0), 0, 1)
             xs.append(shap_values)
             ys.append(len(order) - 1 - rank + rng.uniform(-0.3, 0.3, len(shap_values)))
-            brushes += [pg.mkBrush(int(40 + 200 * s), 90, int(200 - 160 * s), 160) for s in scaled]
+            brushes += [pg.mkBrush(*feature_value_colour(s)) for s in scaled]
         if xs:
             self.points.setData(np.concatenate(xs), np.concatenate(ys), brush=brushes)
         self.swarm.getAxis("left").setTicks([[(len(order) - 1 - r, n) for r, n in enumerate(names)]])

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..state import AppState
+from ..theme import WORN_BACKGROUND
 from ..workers import TaskRunner
 from ...explain.engine import DEFAULT_SURROGATE_DEPTH
 from . import explanation_jobs as jobs
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from .explanation_jobs import LocalOutcome
 
 SUMMARY_STYLE = "font-size: 14pt; padding: 6px;"
-WORN_STYLE = SUMMARY_STYLE + "background: #f3d9c4;"  # colour only beside the word WORN
+WORN_STYLE = SUMMARY_STYLE + f"background: {WORN_BACKGROUND};"  # colour only beside the word WORN
 
 
 class ExplanationsView(QWidget):

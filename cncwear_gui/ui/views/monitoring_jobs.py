@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...tasks import Cancelled, Task
-from .training_jobs import CANCEL_GRACE_S
+from .training_jobs import CANCEL_GRACE_S, dataset_files
 
 if TYPE_CHECKING:
     from ...monitoring.drift import DriftReport, ReferenceProfile
@@ -38,6 +38,11 @@ CLEANUP_TIMEOUT_S = 60.0
 
 
 # -- the snapshot ---------------------------------------------------------------------------------
+def loaded_files(dataset) -> list[str] | None:
+    """The loaded dataset's files for a child process; None (its default data) when nothing is loaded."""
+    return dataset_files(dataset) if dataset is not None else None
+
+
 @dataclass
 class MonitoringSnapshot:
     """``cncwear monitor``'s snapshot, with the statistics and the reference parsed."""

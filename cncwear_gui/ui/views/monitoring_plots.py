@@ -18,25 +18,35 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHeaderView, QLabel, QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from ...monitoring.drift import FEATURE_GROUPS, PREDICTION_EDGES, DriftThresholds
+from ..theme import (
+    ALARM_BACKGROUND,
+    ALARM_LINE,
+    DARK_BARS,
+    GREY,
+    GROUP_COLOURS,
+    LIGHT_GREY,
+    PSI_MAP,
+    SECOND_LINE,
+    THRESHOLD_LINE,
+    THRESHOLD_TEXT,
+    WARN_LINE,
+    WARNING_BACKGROUND,
+)
 
 THRESHOLDS = DriftThresholds()
 PSI_CLIP = 1.0  # the heatmap's colour scale ends here; larger PSI shows as the darkest red
 MIN_LOG_PSI = 1e-3  # the trend plot is logarithmic: smaller values are drawn at this floor
 MAX_LOG_PSI = 20.0  # a window of never-seen values scores about 18
 LEVEL_TEXT = {"ok": "● ok", "warn": "▲ warn", "alarm": "◆ ALARM"}
-LEVEL_BACKGROUND = {"ok": None, "warn": QColor("#f3d9a0"), "alarm": QColor("#e7a5a0")}
-WARN_COLOUR = (205, 140, 40)
-ALARM_COLOUR = (170, 40, 35)
-GREY = (70, 70, 70)
-LIGHT_GREY = (185, 185, 185)
+LEVEL_BACKGROUND = {"ok": None, "warn": QColor(WARNING_BACKGROUND), "alarm": QColor(ALARM_BACKGROUND)}
 # Trend lines: one muted colour and one symbol per group, so each is told apart without colour too.
 GROUP_STYLE = {
-    "X1": ((40, 80, 140), "o", Qt.SolidLine),
-    "Y1": ((90, 140, 190), "s", Qt.DashLine),
-    "Z1": ((60, 120, 80), "t", Qt.SolidLine),
-    "S1": ((120, 90, 150), "d", Qt.DashLine),
-    "M1": ((110, 110, 110), "x", Qt.SolidLine),
-    "process": ((20, 20, 20), "+", Qt.DotLine),
+    "X1": (GROUP_COLOURS["X1"], "o", Qt.SolidLine),
+    "Y1": (GROUP_COLOURS["Y1"], "s", Qt.DashLine),
+    "Z1": (GROUP_COLOURS["Z1"], "t", Qt.SolidLine),
+    "S1": (GROUP_COLOURS["S1"], "d", Qt.DashLine),
+    "M1": (GROUP_COLOURS["M1"], "x", Qt.SolidLine),
+    "process": (GROUP_COLOURS["process"], "+", Qt.DotLine),
 }
 
 
@@ -45,7 +55,7 @@ def psi_colour_map() -> pg.ColorMap:
     warn, alarm = THRESHOLDS.psi_warn / PSI_CLIP, THRESHOLDS.psi_alarm / PSI_CLIP
     return pg.ColorMap(
         [0.0, warn - 1e-6, warn, alarm - 1e-6, alarm, 1.0],
-        [(246, 246, 246), (200, 200, 200), (246, 222, 160), (226, 160, 60), (222, 120, 95), ALARM_COLOUR],
+        PSI_MAP,
     )
 
 
@@ -180,8 +190,8 @@ class GroupPsiPlot(pg.PlotWidget):
             colour, symbol, style = GROUP_STYLE[group]
             self.curves[group] = self.plot([], [], name=group, pen=pg.mkPen(colour, width=2, style=style),
                                            symbol=symbol, symbolSize=6, symbolBrush=colour, symbolPen=colour)
-        for value, text, colour, anchor in ((THRESHOLDS.psi_warn, "warn 0.1", WARN_COLOUR, (0, 0)),
-                                            (THRESHOLDS.psi_alarm, "alarm 0.25", ALARM_COLOUR, (0, 1))):
+        for value, text, colour, anchor in ((THRESHOLDS.psi_warn, "warn 0.1", WARN_LINE, (0, 0)),
+                                            (THRESHOLDS.psi_alarm, "alarm 0.25", ALARM_LINE, (0, 1))):
             line = pg.InfiniteLine(pos=math.log10(value), angle=0, pen=pg.mkPen(colour, width=2, style=Qt.DashLine),
                                    label=text, labelOpts={"position": 0.03, "color": colour, "anchors": [anchor, anchor]})
             self.addItem(line)
@@ -217,15 +227,15 @@ class PredictionHistogram(pg.PlotWidget):
         self.reference_bars = pg.BarGraphItem(x=self.centres - width / 2, height=np.zeros(10), width=width,
                                               brush=pg.mkBrush(*LIGHT_GREY), pen=pg.mkPen(GREY))
         self.window_bars = pg.BarGraphItem(x=self.centres + width / 2, height=np.zeros(10), width=width,
-                                           brush=pg.mkBrush(60, 60, 60), pen=pg.mkPen(GREY))
+                                           brush=pg.mkBrush(*DARK_BARS), pen=pg.mkPen(GREY))
         self.addItem(self.reference_bars)
         self.addItem(self.window_bars)
         legend = self.addLegend(labelTextSize="8pt")
         legend.addItem(self.reference_bars, "training reference")
         legend.addItem(self.window_bars, "this window")
         legend.anchor(itemPos=(0.5, 0), parentPos=(0.74, 0), offset=(0, 2))  # both ends of P(worn) hold the bars
-        self.threshold = pg.InfiniteLine(pos=0.5, angle=90, pen=pg.mkPen((190, 90, 0), width=2, style=Qt.DashLine),
-                                         label="worn threshold", labelOpts={"position": 0.55, "color": (150, 70, 0)})
+        self.threshold = pg.InfiniteLine(pos=0.5, angle=90, pen=pg.mkPen(THRESHOLD_LINE, width=2, style=Qt.DashLine),
+                                         label="worn threshold", labelOpts={"position": 0.55, "color": THRESHOLD_TEXT})
         self.addItem(self.threshold)
         self.setXRange(0, 1, padding=0.02)
         self.reference = np.zeros(10)
@@ -297,8 +307,8 @@ class RocPlot(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.15)
         self.addItem(pg.PlotDataItem([0, 1], [0, 1], pen=pg.mkPen(LIGHT_GREY, style=Qt.DashLine)))
         self.curve = self.plot([], [], pen=pg.mkPen(GREY, width=2))
-        self.point = self.plot([], [], pen=None, symbol="o", symbolSize=10, symbolBrush=(190, 90, 0), symbolPen=GREY)
-        self.point_label = pg.TextItem("", color=(150, 70, 0), anchor=(0, 0))
+        self.point = self.plot([], [], pen=None, symbol="o", symbolSize=10, symbolBrush=THRESHOLD_LINE, symbolPen=GREY)
+        self.point_label = pg.TextItem("", color=THRESHOLD_TEXT, anchor=(0, 0))
         self.addItem(self.point_label)
         self.setTitle("ROC: not available", size="9pt")
 
@@ -331,9 +341,9 @@ class PrecisionRecallPlot(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.15)
         self.addLegend(offset=(-5, -30), labelTextSize="8pt")
         self.precision = self.plot([], [], name="precision", pen=pg.mkPen(GREY, width=2))
-        self.recall = self.plot([], [], name="recall", pen=pg.mkPen((90, 140, 190), width=2, style=Qt.DashLine))
-        self.threshold = pg.InfiniteLine(pos=0.5, angle=90, pen=pg.mkPen((190, 90, 0), width=2, style=Qt.DashLine),
-                                         label="worn threshold 0.50", labelOpts={"position": 0.12, "color": (150, 70, 0)})
+        self.recall = self.plot([], [], name="recall", pen=pg.mkPen(SECOND_LINE, width=2, style=Qt.DashLine))
+        self.threshold = pg.InfiniteLine(pos=0.5, angle=90, pen=pg.mkPen(THRESHOLD_LINE, width=2, style=Qt.DashLine),
+                                         label="worn threshold 0.50", labelOpts={"position": 0.12, "color": THRESHOLD_TEXT})
         self.addItem(self.threshold)
         self.setTitle("Precision and recall: not available", size="9pt")
 

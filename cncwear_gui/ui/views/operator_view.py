@@ -32,14 +32,15 @@ from PySide6.QtWidgets import (
 from ...data.schema import SAMPLE_PERIOD_S
 from ...live.wear_state import WearState
 from ..state import AppState
+from ..theme import THRESHOLD_LINE, TILE_COLOURS, TREND_INK
 
 TREND_SECONDS = 300  # the last five minutes of machine time
 FULL_SIZE_TEXT_WIDTH = 330  # pixels "REPLACE TOOL" needs at the full state font (30 pt), beside its symbol
 
 _LOOK = {
-    WearState.OK: ("●", "TOOL OK", "#d9d9d9", "#1f1f1f"),
-    WearState.WORN: ("▲", "REPLACE TOOL", "#e8a33d", "#000000"),
-    WearState.UNKNOWN: ("—", "NO DATA YET", "#d9d9d9", "#555555"),
+    WearState.OK: ("●", "TOOL OK", *TILE_COLOURS["ok"]),
+    WearState.WORN: ("▲", "REPLACE TOOL", *TILE_COLOURS["worn"]),
+    WearState.UNKNOWN: ("—", "NO DATA YET", *TILE_COLOURS["unknown"]),
 }
 _ALARM_TEXT = {
     "normal": "",
@@ -89,8 +90,8 @@ class MachineTile(QFrame):
         self.trend.setYRange(0, 1, padding=0.02)
         self.trend.setLabel("left", "P(worn)")
         self.trend.setLabel("bottom", "minutes ago")
-        self.curve = self.trend.plot(pen=pg.mkPen((40, 40, 40), width=2))
-        self.threshold = pg.InfiniteLine(angle=0, pen=pg.mkPen((190, 90, 0), width=2, style=Qt.DashLine))
+        self.curve = self.trend.plot(pen=pg.mkPen(TREND_INK, width=2))
+        self.threshold = pg.InfiniteLine(angle=0, pen=pg.mkPen(THRESHOLD_LINE, width=2, style=Qt.DashLine))
         self.trend.addItem(self.threshold)
         self.trend.setXRange(-TREND_SECONDS / 60, 0, padding=0)
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from ...data.schema import SAMPLE_PERIOD_S
 from ..state import AppState
 from ..table_models import VerdictTableModel, row_table
+from ..theme import MARKER_INK, PROBABILITY_LINE, THRESHOLD_LINE, THRESHOLD_TEXT
 
 if TYPE_CHECKING:
     from ...models.scoring import ScoredDataset
@@ -43,12 +44,12 @@ class PredictionsView(QWidget):
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.setYRange(0, 1, padding=0.02)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.curve = self.plot.plot(pen=pg.mkPen((40, 90, 160), width=1.5))
+        self.curve = self.plot.plot(pen=pg.mkPen(PROBABILITY_LINE, width=1.5))
         self.curve.setDownsampling(auto=True, method="peak")
         self.curve.setClipToView(True)
-        self.threshold_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen((190, 90, 0), width=2, style=Qt.DashLine), label="threshold {value:.2f}", labelOpts={"position": 0.05, "color": (150, 70, 0)})
+        self.threshold_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(THRESHOLD_LINE, width=2, style=Qt.DashLine), label="threshold {value:.2f}", labelOpts={"position": 0.05, "color": THRESHOLD_TEXT})
         self.plot.addItem(self.threshold_line)
-        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((0, 0, 0), width=1))
+        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(MARKER_INK, width=1))
         self.marker.hide()
         self.plot.addItem(self.marker)
         self.plot.scene().sigMouseClicked.connect(self._clicked)

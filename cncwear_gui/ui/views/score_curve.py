@@ -8,6 +8,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem
 
+from ..theme import CANDIDATE_DOTS
+
 
 class ScoreCurve(pg.PlotWidget):
     def __init__(self, parent=None):
@@ -23,7 +25,7 @@ class ScoreCurve(pg.PlotWidget):
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.addLegend(offset=(10, 10))  # top left: early candidates score low, so it stays clear
-        self.trials = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(140, 140, 140, 170), name="each candidate")
+        self.trials = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(*CANDIDATE_DOTS), name="each candidate")
         ink = pg.getConfigOption("foreground")  # dark on the light theme, light on the dark one
         self.best = pg.PlotDataItem(pen=pg.mkPen(ink, width=2.5), name="best so far")
         self.addItem(self.trials)

@@ -26,13 +26,26 @@ from PySide6.QtWidgets import (
     QMenu,
 )
 
-CLASS_COLOURS = (QColor("#4a7fb5"), QColor("#e08a2e"))  # unworn blue-ish, worn orange-ish (muted)
-LEAF_FILLS = (QColor("#e6eef7"), QColor("#fbeadb"))  # faint tints of the same, behind the bold class name
-OTHER_CLASS = QColor("#9a9a9a")
-BOX_FILL = QColor("#fbfbfb")
-BOX_BORDER = QColor("#8c8c8c")
-BOX_INK = QColor("#202020")  # boxes are light cards on either theme, so their text is always dark
-SELECTED_BORDER = QColor("#1a56b8")
+from ..theme import (
+    TREE_BAR_FRAME,
+    TREE_BOX_BORDER,
+    TREE_BOX_FILL,
+    TREE_BOX_INK,
+    TREE_CLASS_COLOURS,
+    TREE_HINT_STYLE,
+    TREE_LEAF_FILLS,
+    TREE_OTHER_CLASS,
+    TREE_SELECTED_BORDER,
+)
+
+CLASS_COLOURS = tuple(QColor(colour) for colour in TREE_CLASS_COLOURS)  # unworn, worn
+LEAF_FILLS = tuple(QColor(colour) for colour in TREE_LEAF_FILLS)  # behind the bold class name
+OTHER_CLASS = QColor(TREE_OTHER_CLASS)
+BOX_FILL = QColor(TREE_BOX_FILL)
+BOX_BORDER = QColor(TREE_BOX_BORDER)
+BOX_INK = QColor(TREE_BOX_INK)  # boxes are light cards on either theme, so their text is always dark
+SELECTED_BORDER = QColor(TREE_SELECTED_BORDER)
+BAR_FRAME = QColor(TREE_BAR_FRAME)
 
 PADDING = 10.0
 MIN_BOX_WIDTH = 180.0
@@ -163,7 +176,7 @@ class SurrogateTreeView(QGraphicsView):
         self._press_pos = None
         # a sibling of the viewport, not its child: the viewport's scrolling would drag a child along
         self.hint = QLabel("wheel: zoom · drag: pan · F: fit all · click: select", self)
-        self.hint.setStyleSheet("QLabel { background: rgba(250, 250, 250, 215); color: #303030; padding: 2px 6px; }")
+        self.hint.setStyleSheet(TREE_HINT_STYLE)
         self.hint.adjustSize()
         self.clear_tree()
 
@@ -419,7 +432,7 @@ class SurrogateTreeView(QGraphicsView):
         total = sum(counts)
         frame = QGraphicsRectItem(bar, box)
         frame.setPen(QPen(BOX_BORDER, 0.8))
-        frame.setBrush(QBrush(QColor("#e4e4e4")))
+        frame.setBrush(QBrush(BAR_FRAME))
         if not total:
             return
         x = bar.left()

@@ -1,0 +1,138 @@
+"""The screenshot mode (``cncwear gui --screenshot DIR [--size WxH]``): every view of a real window
+gets its content (real data, a real training run, real drift checks, an acknowledged alarm), is
+grabbed to ``DIR/<view>.png``, and the window closes."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+SCREENSHOT_TIMEOUT_S = 600  # first start trains a model; the bundled data takes ~20 s here
+SCREENSHOT_REPLAY_SPEED = 20  # the demo machines in screenshot mode: 4 minutes of machining in 12 s
+SCREENSHOT_MACHINING_S = 240  # how much machining the Operator view shows (its trend covers 5 minutes)
+SCREENSHOT_TRAINING_BUDGET_S = 10  # a real, short FLAML run, so the Training view shows results
+SCREENSHOT_DRIFT_CHECKS = 12  # real drift checks, the replays advanced between them: the heatmap's history
+SCREENSHOT_DRIFT_STEP_S = 1.0  # wall-clock seconds between two of them (20 s of machining)
+
+
+def render_screenshots(app, window, target: Path) -> int:
+    """Wait until each view has its content, grab it to ``<view>.png``, exit 0 (1 on timeout).
+
+    The Training view gets its content from a real training run (FLAML, 10 s, registered as the
+    challenger, not promoted), started once the data is loaded; the Explanations view explains the
+    most confidently worn sample of a worn experiment; the Monitoring view loads its snapshot (a
+    ``cncwear monitor`` child) when its tab is shown, then checks drift a few times."""
+    target.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
+    training = window.training_view
+    later = (training, window.explanations_view, window.monitoring_view)  # these get their content below
+    views = [window.tabs.widget(i) for i in range(window.tabs.count())]
+    if not _wait_for(window, lambda: all(_loaded(v) for v in views if v not in later), deadline):
+        return 1
+    training.set_choices(engine="flaml", budget_s=SCREENSHOT_TRAINING_BUDGET_S, register=True)
+    training.start_training()
+    if not _wait_for(window, lambda: training.loaded, deadline):
+        return 1
+    if not _show_alarms(window, deadline):
+        return 1
+    window.state.select_sample(*_worn_sample(window.state.scores))
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        name = window.tabs.tabText(index).lower().replace(" ", "_")
+        if window.tabs.widget(index) is window.explanations_view:
+            if not _grab_explanations(app, window, target, deadline):
+                return 1
+            continue
+        if window.tabs.widget(index) is window.monitoring_view:
+            if not _grab_monitoring(app, window, target, deadline):
+                return 1
+            continue
+        if window.tabs.widget(index) is training and not _wait_for(window, lambda: training.leakage_shown, deadline):
+            return 1
+        app.processEvents()  # lay the tab out before grabbing (screenshot mode only)
+        _grab(window, target / f"{name}.png")
+    window.close()
+    return 0
+
+
+def _grab(window, path: Path) -> None:
+    window.grab().save(str(path))
+    print(path)
+
+
+def _grab_explanations(app, window, target: Path, deadline: float) -> bool:
+    """explanations.png with the first global tab, then one more PNG per other global tab."""
+    view = window.explanations_view
+    for tab in range(view.global_tabs.count()):
+        view.global_tabs.setCurrentIndex(tab)
+        if not _wait_for(window, lambda: view.loaded, deadline):
+            return False
+        app.processEvents()
+        suffix = "" if tab == 0 else "_" + view.global_tabs.tabText(tab).lower().replace(" ", "_").replace("/", "")
+        _grab(window, target / f"explanations{suffix}.png")
+    return True
+
+
+def _grab_monitoring(app, window, target: Path, deadline: float) -> bool:
+    """monitoring.png once the snapshot is loaded (showing the tab starts it) and after a series
+    of real drift checks, the replays advanced between them, so the heatmap has a history."""
+    view = window.monitoring_view
+    if not _wait_for(window, lambda: view.loaded, deadline):
+        return False
+    for _ in range(SCREENSHOT_DRIFT_CHECKS - 1):
+        _wait_for(window, lambda until=time.monotonic() + SCREENSHOT_DRIFT_STEP_S: time.monotonic() > until, deadline)
+        view.check_drift_now()
+        if not _wait_for(window, lambda: view.loaded, deadline):
+            return False
+    app.processEvents()
+    _grab(window, target / "monitoring.png")
+    return True
+
+
+def _show_alarms(window, deadline: float) -> bool:
+    """Let the demo machines run until alarms are raised and the trends are minutes long, then
+    acknowledge one alarm (a real, audited acknowledgement) so the alarm list shows both states."""
+    operator = window.operator_view
+    speed = window.state.settings.demo_replay_speed
+
+    def machined_s() -> float:
+        return min((v.scored for v in operator.views), default=0) * 0.1
+
+    def raised() -> list[str]:
+        return [v.machine for v in operator.views if v.alarm.get("needs_action")]
+
+    if not _wait_for(window, lambda: machined_s() >= min(SCREENSHOT_MACHINING_S, 60 * speed) and len(raised()) >= 2,
+                     deadline):
+        return False
+    machine = raised()[-1]
+    window.live.acknowledge(machine, "screenshot", "tool checked at the machine")
+    return _wait_for(window, lambda: any(v.machine == machine and v.alarm.get("state") == "acknowledged"
+                                         for v in operator.views), deadline)
+
+
+def _worn_sample(scores) -> tuple[int, int]:
+    """The most confidently worn sample of a worn experiment: what a quality engineer would check."""
+    experiments = [s for s in scores.experiments.values() if s.true_worn == 1] or list(scores.experiments.values())
+    chosen = max(experiments, key=lambda s: s.mean_probability)
+    row = max(range(len(chosen.probability)), key=lambda i: chosen.probability[i])
+    return chosen.experiment, row
+
+
+def _wait_for(window, condition, deadline: float) -> bool:
+    """Run the event loop until ``condition()``; on an error or the deadline close the window."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    while not condition():
+        if time.monotonic() > deadline or (window.last_error and not window.busy):
+            print(f"cncwear gui --screenshot: views did not load ({window.last_error or 'timeout'})", file=sys.stderr)
+            window.close()
+            return False
+        loop = QEventLoop()
+        QTimer.singleShot(100, loop.quit)
+        loop.exec()
+    return True
+
+
+def _loaded(view) -> bool:
+    return bool(getattr(view, "loaded", True))
