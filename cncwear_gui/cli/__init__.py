@@ -40,7 +40,7 @@ def _manual_meta(args):
         if given:
             raise BadInput(f"--{given[0].replace('_', '-')} needs --experiment as well")
         return None
-    from .data.metadata import ExperimentMeta
+    from ..data.metadata import ExperimentMeta
 
     condition = None if args.tool_condition in (None, "unknown") else args.tool_condition
     return ExperimentMeta(
@@ -54,8 +54,8 @@ def _manual_meta(args):
 
 
 def _load(paths: list[str], args):
-    from .data.dataset import load_dataset
-    from .paths import bundled_dataset_dir
+    from ..data.dataset import load_dataset
+    from ..paths import bundled_dataset_dir
 
     return load_dataset(paths or [bundled_dataset_dir()], manual_meta=_manual_meta(args))
 
@@ -84,7 +84,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .store.feature_store import FeatureStore, ImportRejected
+    from ..store.feature_store import FeatureStore, ImportRejected
 
     dataset = _load(args.paths, args)
     store = FeatureStore(args.store)
@@ -111,9 +111,9 @@ def cmd_import(args) -> int:
 
 
 def cmd_benchmark(args) -> int:
-    from .features.sets import FEATURE_SETS, get_feature_set
-    from .models.baselines import BASELINE_NAMES
-    from .models.benchmark import format_results, run_benchmarks
+    from ..features.sets import FEATURE_SETS, get_feature_set
+    from ..models.baselines import BASELINE_NAMES
+    from ..models.benchmark import format_results, run_benchmarks
 
     protocols = ["seed", "loeo"] if args.protocol == "both" else [args.protocol]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -144,7 +144,7 @@ def cmd_benchmark(args) -> int:
     baselines = [m for m in models if m != "automl"]
     results = run_benchmarks(dataset, feature_sets, protocols, baselines, seed=args.seed, log_to_mlflow=not args.no_mlflow)
     if automl_config is not None:
-        from .models.benchmark import automl_rows
+        from ..models.benchmark import automl_rows
 
         args.progress_json = False
         results[0].rows = automl_rows(results[0].rows, _train(dataset, automl_config, args), protocols,
@@ -156,7 +156,7 @@ def cmd_benchmark(args) -> int:
     else:
         print(format_results(results))
         if not args.no_mlflow:
-            from .store.tracking import tracking_uri
+            from ..store.tracking import tracking_uri
 
             print(f"\nlogged to MLflow: {_redact(tracking_uri())} (experiment 'cncwear-benchmark'"
                   + (", AutoML runs in 'cncwear-training')" if automl_config else ")"))
@@ -174,8 +174,8 @@ def _print_progress(args):
 
 def cmd_champion(args) -> int:
     """Locate the registry's champion, training and registering a quick one when there is none."""
-    from .models.champion import resolve_champion
-    from .tasks import Task
+    from ..models.champion import resolve_champion
+    from ..tasks import Task
 
     try:
         champion = resolve_champion(lambda: _loaded_or_bad_input(args), Task(_print_progress(args)), _audit_url())
@@ -190,7 +190,7 @@ def cmd_champion(args) -> int:
 
 def _audit_url() -> str | None:
     """The audit trail's store for promotions: the settings' feature store (None: the default)."""
-    from .settings import load_settings
+    from ..settings import load_settings
 
     return load_settings().feature_store_url or None
 
@@ -202,14 +202,14 @@ def _dask_address(args) -> str | None:
         return args.dask_scheduler
     if args.engine != "auto-sklearn":
         return None
-    from .settings import load_settings
+    from ..settings import load_settings
 
     return load_settings().dask_scheduler or None
 
 
 def _training_config(args, register: bool):
-    from .automl.config import SearchConfig
-    from .models.training import TrainingConfig
+    from ..automl.config import SearchConfig
+    from ..models.training import TrainingConfig
 
     protocols = ("seed",) if getattr(args, "skip_loeo", False) else ("seed", "loeo")
     config = TrainingConfig(
@@ -228,7 +228,7 @@ def _training_config(args, register: bool):
     )
     try:
         config.check()
-        from .features.sets import get_feature_set
+        from ..features.sets import get_feature_set
 
         get_feature_set(config.feature_set)
     except KeyError as error:
@@ -248,9 +248,9 @@ def _loaded_or_bad_input(args):
 
 def _train(dataset, config, args):
     """Run a training; unusable input (one class, too few rows) is the user's to fix: exit 2."""
-    from .automl.jobs import AutoMLUnavailable
-    from .models.training import train
-    from .tasks import Task
+    from ..automl.jobs import AutoMLUnavailable
+    from ..models.training import train
+    from ..tasks import Task
 
     def on_event(event) -> None:
         if args.progress_json:
@@ -290,8 +290,8 @@ def cmd_train(args) -> int:
 
 def cmd_registry(args) -> int:
     """The registry's champion and challenger with the metrics their runs recorded."""
-    from .models.registry import registry_status
-    from .tasks import Task
+    from ..models.registry import registry_status
+    from ..tasks import Task
 
     status = registry_status(Task(_print_progress(args)))
     if args.json or args.progress_json:
@@ -308,9 +308,9 @@ def cmd_registry(args) -> int:
 
 def cmd_promote(args) -> int:
     """Run the promotion gate for the registered challenger; promote it when it passes."""
-    from .models.registry import promote_challenger
-    from .models.training import GATE_METRICS
-    from .tasks import Task
+    from ..models.registry import promote_challenger
+    from ..models.training import GATE_METRICS
+    from ..tasks import Task
 
     if args.metric not in GATE_METRICS:
         raise BadInput(f"--metric must be one of {', '.join(GATE_METRICS)}")
@@ -332,8 +332,8 @@ EXPLAIN_METHODS = ("lime", "shap", "anchor", "ice", "pdp", "surrogate")
 
 def _explained_model(spec: str, dataset):
     """The champion (trained on first start) or the model a run logged, loaded for explaining."""
-    from .models.champion import find_run_model, load_active_model, resolve_champion
-    from .store.tracking import ModelTrustError
+    from ..models.champion import find_run_model, load_active_model, resolve_champion
+    from ..store.tracking import ModelTrustError
 
     try:
         reference = resolve_champion(dataset, audit_url=_audit_url()) if spec == "champion" else find_run_model(spec)
@@ -344,7 +344,7 @@ def _explained_model(spec: str, dataset):
 
 def cmd_explain(args) -> int:
     """Explain one sample (LIME, SHAP, Anchor) or the model (ICE/PDP, surrogate); optionally a report."""
-    from .explain.service import ExplanationService, SampleNotFound
+    from ..explain.service import ExplanationService, SampleNotFound
 
     if args.file and args.data:
         raise BadInput("give either --file (one experiment file) or --data, not both")
@@ -369,7 +369,7 @@ def cmd_explain(args) -> int:
                    for method in methods}
         report = None
         if args.out:
-            from .explain.report import build_report
+            from ..explain.report import build_report
 
             report = build_report(service, experiment, args.row, feature=feature, depth=args.depth)
     except (SampleNotFound, ValueError, KeyError) as error:
@@ -428,7 +428,7 @@ def _write_report(report, out: str) -> None:
     if not path.parent.is_dir():
         raise BadInput(f"--out: the folder {path.parent} does not exist")
     if path.suffix.lower() == ".pdf":
-        from .ui.report_pdf import write_pdf
+        from ..ui.report_pdf import write_pdf
 
         write_pdf(report.html, path)
     else:
@@ -437,15 +437,15 @@ def _write_report(report, out: str) -> None:
 
 def _champion_with_reference(args):
     """The champion (trained on first start) and its training reference for drift checks."""
-    from .monitoring.reference import reference_for
+    from ..monitoring.reference import reference_for
 
     model = _explained_model("champion", lambda: _loaded_or_bad_input(args))
     return model, reference_for(model, lambda: _loaded_or_bad_input(args))
 
 
 def _drift_report(paths: list[str], model, reference):
-    from .data.dataset import load_dataset
-    from .monitoring.reference import drift_of_samples
+    from ..data.dataset import load_dataset
+    from ..monitoring.reference import drift_of_samples
 
     dataset = load_dataset(paths)
     rejected = [r for r in dataset.reports if not r.usable]
@@ -476,8 +476,8 @@ def cmd_drift(args) -> int:
 
 
 def _pipeline_config(args, settings):
-    from .paths import bundled_dataset_dir
-    from .pipeline.run import PipelineConfig
+    from ..paths import bundled_dataset_dir
+    from ..pipeline.run import PipelineConfig
 
     data = list(args.data or ([settings.data_dir] if settings.data_dir else [str(bundled_dataset_dir())]))
     return PipelineConfig(data=data, engine=args.engine or settings.pipeline_engine,
@@ -493,7 +493,7 @@ def _check_trigger(args, settings, history, watching=False):
     """
     import getpass
 
-    from .pipeline import triggers
+    from ..pipeline import triggers
 
     if args.trigger == "manual":
         return triggers.manual(getpass.getuser(), "the command line")
@@ -502,7 +502,7 @@ def _check_trigger(args, settings, history, watching=False):
     if args.trigger == "new-data":
         return triggers.new_data(history, args.watch_dir or settings.pipeline_watch_dir)
     if args.trigger == "degradation":
-        from .models.champion import find_champion
+        from ..models.champion import find_champion
 
         champion = find_champion()
         if champion is None and not watching:
@@ -517,10 +517,10 @@ def _check_trigger(args, settings, history, watching=False):
 
 def cmd_pipeline_run(args) -> int:
     """Check a trigger and, when it fires (or --force), run the automated pipeline once."""
-    from .pipeline.run import run_pipeline
-    from .settings import load_settings
-    from .store.pipeline_history import PipelineHistory
-    from .tasks import Task
+    from ..pipeline.run import run_pipeline
+    from ..settings import load_settings
+    from ..store.pipeline_history import PipelineHistory
+    from ..tasks import Task
 
     settings = load_settings()
     if args.budget is not None and args.budget < 1:
@@ -565,10 +565,10 @@ def cmd_pipeline_watch(args) -> int:
     """Check the automatic triggers (schedule, new data, degradation) every interval; run the pipeline when one fires."""
     import time as clock
 
-    from .pipeline.run import run_pipeline
-    from .settings import load_settings
-    from .store.pipeline_history import PipelineHistory
-    from .tasks import Task
+    from ..pipeline.run import run_pipeline
+    from ..settings import load_settings
+    from ..store.pipeline_history import PipelineHistory
+    from ..tasks import Task
 
     if args.interval <= 0:
         raise BadInput("--interval must be above 0 seconds")
@@ -608,8 +608,8 @@ def cmd_pipeline_watch(args) -> int:
 
 
 def cmd_pipeline_history(args) -> int:
-    from .settings import load_settings
-    from .store.pipeline_history import PipelineHistory
+    from ..settings import load_settings
+    from ..store.pipeline_history import PipelineHistory
 
     history = PipelineHistory(args.store or load_settings().feature_store_url or None)
     try:
@@ -628,9 +628,9 @@ def cmd_pipeline_history(args) -> int:
 
 def cmd_pipeline_feedback(args) -> int:
     """Record whether a prediction was right (an inspected tool, a false alarm) for the degradation trigger."""
-    from .models.champion import find_champion
-    from .settings import load_settings
-    from .store.pipeline_history import PipelineHistory
+    from ..models.champion import find_champion
+    from ..settings import load_settings
+    from ..store.pipeline_history import PipelineHistory
 
     version = args.model_version
     if version is None:
@@ -651,9 +651,9 @@ def cmd_pipeline_feedback(args) -> int:
 
 def cmd_monitor(args) -> int:
     """The Monitoring view's data: champion, model statistics, training reference, triggers, history."""
-    from .pipeline.snapshot import monitoring_snapshot
-    from .settings import load_settings
-    from .tasks import Task
+    from ..pipeline.snapshot import monitoring_snapshot
+    from ..settings import load_settings
+    from ..tasks import Task
 
     snapshot = monitoring_snapshot(load_settings(), lambda: _loaded_or_bad_input(args), Task(_print_progress(args)))
     if args.json or args.progress_json:
@@ -681,10 +681,10 @@ DEMO_REPLAYS = {"mill-1": "experiment_01.csv", "mill-2": "experiment_06.csv", "m
 
 def _champion_follower(args, node, metrics):
     """Serve the champion that is promoted while serving: load it in a thread, swap it in, say so."""
-    from .live.champion_follower import ChampionFollower
-    from .models.champion import load_active_model
-    from .monitoring.model_info import describe_model
-    from .monitoring.reference import model_evaluation, reference_for
+    from ..live.champion_follower import ChampionFollower
+    from ..models.champion import load_active_model
+    from ..monitoring.model_info import describe_model
+    from ..monitoring.reference import model_evaluation, reference_for
 
     def load(champion):
         model = load_active_model(champion)
@@ -703,14 +703,14 @@ def _champion_follower(args, node, metrics):
 
 def cmd_serve(args) -> int:
     """Headless node: live sources → scoring → alarms, logs, drift → the Prometheus endpoint, until SIGTERM."""
-    from .live.engine import LiveConfig, LiveNode, open_machine
-    from .live.sources import MachineSpec, SourceSpecError
-    from .monitoring.endpoint import MetricsAddress, MetricsEndpoint, MetricsEndpointError
-    from .monitoring.metrics import app_metrics
-    from .monitoring.model_info import describe_model
-    from .monitoring.reference import model_evaluation, reference_for
-    from .paths import bundled_dataset_dir
-    from .settings import load_settings
+    from ..live.engine import LiveConfig, LiveNode, open_machine
+    from ..live.sources import MachineSpec, SourceSpecError
+    from ..monitoring.endpoint import MetricsAddress, MetricsEndpoint, MetricsEndpointError
+    from ..monitoring.metrics import app_metrics
+    from ..monitoring.model_info import describe_model
+    from ..monitoring.reference import model_evaluation, reference_for
+    from ..paths import bundled_dataset_dir
+    from ..settings import load_settings
 
     logging.getLogger("asyncua").setLevel(logging.ERROR)  # outages are reported by the source's own log and health
     settings = load_settings()
@@ -775,9 +775,9 @@ def _live_stores(args, opened: list) -> dict:
     """The audit trail, prediction log and feedback store of the live engine (``--no-log``: none)."""
     if getattr(args, "no_log", False):
         return {}
-    from .store.audit_trail import AuditTrail
-    from .store.pipeline_history import PipelineHistory
-    from .store.prediction_log import PredictionLog
+    from ..store.audit_trail import AuditTrail
+    from ..store.pipeline_history import PipelineHistory
+    from ..store.prediction_log import PredictionLog
 
     url = getattr(args, "store", None) or None
     stores = {"audit": AuditTrail(url), "predictions": PredictionLog(url), "feedback": PipelineHistory(url)}
@@ -789,8 +789,8 @@ def cmd_simulate(args) -> int:
     """An OPC UA server replaying an experiment file on loopback, for demos and tests."""
     from pathlib import Path
 
-    from .live.opcua_mapping import write_mapping
-    from .live.opcua_simulator import SimulatorError, run_simulator
+    from ..live.opcua_mapping import write_mapping
+    from ..live.opcua_simulator import SimulatorError, run_simulator
 
     if args.write_mapping:
         print(write_mapping(args.write_mapping))
@@ -811,7 +811,7 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_gui(args) -> int:
-    from .ui.app import run_gui
+    from ..ui.app import run_gui
 
     size = None
     if args.size:
@@ -820,7 +820,7 @@ def cmd_gui(args) -> int:
         except ValueError:
             raise BadInput(f"--size: expected WIDTHxHEIGHT such as 1600x1000, got '{args.size}'") from None
         size = (width, height)
-    from .live.sources import MachineSpec, SourceSpecError
+    from ..live.sources import MachineSpec, SourceSpecError
 
     try:
         for text in args.machine:
@@ -862,7 +862,7 @@ def _add_search_options(parser: argparse.ArgumentParser, resampling: str = "grou
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(prog="cncwear", description="Milling-tool wear prediction for CNC shop floors.")
     parser.add_argument("--version", action="version", version=f"cncwear {__version__}")
@@ -1040,7 +1040,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .tasks import Cancelled
+    from ..tasks import Cancelled
 
     parser = build_parser()
     args = parser.parse_args(argv)
