@@ -61,9 +61,9 @@ def emit(data: dict, stream: IO[str] | None = None) -> None:
     stream.flush()
 
 
-def emit_event(kind: str, stream: IO[str] | None = None, **fields) -> None:
-    """``{"event": kind, **fields}``."""
-    emit({"event": kind, **fields}, stream)
+def emit_event(kind: str, **fields) -> None:
+    """``{"event": kind, **fields}`` on stdout."""
+    emit({"event": kind, **fields})
 
 
 def emit_progress(fraction: float, message: str, stream: IO[str] | None = None) -> None:
