@@ -29,11 +29,13 @@ auto-sklearn job and FLAML, see ``automl.jobs.JobEvent``): ``{"event": KIND, …
     {"event": "model-error", "version", "error", "model"}           (it could not be loaded; still scoring "model")
     {"event": "stopped", "scored": {machine: n}, "alarms": {machine: state}}   (simulate: published)
 
-Pipeline firings (``pipeline run --progress-json`` and ``pipeline watch``)
-    {"firing": {"id", "trigger", "status": "running" | "skipped"}}  first, as soon as it is recorded
-    {"fired": true, "trigger", "firing_id", "status", "reason", "error"}         (watch: each pipeline it ran)
-    {"fired": true, "firing_id", "trigger", "reason", "status", "steps", "lineage", …}  (run: the result)
-    {"fired": false, "trigger", "reason", "context"}                (run: the trigger did not fire)
+Pipeline firings
+    {"firing": {"id", "trigger", "status": "running" | "skipped"}}   ``pipeline run --progress-json``: first,
+                                                                    as soon as the firing is recorded
+    {"fired": true, "firing_id", "trigger", "reason", "status", "steps", "lineage", "pipeline_run_id",
+     "training_run_id", "model_version", "gate", "error"}           ``pipeline run``: the result (last line)
+    {"fired": false, "trigger", "reason", "context"}                ``pipeline run``: the trigger did not fire
+    {"fired": true, "trigger", "firing_id", "status", "reason", "error"}   ``pipeline watch``: each pipeline it ran
 
 Results (the last line with ``--progress-json``)
     {"champion": {…}}  {"training": {…}}  {"registry": {…}}  {"promotion": {"decision", "promoted", "registry"}}

@@ -12,32 +12,12 @@ document) and ``--progress-json`` (JSON lines, see ``cncwear_gui.events``).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from typing import Callable
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
-log = logging.getLogger("cncwear")
+from .base import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, BadInput, emit, log
 
-
-class BadInput(Exception):
-    """Input the user must fix; reported with exit code 2."""
-
-
-def emit(args, data: dict | list, text: str | Callable[[], None] | None = None, *, indent: int | None = 2) -> None:
-    """A command's result: with ``--progress-json`` one JSON line (flushed); with ``--json`` one
-    JSON document (``indent``); otherwise ``text``, printed (a str) or rendering itself (a callable)."""
-    from .. import events
-
-    if getattr(args, "progress_json", False):
-        events.emit(data)
-    elif getattr(args, "json", False):
-        print(json.dumps(data, indent=indent, default=str), flush=True)
-    elif callable(text):
-        text()
-    elif text is not None:
-        print(text)
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILURE", "EXIT_OK", "BadInput", "build_parser", "emit", "gui_main", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from . import BadInput
+from .base import BadInput
 
 
 def add_data_paths(parser: argparse.ArgumentParser, nargs: str = "*") -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from . import EXIT_BAD_INPUT, EXIT_OK, BadInput, emit
+from .base import EXIT_BAD_INPUT, EXIT_OK, BadInput, emit
 from .common import NO_MANUAL_META, add_data_paths, champion_with_reference, load_data, print_reports, redact
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import EXIT_OK, BadInput, emit
+from .base import EXIT_OK, BadInput, emit
 from .common import NO_MANUAL_META, explained_model, loaded_or_bad_input
 
 EXPLAIN_METHODS = ("lime", "shap", "anchor", "ice", "pdp", "surrogate")

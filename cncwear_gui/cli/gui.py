@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import BadInput
+from .base import BadInput
 
 
 def cmd_gui(args) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 
-from . import EXIT_OK, BadInput
+from .base import EXIT_OK, BadInput
 from .common import NO_MANUAL_META, loaded_or_bad_input
 
 

@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 
-from . import EXIT_BAD_INPUT, EXIT_OK, BadInput, emit
+from .base import EXIT_BAD_INPUT, EXIT_OK, BadInput, emit
 from .common import NO_MANUAL_META, audit_url, load_data, loaded_or_bad_input, print_reports, progress_printer, redact
 
 

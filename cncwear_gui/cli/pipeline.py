@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import signal
 
-from . import EXIT_FAILURE, EXIT_OK, BadInput, emit
+from .base import EXIT_FAILURE, EXIT_OK, BadInput, emit
 from .common import NO_MANUAL_META, loaded_or_bad_input, progress_printer
 
 
