@@ -11,13 +11,13 @@ child's last line on stderr.
 
 from __future__ import annotations
 
-import json
 import queue
 import subprocess
 import sys
 import threading
 from typing import Callable
 
+from . import events
 from .tasks import Cancelled, Task, ensure_task
 
 POLL_SECONDS = 0.1
@@ -47,11 +47,10 @@ def run_cli_process(arguments: list[str], on_message: Callable[[dict], None], ta
                 continue
             if line is None:
                 break
-            try:
-                message = json.loads(line)
-            except json.JSONDecodeError:
+            message = events.parse_line(line)
+            if message is None:
                 continue  # a library printed something; not ours
-            if "progress" in message:
+            if events.is_progress(message):
                 task.progress(float(message["progress"]), message.get("message", ""))
             else:
                 on_message(message)

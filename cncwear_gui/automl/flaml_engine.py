@@ -10,7 +10,6 @@ once per candidate, reports the previous candidate from FLAML's own trial log, a
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Callable
 
 import numpy as np
 
+from .. import events
 from ..tasks import Task, ensure_task
 from .config import SearchConfig
 from .jobs import JobEvent
@@ -147,8 +147,8 @@ class _TrialLog:
                 lines.pop()  # a line FLAML is still writing: read it next time
             self._offset += sum(len(line) for line in lines)
         for line in lines:
-            record = json.loads(line)
-            if "learner" not in record:
+            record = events.parse_line(line)
+            if record is None or "learner" not in record:
                 continue  # the summary FLAML writes at the end
             self._report(record)
 

@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 
+from .. import events
 from ..paths import user_data_dir
 from ..process_groups import stop_group
 from ..tasks import Cancelled, Task, ensure_task
@@ -179,15 +180,9 @@ def _drain(stream, tail: list[str]) -> None:
 
 
 def _parse(line: str) -> JobEvent | None:
-    line = line.strip()
-    if not line.startswith("{"):
-        return None
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    kind = data.pop("event", None)
-    return JobEvent(kind, data) if kind else None
+    data = events.parse_line(line)
+    event = None if data is None else events.split_event(data)
+    return None if event is None else JobEvent(*event)
 
 
 def _failure(returncode: int, error: str | None, stderr_tail: list[str]) -> str:

@@ -111,8 +111,13 @@ def pipeline_lock():
 
 
 def run_pipeline(trigger: str, reason: str, config: PipelineConfig, history: PipelineHistory,
-                 task: Task | None = None, on_event: Callable | None = None, context: dict | None = None) -> PipelineResult:
-    """Run the whole pipeline once for a trigger that fired; never raises for a failing step."""
+                 task: Task | None = None, on_event: Callable | None = None, context: dict | None = None,
+                 on_firing: Callable[[int, str, str], None] | None = None) -> PipelineResult:
+    """Run the whole pipeline once for a trigger that fired; never raises for a failing step.
+
+    ``on_firing(firing_id, trigger, status)`` as soon as the firing is recorded ("running", or
+    "skipped" when another pipeline holds the lock), before any step runs.
+    """
     from filelock import Timeout
 
     if trigger not in TRIGGERS:
@@ -127,9 +132,13 @@ def run_pipeline(trigger: str, reason: str, config: PipelineConfig, history: Pip
             f" (firing #{running.id}, {running.trigger}, since {running.fired_at:%Y-%m-%d %H:%M:%S} UTC)" if running else "")
         firing_id = history.record(trigger, reason, "skipped", {"skipped_because": why, "context": context or {}})
         count_pipeline_run(trigger, "skipped")
+        if on_firing is not None:
+            on_firing(firing_id, trigger, "skipped")
         return PipelineResult(firing_id, trigger, reason, "skipped", error=why)
     try:
         firing_id = history.record(trigger, reason, "running", {"context": context or {}})
+        if on_firing is not None:
+            on_firing(firing_id, trigger, "running")
         result = PipelineResult(firing_id, trigger, reason, "running")
         _run_steps(result, config, task, on_event)
         history.finish(firing_id, result.status, {**result.to_json(), "context": context or {}})

@@ -18,7 +18,6 @@ down must not cost a process start every few seconds).
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import subprocess
@@ -26,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from .. import events
 from ..backoff import Backoff
 from ..settings import Settings
 
@@ -121,15 +121,7 @@ class PipelineWatcher:
             return []
         complete = text[:text.rfind(b"\n") + 1]  # a line being written is read next time
         self._stdout_read += len(complete)
-        firings = []
-        for line in complete.decode("utf-8", errors="replace").splitlines():
-            try:
-                firing = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(firing, dict) and firing.get("fired"):
-                firings.append(firing)
-        return firings
+        return [firing for firing in events.parse_lines(complete) if firing.get("fired")]
 
     def stop(self) -> None:
         if self.running:

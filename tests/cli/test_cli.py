@@ -1,6 +1,7 @@
 """The command line contract: names, JSON keys, exit codes."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -51,3 +52,30 @@ def test_main_py_is_the_gui_command():
     done = subprocess.run([sys.executable, "-m", "cncwear_gui.cli", "--help"], capture_output=True, text=True, cwd=ROOT)
     for command in ("gui", "validate", "import", "benchmark"):
         assert command in done.stdout
+
+
+def test_the_console_scripts_entry_points_resolve():
+    from importlib.metadata import EntryPoint
+
+    for target in ("cncwear_gui.cli:main", "cncwear_gui.cli:gui_main"):
+        assert callable(EntryPoint(name="x", value=target, group="console_scripts").load())
+
+
+def test_pipeline_run_progress_json_names_its_firing_first(home, tmp_path, bundled_dir):
+    """The window matches a firing by the id on the first line, not by host, user and time."""
+    from cncwear_gui import events
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    shutil.copy(bundled_dir / "train.csv", broken)
+    lines = (bundled_dir / "experiment_04.csv").read_text().splitlines()
+    lines[3] = lines[3].replace(",", ",x", 1)  # validation rejects the file: the pipeline fails at once
+    (broken / "experiment_04.csv").write_text("\n".join(lines) + "\n")
+    done = run_cli("pipeline", "run", "--data", str(broken), "--budget", "5", "--progress-json",
+                   env={"CNCWEAR_HOME": str(home)})
+    assert done.returncode == 1, done.stderr[-2000:]
+    emitted = events.parse_lines(done.stdout)
+    first, last = emitted[0], emitted[-1]
+    assert events.firing_of(first) == {"id": last["firing_id"], "trigger": "manual", "status": "running"}
+    assert last["fired"] is True and last["status"] == "failed" and last["steps"][-1]["name"] == "validate"
+    assert all(events.is_progress(line) for line in emitted[1:-1])

@@ -15,13 +15,12 @@ Everything here is Qt-free; results are plain dataclasses the view only reads.
 
 from __future__ import annotations
 
-import json
 import math
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -171,14 +170,22 @@ def run_pipeline_in_worker(files: list[str] | None, budget_s: int | None, store_
         arguments += ["--data", *files]
     if budget_s:
         arguments += ["--budget", str(int(budget_s))]
-    started = datetime.now(timezone.utc)
+    from ...events import firing_of
+
     found: list[dict] = []
+    firings: list[dict] = []  # {"id", "trigger", "status"}: the firing the child recorded, its first line
+
+    def on_message(message: dict) -> None:
+        if "fired" in message:
+            found.append(message)
+        elif firing_of(message) is not None:
+            firings.append(firing_of(message))
+
     child_task = _StoppableTask(task, stop)
     try:
-        run_cli_process(arguments, lambda message: "fired" in message and found.append(message), child_task,
-                        grace_s=CANCEL_GRACE_S)
+        run_cli_process(arguments, on_message, child_task, grace_s=CANCEL_GRACE_S)
     except Cancelled:
-        firing = close_cancelled_firing(started, store_url)
+        firing = close_cancelled_firing(firings[-1]["id"], store_url) if firings else None
         if task.cancelled:
             raise  # the runner itself was cancelled (window Cancel or close): nobody reads an outcome
         if firing is None:
@@ -216,27 +223,21 @@ def count_retrain(metrics, outcome: RetrainOutcome, engine: str) -> None:
         metrics.training_runs.labels(engine, training).inc()
 
 
-def close_cancelled_firings(since_iso: str, store_url: str = "") -> dict | None:
-    """Record this host's firings that a stopped pipeline process left "running" since ``since_iso``
-    as failed ("cancelled"); return the latest such firing (id, status, error) or None.
+def close_cancelled_firings(firing_id: int, store_url: str = "") -> dict | None:
+    """Record the firing a stopped pipeline process left "running" as failed ("cancelled"); return
+    it (id, status, error), or None when the history has no such firing.
 
     Runs in a helper child (see :func:`close_cancelled_firing`); it imports SQLAlchemy only.
     """
-    import socket
-
-    from ...store.database import os_user
     from ...store.pipeline_history import PipelineHistory
 
-    since = datetime.fromisoformat(since_iso) - timedelta(seconds=2)
     history = PipelineHistory(store_url or None)
     try:
-        mine = [f for f in history.firings(limit=20) if f.fired_at >= since and f.host == socket.gethostname()
-                and f.user == os_user()]
-        for firing in mine:
-            if firing.status == "running":
-                history.finish(firing.id, "failed", {**firing.detail, "error": "cancelled",
-                                                     "cancelled_by": "the Monitoring view (the pipeline process was stopped)"})
-        latest = history.get(mine[0].id) if mine else None
+        firing = history.get(int(firing_id))
+        if firing is not None and firing.status == "running":
+            history.finish(firing.id, "failed", {**firing.detail, "error": "cancelled",
+                                                 "cancelled_by": "the Monitoring view (the pipeline process was stopped)"})
+        latest = None if firing is None else history.get(firing.id)
     finally:
         history.close()
     if latest is None:
@@ -248,18 +249,20 @@ _CLOSE_CODE = ("import json, sys; from cncwear_gui.ui.views.monitoring_jobs impo
                "print(json.dumps(close_cancelled_firings(sys.argv[1], sys.argv[2])))")
 
 
-def close_cancelled_firing(started: datetime, store_url: str) -> dict | None:
+def close_cancelled_firing(firing_id: int, store_url: str) -> dict | None:
     """:func:`close_cancelled_firings` in a short child process (the history database is the
     pipeline's; a failure here is logged, never raised: the cancel itself succeeded)."""
     import logging
 
+    from ...events import parse_last
+
     try:
-        done = subprocess.run([sys.executable, "-c", _CLOSE_CODE, started.isoformat(), store_url or ""],
+        done = subprocess.run([sys.executable, "-c", _CLOSE_CODE, str(firing_id), store_url or ""],
                               capture_output=True, text=True, timeout=CLEANUP_TIMEOUT_S)
         if done.returncode == 0:
-            return json.loads(done.stdout.strip().splitlines()[-1])
+            return parse_last(done.stdout)
         logging.getLogger(__name__).warning("closing the cancelled firing failed: %s", done.stderr[-500:])
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+    except (OSError, subprocess.SubprocessError):
         logging.getLogger(__name__).warning("closing the cancelled firing failed", exc_info=True)
     return None
 
