@@ -79,4 +79,4 @@ def _pump(stream, put: Callable, mark_end: bool) -> None:
 
 def _stop(process: subprocess.Popen, grace_s: float) -> None:
     """SIGTERM the child, SIGKILL its group (the child too if it has not exited) after ``grace_s``."""
-    stop_group(process, grace_s, REAP_S, ask=subprocess.Popen.terminate)
+    stop_group(process, grace_s, REAP_S, ask=lambda child: child.terminate())
