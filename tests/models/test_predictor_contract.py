@@ -209,3 +209,21 @@ def test_cancelling_a_cli_child_stops_its_process_group(monkeypatch):
     assert groups == [child.pid]  # it led its own group
     assert child.returncode == 0  # it took the SIGTERM and stopped itself within the grace period
     assert not group_alive(child.pid)
+
+
+def test_the_one_forest_sum_is_scikit_learns_to_the_bit(small_table):
+    """automl/forest_sum.py, which SmallBatchForest and the sidecar's fast forests share (the sidecar's
+    own check, on auto-sklearn's forests in scikit-learn 0.24, is in tests/test_automl_job.py)."""
+    import sklearn
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    from cncwear_gui.automl.forest_sum import ForestSum, leaves_hold_fractions
+
+    assert leaves_hold_fractions(sklearn.__version__) and leaves_hold_fractions("1.4.0")
+    assert not leaves_hold_fractions("1.3.2") and not leaves_hold_fractions("0.24.2")
+    assert leaves_hold_fractions("1.10.dev0") and leaves_hold_fractions("2.0rc1")
+    X, y, _, _ = small_table
+    for kind in (RandomForestClassifier, ExtraTreesClassifier):
+        forest = kind(n_estimators=10, n_jobs=1, min_samples_leaf=3, random_state=0).fit(X, y)
+        np.testing.assert_array_equal(ForestSum(forest, sklearn.__version__).predict_proba(X[:256]),
+                                      forest.predict_proba(X[:256]))
