@@ -46,6 +46,16 @@ def automl_python() -> Path | None:
     return candidate if candidate.exists() else None
 
 
+def sidecar_script() -> Path:
+    """The prediction sidecar's script, run as ``<automl python> sidecar_server.py MODEL.pkl``.
+
+    It imports its helpers (sidecar_forests.py, forest_sum.py) as sibling files, so it runs from
+    this folder as it is, in the source tree and in the bundle (packaging/cncwear.spec ships it as
+    source).
+    """
+    return Path(__file__).resolve().with_name("sidecar_server.py")
+
+
 def automl_env() -> dict[str, str]:
     """The environment for AutoML runtime processes.
 

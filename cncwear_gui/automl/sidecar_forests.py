@@ -6,16 +6,22 @@ auto-sklearn 0.15 pins) sends each tree through joblib, a fitted check and an in
 about 6 ms. For batches up to ``MAX_ROWS``, :func:`speed_up_forests` gives each forest a
 ``predict_proba`` doing the same arithmetic as scikit-learn 0.24.2 (each tree's leaf values,
 normalised as ``DecisionTreeClassifier.predict_proba`` does, summed in tree order, divided by the
-number of trees), so the result is bit-identical. Each forest is checked on probe rows when it is
-sped up; if the two ever differ, that forest keeps scikit-learn's own method.
+number of trees, in forest_sum.py, which the main runtime's small-batch forest uses too), so the
+result is bit-identical. Each forest is checked on probe rows when it is sped up; if the two ever
+differ, that forest keeps scikit-learn's own method.
 
 Runs in the AutoML runtime (Python 3.9): numpy only, imported by sidecar_server.py as a sibling
-module, never through cncwear_gui.
+module (and forest_sum.py as its sibling), without cncwear_gui (which the main runtime may import
+it through).
 """
 
 import numpy as np
 
-MAX_ROWS = 256
+try:
+    from .forest_sum import MAX_ROWS, ForestSum  # imported as cncwear_gui.automl.sidecar_forests
+except ImportError:
+    from forest_sum import MAX_ROWS, ForestSum  # a sibling file of the sidecar script
+
 PROBE_ROWS = 64
 
 
@@ -48,9 +54,10 @@ def _estimators(model):
 
 
 def _install(forest):
+    import sklearn
+
     scikit_learns = forest.predict_proba
-    trees = [tree.tree_ for tree in forest.estimators_]
-    n_classes = int(forest.n_classes_)
+    forest_sum = ForestSum(forest, sklearn.__version__)
 
     def predict_proba(X):
         if len(X) > MAX_ROWS:
@@ -58,15 +65,7 @@ def _install(forest):
         X32 = np.ascontiguousarray(X, dtype=np.float32)  # what the forest's input check makes of it
         if X32.ndim != 2 or X32.shape[1] != forest.n_features_:
             return scikit_learns(X)  # let scikit-learn raise its own error
-        total = np.zeros((len(X32), n_classes), dtype=np.float64)
-        for tree in trees:
-            proba = tree.predict(X32)[:, :n_classes]
-            normalizer = proba.sum(axis=1)[:, np.newaxis]
-            normalizer[normalizer == 0.0] = 1.0
-            proba /= normalizer
-            total += proba
-        total /= len(trees)
-        return total
+        return forest_sum.predict_proba(X32)
 
     probe = np.random.default_rng(0).normal(scale=3.0, size=(PROBE_ROWS, forest.n_features_))
     if not np.array_equal(predict_proba(probe), scikit_learns(probe)):

@@ -9,7 +9,9 @@ Protocol over stdin/stdout (binary, little-endian float64 matrices):
     client  → {"op": "ping"}\\n   → {"ok": true, "rows": 0, "cols": 0}\\n
     client  → {"op": "shutdown"}\\n (or closes stdin)                      the sidecar exits
 Anything the model prints goes to stderr: stdout carries only the protocol.
-This file must stay importable by Python 3.9 and must not import cncwear_gui.
+This file must stay importable by Python 3.9 and must not import cncwear_gui: its helpers
+(sidecar_forests.py, forest_sum.py) are imported as sibling files. runtime.sidecar_script() is
+its path, for the client (models/predictor.py).
 """
 
 import json

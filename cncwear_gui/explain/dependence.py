@@ -1,8 +1,8 @@
 """ICE curves and the PDP for one feature: the model's probability as that feature sweeps a grid.
 
-Computed here rather than with ``sklearn.inspection.partial_dependence``: that refuses the
-AutoML ``SidecarPredictor`` (not a scikit-learn estimator), and its brute method calls the model
-once per grid value. Here every (row, grid value) pair goes to the model in ONE batched
+Computed here rather than with ``sklearn.inspection.partial_dependence`` (which works on every
+Predictor, the AutoML ``SidecarPredictor`` too): its brute method calls the model once per grid
+value. Here every (row, grid value) pair goes to the model in ONE batched
 ``predict_proba`` call of rows x grid samples, which costs one pipe round trip on the sidecar
 and was 5x faster than scikit-learn's on the in-process Random Forest too.
 """

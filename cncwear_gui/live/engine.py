@@ -430,7 +430,7 @@ def live_scorer(model):
 
     from ..models.small_batches import for_small_batches
 
-    estimator = for_small_batches(model.estimator)
+    estimator = for_small_batches(model.estimator, list(model.feature_set.columns))
     return model if estimator is model.estimator else replace(model, estimator=estimator)
 
 

@@ -1,16 +1,25 @@
 """One ``Predictor`` interface for every model, in-process or served by the AutoML sidecar.
 
-The shape is scikit-learn's estimator contract (predict, predict_proba, classes_,
-feature_names_in_), so sklearn.inspection, LIME, SHAP and alibi work on either unchanged.
-``SidecarPredictor`` drives sidecar_server.py in the AutoML runtime over a pipe: it starts on
+The shape is scikit-learn's contract for a fitted classifier: ``predict``, ``predict_proba``,
+``classes_``, ``n_features_in_``, ``feature_names_in_`` where the column names are known, the
+classifier estimator type and tags (``sklearn.base.is_classifier``) and "fitted" for
+``sklearn.utils.validation.check_is_fitted``; so sklearn.inspection, LIME, SHAP and alibi work on
+every kind unchanged (tests/models/test_predictor_contract.py runs partial_dependence on each).
+The kinds: scikit-learn's own estimators, fitted on arrays (they have no ``feature_names_in_``, as
+scikit-learn defines it; the model's feature set names the columns), ``SmallBatchForest``
+(models/small_batches.py) and ``SidecarPredictor``, which borrow the estimator type and tags
+from :class:`ClassifierContract`.
+
+``SidecarPredictor`` drives the AutoML runtime's sidecar_server.py over a pipe: it starts on
 first use, restarts transparently after a crash, kills and restarts a hung sidecar after
 ``call_timeout`` seconds (raising SidecarTimeout for that call), and shuts down on ``close()``
-or at interpreter exit.
+or at interpreter exit, with every process the sidecar started (its process group).
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import select
@@ -22,19 +31,64 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..automl.runtime import automl_env, automl_python
+from ..automl.runtime import automl_env, automl_python, sidecar_script
+from ..process_groups import stop_group
 
-SIDECAR_SCRIPT = Path(__file__).resolve().parent.parent / "automl" / "sidecar_server.py"
+# The MLflow models-from-code file serving a logged auto-sklearn model through SidecarPredictor
+# (store/tracking.py logs a copy of it with each model).
+SIDECAR_PYFUNC = Path(__file__).resolve().with_name("sidecar_pyfunc.py")
+SHUTDOWN_GRACE_S = 2.0  # for the sidecar to exit after the shutdown request; then its group is killed
+REAP_S = 2.0
 
 
 @runtime_checkable
 class Predictor(Protocol):
     classes_: np.ndarray
-    feature_names_in_: np.ndarray
+    n_features_in_: int
 
     def predict(self, X) -> np.ndarray: ...
 
     def predict_proba(self, X) -> np.ndarray: ...
+
+
+class ClassifierContract:
+    """What scikit-learn reads from a fitted classifier, for a Predictor that is not one of its estimators.
+
+    scikit-learn 1.6+ asks ``__sklearn_tags__`` (``is_classifier``, ``partial_dependence``), older
+    versions and some libraries ``_estimator_type``; ``check_is_fitted`` wants a ``fit`` method
+    and asks ``__sklearn_is_fitted__``.
+    """
+
+    _estimator_type = "classifier"
+
+    def __sklearn_tags__(self):
+        return _plain_classifier()().__sklearn_tags__()
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True  # a Predictor serves a fitted model
+
+    def fit(self, *args, **kwargs):  # scikit-learn recognises an estimator by its fit
+        raise NotImplementedError(f"a {type(self).__name__} serves a fitted model; it is not refitted")
+
+
+@functools.cache
+def _plain_classifier():
+    """A scikit-learn classifier class with nothing else: its tags are a classifier's defaults."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class PlainClassifier(ClassifierMixin, BaseEstimator):
+        pass
+
+    return PlainClassifier
+
+
+def as_matrix(predictor, X) -> np.ndarray:
+    """``X`` as an array; a data frame's columns must be the predictor's features, as scikit-learn checks."""
+    columns = getattr(X, "columns", None)
+    names = getattr(predictor, "feature_names_in_", None)
+    if columns is not None and names is not None and list(map(str, columns)) != list(names):
+        raise ValueError(f"the columns {list(columns)} are not the model's features {list(names)}")
+    return np.asarray(X)
 
 
 class SidecarError(RuntimeError):
@@ -45,7 +99,7 @@ class SidecarTimeout(SidecarError):
     pass
 
 
-class SidecarPredictor:
+class SidecarPredictor(ClassifierContract):
     def __init__(self, model_path: str | Path, feature_names: list[str], python: str | Path | None = None,
                  call_timeout: float = 30.0, start_timeout: float = 180.0):
         if python is None:
@@ -58,7 +112,7 @@ class SidecarPredictor:
         self.n_features_in_ = len(feature_names)
         self.call_timeout = call_timeout
         self.start_timeout = start_timeout
-        self.classes_: np.ndarray | None = None
+        self._classes: np.ndarray | None = None  # the model's, told by the sidecar when it starts
         self.fast_forests = 0  # forests the sidecar scores small batches of without joblib (sidecar_forests.py)
         self.restarts = 0
         self._process: subprocess.Popen | None = None
@@ -67,11 +121,19 @@ class SidecarPredictor:
         atexit.register(self.close)
 
     # -- the estimator contract -------------------------------------------------------------
+    @property
+    def classes_(self) -> np.ndarray:
+        """The model's classes; the sidecar tells them when it starts, so reading this starts it."""
+        if self._classes is None:
+            with self._lock:
+                self._ensure_started()
+        return self._classes
+
     def predict_proba(self, X) -> np.ndarray:
         return self._call("predict_proba", X)
 
     def predict(self, X) -> np.ndarray:
-        return self._call("predict", X)[:, 0].astype(self._class_dtype())
+        return self._call("predict", X)[:, 0].astype(self.classes_.dtype)
 
     def fit(self, *args, **kwargs):  # the sidecar serves a trained model; training is the job's
         raise NotImplementedError("a SidecarPredictor serves a trained model; train with the AutoML job")
@@ -95,12 +157,8 @@ class SidecarPredictor:
             self._stop()
 
     # -- the pipe -----------------------------------------------------------------------------
-    def _class_dtype(self):
-        self._ensure_started()
-        return self.classes_.dtype
-
     def _call(self, op: str, X) -> np.ndarray:
-        X = np.ascontiguousarray(np.asarray(X, dtype="<f8"))
+        X = np.ascontiguousarray(as_matrix(self, X), dtype="<f8")
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(f"expected a matrix with {self.n_features_in_} columns, got shape {X.shape}")
         with self._lock:
@@ -138,7 +196,7 @@ class SidecarPredictor:
             self.restarts += 1
         self._stderr_tail = []
         self._process = subprocess.Popen(
-            [self.python, str(SIDECAR_SCRIPT), self.model_path],
+            [self.python, str(sidecar_script()), self.model_path],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
             env=automl_env(),
         )
@@ -148,7 +206,7 @@ class SidecarPredictor:
         except (SidecarTimeout, EOFError, OSError) as error:
             self._stop()
             raise SidecarError(f"the sidecar did not start: {error}; {self._last_stderr()}") from error
-        self.classes_ = np.asarray(ready["classes"])
+        self._classes = np.asarray(ready["classes"])
         self.fast_forests = int(ready.get("fast_forests", 0))
 
     def _read_line(self, deadline: float) -> bytes:
@@ -176,17 +234,11 @@ class SidecarPredictor:
         return chunk
 
     def _stop(self) -> None:
+        """Ask the sidecar to shut down, then kill its process group: whatever it started goes too."""
         process, self._process = self._process, None
         if process is None:
             return
-        if process.poll() is None:
-            try:
-                process.stdin.write(b'{"op": "shutdown"}\n')
-                process.stdin.flush()
-                process.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
-                process.kill()
-                process.wait()
+        stop_group(process, SHUTDOWN_GRACE_S, REAP_S, ask=_ask_to_shut_down)
         for stream in (process.stdin, process.stdout):
             try:
                 stream.close()
@@ -200,3 +252,8 @@ class SidecarPredictor:
 
     def _last_stderr(self) -> str:
         return next((line for line in reversed(self._stderr_tail) if line.strip()), "no output on stderr")
+
+
+def _ask_to_shut_down(process: subprocess.Popen) -> None:
+    process.stdin.write(b'{"op": "shutdown"}\n')
+    process.stdin.flush()

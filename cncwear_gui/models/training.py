@@ -272,6 +272,7 @@ def _write_run(mlflow, result, fitted, config, feature_set, dataset, X, rows, ex
     import pandas as pd
 
     from ..store.tracking import log_autosklearn_model, log_trusted_model
+    from .predictor import SIDECAR_PYFUNC
 
     search = config.search
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{config.engine}-{search.budget_s}s") as run:
@@ -321,7 +322,8 @@ def _write_run(mlflow, result, fitted, config, feature_set, dataset, X, rows, ex
             logged = log_trusted_model(fitted.estimator, name="model", signature=signature, **registered)
         else:
             logged = log_autosklearn_model(fitted.model_path, list(feature_set.columns), fitted.runtime,
-                                           name="model", signature=signature, **registered)
+                                           name="model", pyfunc_code=SIDECAR_PYFUNC, signature=signature,
+                                           **registered)
         result.run_id = run.info.run_id
         result.model_version = logged.registered_version
     task.progress(1.0, "logged")

@@ -42,7 +42,6 @@ MODEL_FILE = "model.skops"
 SKOPS = "skops"
 AUTOSKLEARN_PICKLE = "autosklearn-pickle"
 AUTOSKLEARN_FILE = "model.pkl"
-PYFUNC_CODE = Path(__file__).resolve().parent.parent / "automl" / "sidecar_pyfunc.py"
 
 
 class ModelTrustError(Exception):
@@ -139,12 +138,13 @@ def _sklearn_requirements() -> list[str]:
     return [f"{package}=={version(package)}" for package in ("scikit-learn", "skops", "numpy", "scipy")]
 
 
-def log_autosklearn_model(model_path: Path, feature_names: list[str], runtime: dict, name: str = "model",
-                          **log_kwargs) -> LoggedModel:
+def log_autosklearn_model(model_path: Path, feature_names: list[str], runtime: dict, name: str = "model", *,
+                          pyfunc_code: Path, **log_kwargs) -> LoggedModel:
     """Log an auto-sklearn pickle (written by our job) as a pyfunc served by the sidecar.
 
-    ``runtime`` records the AutoML runtime it needs (Python, auto-sklearn, scikit-learn versions);
-    its pinned lock file is logged next to the model.
+    ``pyfunc_code`` is the models-from-code file that serves it (models/sidecar_pyfunc.py; MLflow
+    logs a copy). ``runtime`` records the AutoML runtime it needs (Python, auto-sklearn,
+    scikit-learn versions); its pinned lock file is logged next to the model.
     """
     mlflow = mlflow_client()
     digest = file_sha256(model_path)
@@ -154,7 +154,7 @@ def log_autosklearn_model(model_path: Path, feature_names: list[str], runtime: d
         artifacts["automl_runtime_lock"] = str(lock)
     info = mlflow.pyfunc.log_model(
         name=name,
-        python_model=str(PYFUNC_CODE),
+        python_model=str(pyfunc_code),
         artifacts=artifacts,
         model_config={"feature_names": list(feature_names), "sha256": digest, "automl_runtime": runtime},
         pip_requirements=[f"mlflow=={mlflow.__version__}", "numpy"],

@@ -4,6 +4,10 @@
 when cncwear logged it, then serves predictions through the sidecar in the AutoML runtime
 (auto-sklearn cannot be imported in the main runtime). ``predict`` returns class labels, like
 MLflow's scikit-learn flavour; ``unwrap_python_model().predictor`` is the full ``Predictor``.
+
+MLflow logs a copy of this file with each model (store/tracking.py) and runs that copy, not this
+one: every copy, including those logged while this file lived in cncwear_gui/automl/, imports
+``cncwear_gui.models.predictor.SidecarPredictor`` by that absolute name, which must stay importable.
 """
 
 import hashlib
