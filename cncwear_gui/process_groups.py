@@ -1,7 +1,7 @@
 """Stopping a child process together with everything it started (its process group).
 
 The AutoML job, the MLflow UI, the prediction sidecar and the GUI's ``cncwear`` children
-(models/cli_process.py) run in their own sessions (``start_new_session=True``), so the group id is
+(child_process.py) run in their own sessions (``start_new_session=True``), so the group id is
 the leader's pid and one signal reaches every worker they forked, even after the leader itself has
 died; :func:`stop_group` is how each of them is stopped.
 """
