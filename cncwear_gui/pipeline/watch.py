@@ -128,7 +128,7 @@ def check_trigger(trigger: str, settings: Settings, history: PipelineHistory, *,
 def fire(check: TriggerCheck, config: PipelineConfig, history: PipelineHistory, task: Task | None = None,
          reason: str | None = None, on_firing: Callable[[int, str, str], None] | None = None) -> PipelineResult:
     """Run the pipeline for a check (that fired, or is forced); new data joins the training data and is marked seen."""
-    if check.trigger == "new-data":
+    if check.trigger == "new-data" and check.context.get("files"):  # forced without new files: the data as it is
         config.data.append(check.context["folder"])
         history.mark_seen(check.context["files"])
     return run_pipeline(check.trigger, reason or check.reason, config, history, task, context=check.context,

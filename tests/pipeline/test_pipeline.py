@@ -138,6 +138,18 @@ def test_a_failing_step_is_recorded_and_leaves_the_champion(home, subset_dir, tm
     assert run.info.status == "FAILED" and "rejected" in run.data.tags["cncwear.error"]
 
 
+def test_a_forced_new_data_run_without_new_files_runs_on_the_data_it_has(home, subset_dir, tmp_path):
+    broken = tmp_path / "broken"  # fails at validation: the run stays short
+    shutil.copytree(subset_dir, broken)
+    (broken / "experiment_02.csv").write_text("not,an,experiment\n")
+    done = run_cli("pipeline", "run", "--trigger", "new-data", "--force", "--data", str(broken), "--budget", "5",
+                   "--json", env=_env(home))
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    result = _result(done)
+    assert result["trigger"] == "new-data" and result["status"] == "failed"
+    assert result["steps"][-1]["name"] == "validate"
+
+
 def test_a_second_firing_while_one_runs_is_recorded_as_skipped(home, subset_dir):
     from cncwear_gui.pipeline.run import PipelineConfig, pipeline_lock, run_pipeline
     from cncwear_gui.store.pipeline_history import PipelineHistory
