@@ -142,11 +142,11 @@ class LiveNode:
         try:
             while not self.stop_event.is_set():
                 last_step = time.monotonic()
+                if last_step - last_drift >= self.config.drift_interval_s:
+                    self._drift_requested.set()  # checked in this pass, so its views carry the checks
+                    last_drift = last_step
                 self.step()
                 now = time.monotonic()
-                if now - last_drift >= self.config.drift_interval_s:
-                    self.check_drift()
-                    last_drift = now
                 if now - last_tick >= 1.0:
                     self.tick_alarms()
                     last_tick = now
