@@ -437,8 +437,9 @@ class LiveNode:
 
     # -- what the views show ---------------------------------------------------------------------
     def windows(self, minimum: int = 100) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
-        """Machine → (its last ten minutes of features with their flags, their P(worn)), for drift
-        checks elsewhere; machines with fewer than ``minimum`` scored samples are left out."""
+        """Machine → (its last ten minutes of features with their flags, their P(worn)): the drift
+        windows as another thread may read them (the checks themselves run in :meth:`check_drift`);
+        machines with fewer than ``minimum`` scored samples are left out."""
         windows = {}
         with self._lock:
             for machine in self.machines:
