@@ -5,7 +5,11 @@ One loop serves all machines. It wakes when a replay's next sample is due or a p
 single model call (one call per wake-up instead of one per machine keeps the CPU low), then
 hands each machine its share: smoothing, the ISA-18.2 alarm, the Prometheus metrics, the
 prediction log and the audit trail. A failing source or model is reported and retried; it never
-stops the loop or the other machines. Operators' actions (acknowledge, shelve) arrive from
+stops the loop or the other machines. Every ``drift_interval_s``, and at once when asked
+(:meth:`LiveNode.request_drift_check`), each machine's window is checked against the model's
+training reference: the drift gauges, and each monitor's ``last_check`` in the views. The
+reference comes with the machines, with :meth:`LiveNode.set_model`, or later with
+:meth:`LiveNode.set_reference` (the desktop app learns it after the engine started). Operators' actions (acknowledge, shelve) arrive from
 other threads and are written to the audit trail before they take effect.
 """
 
@@ -25,7 +29,7 @@ import pandas as pd
 from ..models.verdict import ToolVerdict
 from ..monitoring.metrics import AppMetrics
 from .alarms import AlarmBoard, AlarmError, AlarmState, AlarmTransition
-from .machine_monitor import MachineMonitor
+from .machine_monitor import DriftCheck, MachineMonitor
 from .replay import ReplaySource
 from .samples import RECEIVED_AT, SAMPLE_TIME
 from .sources import LiveSource, MachineSpec, SourceHealth, SourceState
@@ -64,6 +68,7 @@ class MachineView:
     trend_values: np.ndarray | None  # the smoothed P(worn) of the last samples (None: not in this pass)
     newest_received_at: float | None  # arrival time of the newest scored sample
     error: str = ""
+    drift: DriftCheck | None = None  # the machine's last drift check (the same object until the next one)
 
 
 @dataclass
@@ -103,6 +108,8 @@ class LiveNode:
         self._actions = threading.Lock()  # one operator action at a time
         self._lock = threading.Lock()  # the monitors' windows are read by other threads (drift views)
         self._pending_model = None
+        self._pending_reference = None
+        self._drift_requested = threading.Event()  # a drift check in the next pass (any thread asks)
         self._started = False
         self._peaks: dict[str, float] = {}  # alarm id → the highest P(worn) seen in its transitions
         self._trend_sent = 0.0
@@ -135,11 +142,11 @@ class LiveNode:
         try:
             while not self.stop_event.is_set():
                 last_step = time.monotonic()
+                if last_step - last_drift >= self.config.drift_interval_s:
+                    self._drift_requested.set()  # checked in this pass, so its views carry the checks
+                    last_drift = last_step
                 self.step()
                 now = time.monotonic()
-                if now - last_drift >= self.config.drift_interval_s:
-                    self.check_drift()
-                    last_drift = now
                 if now - last_tick >= 1.0:
                     self.tick_alarms()
                     last_tick = now
@@ -166,6 +173,8 @@ class LiveNode:
         """One scoring pass over every machine; returns what the views should now show."""
         if self._pending_model is not None:
             self._swap_model()
+        if self._pending_reference is not None:
+            self._apply_reference()
         batches = []
         required = set(self.model.feature_set.inputs)
         for machine in self.machines:
@@ -188,6 +197,9 @@ class LiveNode:
         if batches:
             with self._lock:
                 self._score(batches)
+        if self._drift_requested.is_set():
+            self._drift_requested.clear()
+            self.check_drift()
         now = time.monotonic()
         with_trend = now - self._trend_sent >= TREND_EVERY_S
         if with_trend:
@@ -254,11 +266,19 @@ class LiveNode:
                 machine._seen_rejected[reason] = count
 
     def check_drift(self) -> None:
+        """Every machine's window against the reference (on the engine thread: the monitors'
+        windows are its own); the checks of one call share their moment."""
+        at = datetime.now(timezone.utc)
         for machine in self.machines:
             try:
-                machine.monitor.check_drift()
+                machine.monitor.check_drift(at)
             except Exception as error:
                 log.warning("machine %s: drift check failed: %s", machine.name, error)
+
+    def request_drift_check(self) -> None:
+        """Check drift in the next pass, as soon as possible (callable from any thread)."""
+        self._drift_requested.set()
+        self.wake.set()
 
     def tick_alarms(self) -> None:
         """Shelves expire on time even when a machine sends no samples."""
@@ -282,6 +302,26 @@ class LiveNode:
         """Score with ``model`` from the next pass on (callable from any thread)."""
         self._pending_model = (model, reference)
         self.wake.set()
+
+    def set_reference(self, reference, version: str | None = None) -> None:
+        """Check drift against ``reference`` from the next pass on, and once at once (callable from
+        any thread). ``version``: the model version the reference belongs to; a reference of
+        another version or feature set than the model scoring then is ignored."""
+        self._pending_reference = (reference, version)
+        self.request_drift_check()
+
+    def _apply_reference(self) -> None:
+        reference, version = self._pending_reference
+        self._pending_reference = None
+        if version is not None and str(version) != str(self.model.version):
+            log.info("drift reference of v%s ignored: the engine scores with v%s", version, self.model.version)
+            return
+        if reference.feature_set != self.model.feature_set.key:
+            log.info("drift reference of feature set %s ignored: the model uses %s", reference.feature_set,
+                     self.model.feature_set.key)
+            return
+        for machine in self.machines:
+            machine.monitor.set_reference(reference)
 
     def _swap_model(self) -> None:
         model, reference = self._pending_model
@@ -397,8 +437,9 @@ class LiveNode:
 
     # -- what the views show ---------------------------------------------------------------------
     def windows(self, minimum: int = 100) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
-        """Machine → (its last ten minutes of features with their flags, their P(worn)), for drift
-        checks elsewhere; machines with fewer than ``minimum`` scored samples are left out."""
+        """Machine → (its last ten minutes of features with their flags, their P(worn)): the drift
+        windows as another thread may read them (the checks themselves run in :meth:`check_drift`);
+        machines with fewer than ``minimum`` scored samples are left out."""
         windows = {}
         with self._lock:
             for machine in self.machines:
@@ -420,7 +461,7 @@ class LiveNode:
             verdict=monitor.verdict.verdict(),
             scored=machine.monitor.scored, alarm=self.alarm_of(machine.name),
             trend_values=np.fromiter(machine.trend_values, float, len(machine.trend_values)) if with_trend else None,
-            newest_received_at=machine.newest_received_at, error=machine.error)
+            newest_received_at=machine.newest_received_at, error=machine.error, drift=monitor.last_check)
 
 
 def live_scorer(model):

@@ -8,7 +8,9 @@ The live engine scores the batches of all machines in one model call and hands e
 share (:meth:`MachineMonitor.ingest`); :meth:`MachineMonitor.score` does both for one machine.
 
 Scoring and drift feed the Prometheus metrics; the last ``window`` samples (10 minutes at
-10 Hz) are kept for the drift check against the model's training reference.
+10 Hz) are kept for the drift check against the model's training reference. Each check is kept
+as the monitor's :class:`DriftCheck` (``last_check``), which the live engine hands to its views
+(the window's Monitoring view draws them; ``cncwear serve`` only exports the gauges).
 """
 
 from __future__ import annotations
@@ -25,6 +27,26 @@ from ..monitoring.metrics import AppMetrics
 from .wear_state import WearState, WearStateTracker
 
 DRIFT_WINDOW = 6000  # samples: ten minutes at 10 Hz
+
+
+@dataclass
+class DriftCheck:
+    """One machine's window compared with the training reference at one moment."""
+
+    machine: str
+    checked_at: datetime
+    rows: int
+    report: object | None = None  # monitoring.drift.DriftReport; None when the window could not be compared
+    error: str = ""
+    prediction_fractions: np.ndarray | None = None  # the window's P(worn) on the reference's 10 bins
+    model_version: str = ""  # the model that scored the window (its reference was compared)
+
+    def psi_of(self, columns: list[str]) -> np.ndarray:
+        """PSI per column in the given order (NaN where not compared)."""
+        if self.report is None:
+            return np.full(len(columns), np.nan)
+        by_name = {f.name: f.psi for f in self.report.features}
+        return np.array([np.nan if by_name.get(c) is None else by_name[c] for c in columns], dtype=np.float64)
 
 
 class RingBuffer:
@@ -66,7 +88,8 @@ class MachineMonitor:
     tracker: WearStateTracker = None  # smoothed P(worn), for the trend
     verdict: RunVerdictTracker = field(default_factory=RunVerdictTracker)
     state: WearState = WearState.UNKNOWN  # from the run verdict, with the decided state held
-    last_drift: object | None = None  # drift.DriftReport
+    last_drift: object | None = None  # drift.DriftReport of the last check that compared
+    last_check: DriftCheck | None = None  # the last check, a failed one too
     alarm: object | None = None  # live.alarms.MachineAlarm, updated per sample
     last_states: np.ndarray | None = None  # the last batch's smoothed states and values, per sample
     last_smoothed: np.ndarray | None = None
@@ -158,6 +181,11 @@ class MachineMonitor:
         self._probabilities = RingBuffer(self.window, 1)
         self._flags = RingBuffer(self.window, 1, dtype=np.int64)
 
+    def set_reference(self, reference) -> None:
+        """Check drift against ``reference`` (the current model's training profile) from now on;
+        the window is kept."""
+        self.reference = reference
+
     @property
     def window_size(self) -> int:
         return self._probabilities.size
@@ -167,14 +195,25 @@ class MachineMonitor:
         features = pd.DataFrame(self._features.read(), columns=list(self.model.feature_set.columns))
         return features, self._probabilities.read()[:, 0], self._flags.read()[:, 0]
 
-    def check_drift(self):
-        """Drift of the current window against the training reference; None without either."""
+    def check_drift(self, checked_at: datetime | None = None):
+        """Drift of the current window against the training reference; None without either, or
+        when the window cannot be compared (the check then carries the error)."""
         if self.reference is None or self._features.size < 2:
             return None
-        from ..monitoring.drift import compute_drift
+        from ..monitoring.drift import compute_drift, prediction_histogram
 
-        report = compute_drift(self.reference, *self.drift_window())
+        checked_at = checked_at or datetime.now(timezone.utc)
+        features, probability, flags = self.drift_window()
+        version = str(getattr(self.model, "version", ""))
+        try:
+            report = compute_drift(self.reference, features, probability, flags)
+        except (ValueError, KeyError) as error:
+            self.last_check = DriftCheck(self.machine, checked_at, len(features), None,
+                                         f"{type(error).__name__}: {error}", model_version=version)
+            raise
         self.last_drift = report
+        self.last_check = DriftCheck(self.machine, checked_at, len(features), report, "",
+                                     prediction_histogram(probability)[0], version)
         for group, psi in report.group_psi.items():
             self.metrics.drift_psi.labels(self.machine, group).set(psi)
         self.metrics.drift_features.labels(self.machine).set(sum(f.level == "alarm" for f in report.features))

@@ -283,7 +283,10 @@ def _probabilities(worn_probability, n: int, what: str) -> np.ndarray:
     return values
 
 
-def _prediction_histogram(values: np.ndarray) -> tuple[np.ndarray, float | None]:
+def prediction_histogram(values) -> tuple[np.ndarray, float | None]:
+    """P(worn) values on :data:`PREDICTION_EDGES` (10 bins over [0, 1], values clipped into it) as
+    fractions of the finite values, and their mean (zeros and None without a finite value)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
     finite = values[np.isfinite(values)]
     if not finite.size:
         return np.zeros(len(PREDICTION_EDGES) - 1), None
@@ -331,7 +334,7 @@ def build_reference(
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     if worn_probability is not None:
-        fractions, mean = _prediction_histogram(_probabilities(worn_probability, n, "build_reference"))
+        fractions, mean = prediction_histogram(_probabilities(worn_probability, n, "build_reference"))
         profile.prediction_fractions = fractions.tolist()
         profile.prediction_mean = mean
     if flags is not None:
@@ -483,7 +486,7 @@ def compute_drift(
 
     prediction_psi = prediction_mean = None
     if probabilities is not None:
-        fractions, prediction_mean = _prediction_histogram(probabilities)
+        fractions, prediction_mean = prediction_histogram(probabilities)
         if reference.prediction_fractions is not None and prediction_mean is not None:
             prediction_psi = psi(reference.prediction_fractions, fractions)
 

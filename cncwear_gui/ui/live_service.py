@@ -9,6 +9,12 @@ trail first, so they also run off the GUI thread and report back with ``action_d
 
 Machines come from Settings (``ID=SOURCE`` specs, or ``cncwear gui --machine``); with none
 configured, the demo: eight machines replaying recorded runs of the loaded dataset.
+
+Drift is checked by the engine, as in ``cncwear serve`` (every ``DRIFT_CHECK_S``, the drift
+gauges of /metrics): the model's training reference comes from the Monitoring view's snapshot
+(a ``cncwear monitor`` child reads it from MLflow) and is handed over with :meth:`set_reference`;
+the service keeps it for the next start. The checks reach the views with the passes
+(``MachineView.drift``); **Check now** is :meth:`check_drift_now`, a request to the engine thread.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ log = logging.getLogger(__name__)
 #: The demo's machines and the recorded runs they replay: unworn and worn tools, alternating.
 DEMO_MACHINES = {"Mill 1": 1, "Mill 2": 6, "Mill 3": 11, "Mill 4": 18, "Mill 5": 3, "Mill 6": 8,
                  "Mill 7": 12, "Mill 8": 15}
+DRIFT_CHECK_S = 10  # the engine checks every machine's window this often
 
 
-def live_config(settings: Settings, drift_interval_s: float = 10.0):
+def live_config(settings: Settings, drift_interval_s: float = DRIFT_CHECK_S):
     from ..live.engine import LiveConfig
 
     return LiveConfig(threshold=settings.worn_threshold, window=settings.smoothing_window,
@@ -89,6 +96,7 @@ class LiveService(QObject):
         self._actions = ThreadPoolExecutor(max_workers=1, thread_name_prefix="operator-action")
         self._stores: list = []
         self._generation = 0
+        self._reference = None  # (ReferenceProfile, model version) once known: handed to every node
         self._latest = None  # the newest pass not yet shown; older ones are dropped, never queued
         self._latest_lock = threading.Lock()
         self._pass_ready.connect(self._deliver)
@@ -137,6 +145,8 @@ class LiveService(QObject):
                 store.close()
             return
         self.node, self._stores = node, list(stores.values())
+        if self._reference is not None:  # known before this start (read after self.node: none is missed)
+            node.set_reference(*self._reference)
         self._node_ready.emit(node, generation)
         try:
             node.run()
@@ -183,8 +193,24 @@ class LiveService(QObject):
             thread.join(timeout_s)
 
     def set_model(self, model, reference=None) -> None:
+        if reference is None and self._reference is not None and self._reference[1] == str(model.version):
+            reference = self._reference[0]
         if self.node is not None:
             self.node.set_model(model, reference)
+
+    def set_reference(self, reference, version: str) -> None:
+        """The training reference of model ``version``: the engine checks drift against it (the
+        engine ignores it while it scores with another version)."""
+        self._reference = (reference, str(version))
+        node = self.node
+        if node is not None:
+            node.set_reference(reference, str(version))
+
+    def check_drift_now(self) -> None:
+        """Ask the engine to check every machine's window in its next pass (no work here)."""
+        node = self.node
+        if node is not None:
+            node.request_drift_check()
 
     # -- operator actions --------------------------------------------------------------------------
     def acknowledge(self, machine: str, user: str, comment: str = "", false_alarm: bool = False) -> None:

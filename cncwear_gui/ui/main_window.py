@@ -5,8 +5,9 @@ quick Random Forest trained and registered → score every experiment. Each step
 (one task per kind; a new load cancels the running one). The Training view brings its own
 runners (search, baselines, registry); they share the status bar, Cancel and the error path, and
 after a promotion the window reloads the champion. The Explanations view explains the sample
-selected in the Predictions view. The Monitoring view checks the Operator view's machines for drift
-and retrains through the automated pipeline; after a promotion there, the window reloads the champion.
+selected in the Predictions view. The Monitoring view shows the live engine's drift checks of the
+Operator view's machines (its snapshot hands the engine the training reference) and retrains
+through the automated pipeline; after a promotion there, the window reloads the champion.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class MainWindow(QMainWindow):
         self.predictions_view = PredictionsView(self.state)
         self.explanations_view = ExplanationsView(self.state)
         self.training_view = TrainingView(self.state)
-        self.monitoring_view = MonitoringView(self.state, self._live_windows)
+        self.monitoring_view = MonitoringView(self.state, self.live.check_drift_now)
         self.runners = (self.loader, self.modeller, self.scorer, self.settings_audit, *self.explanations_view.runners, *self.alarms_view.runners,
                         *self.training_view.runners, *self.monitoring_view.runners)
         self.tabs = QTabWidget()
@@ -142,6 +143,8 @@ class MainWindow(QMainWindow):
         self.monitoring_view.champion_changed.connect(self.reload_champion)
         self.live.updated.connect(self.operator_view.show_views)
         self.live.updated.connect(self.alarms_view.on_pass)
+        self.live.updated.connect(self.monitoring_view.on_pass)
+        self.monitoring_view.reference_ready.connect(self.live.set_reference)
         self.live.started.connect(self.alarms_view.set_node)
         self.live.failed.connect(self._on_failed)
         self.live.action_done.connect(self._on_operator_action)
@@ -291,10 +294,6 @@ class MainWindow(QMainWindow):
         if self.state.model is None:
             return
         self.live.start(self.state.settings, self.state.model, self.state.dataset, self._machines())
-
-    def _live_windows(self) -> dict:
-        node = self.live.node
-        return node.windows() if node is not None else {}
 
     def _on_operator_action(self, what: str, _transitions) -> None:
         self.statusBar().showMessage(what, 10_000)

@@ -173,6 +173,50 @@ def test_the_drift_window_holds_what_was_scored(live, champion, bundled_dataset)
     np.testing.assert_array_equal(features["quality_flags"].to_numpy(), rows["quality_flags"].to_numpy())
 
 
+def test_a_reference_handed_over_later_is_checked_at_once_and_the_views_carry_the_checks(live, champion, bundled_dataset):
+    """The desktop app's path: the engine starts without a reference, learns it later (any thread),
+    checks at once in its next pass and every time it is asked; each view carries its machine's check."""
+    from cncwear_gui.monitoring.drift import compute_drift
+    from cncwear_gui.monitoring.reference import build_model_reference
+
+    node, run_for, _, metrics = live
+    run_for(20)
+    assert all(m.monitor.reference is None for m in node.machines)
+    node.check_drift()  # no reference: nothing is checked, no gauge moves
+    assert metric(metrics, "cncwear_drift_checks_total", machine="worn-mill") == 0
+    assert all(v.drift is None for v in node.views())
+
+    reference = build_model_reference(champion, bundled_dataset)
+    node.set_reference(reference, "not-this-version")  # a reference of another model is ignored
+    node.step()
+    assert all(m.monitor.reference is None for m in node.machines)
+    assert metric(metrics, "cncwear_drift_checks_total", machine="worn-mill") == 0
+
+    node.set_reference(reference, str(champion.version))
+    views = {v.machine: v for v in node.step()}  # no new samples: the check of this pass is on the same window
+    check = views["worn-mill"].drift
+    monitor = node.machines[0].monitor
+    assert check is monitor.last_check and check.report is monitor.last_drift and check.error == ""
+    assert check.rows == 200 and check.model_version == str(champion.version)
+    features, probability = node.windows()["worn-mill"]
+    expected = compute_drift(reference, champion.feature_set.build(features), probability,
+                             features["quality_flags"].to_numpy())
+    assert check.report.group_psi == pytest.approx(expected.group_psi, rel=1e-12)
+    for group, psi in expected.group_psi.items():
+        assert metric(metrics, "cncwear_drift_psi", machine="worn-mill", group=group) == pytest.approx(psi, rel=1e-12)
+    assert metric(metrics, "cncwear_drift_checks_total", machine="worn-mill") == 1
+    assert metric(metrics, "cncwear_prediction_drift_psi", machine="worn-mill") == pytest.approx(expected.prediction_psi)
+    fractions = np.histogram(np.clip(probability, 0, 1), bins=np.linspace(0, 1, 11))[0] / len(probability)
+    np.testing.assert_allclose(check.prediction_fractions, fractions)
+
+    run_for(1)  # passes without a request check nothing: the views carry the same check
+    assert node.views()[0].drift is check
+    node.request_drift_check()
+    node.step()
+    assert node.views()[0].drift is not check and node.views()[0].drift.rows == 210
+    assert metric(metrics, "cncwear_drift_checks_total", machine="worn-mill") == 2
+
+
 @pytest.mark.parametrize("text, message", [
     ("mill-1", "expected ID=SOURCE"),
     ("mill-1=ftp://x", "SOURCE must be replay:PATH"),

@@ -80,3 +80,43 @@ def test_a_busy_port_is_shown_and_another_port_can_be_chosen(qtbot, champion_hom
             assert "cncwear_app_info" in _scrape(f"http://127.0.0.1:{free}/metrics")
         finally:
             window.close()
+
+
+def test_the_window_serves_the_drift_gauges_of_its_engine_checks(qtbot, champion_home, monkeypatch):
+    """One drift loop: the window's live engine checks drift as ``cncwear serve`` does, once the
+    Monitoring view's snapshot has handed it the training reference; /metrics carries the gauges of
+    those checks, and the Monitoring view shows the engine's own reports."""
+    monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))
+    port = free_port()
+    window = _window(qtbot, Settings(metrics_port=port, demo_replay_speed=20))
+    try:
+        view = window.monitoring_view
+        qtbot.waitUntil(lambda: window.live.node is not None, timeout=60_000)
+        node = window.live.node
+        window.tabs.setCurrentWidget(view)  # the snapshot is read when the view is first shown
+        qtbot.waitUntil(lambda: view.snapshot is not None and len(view.drift_history.get("Mill 1", ())) >= 1,
+                        timeout=240_000)
+        view.check_drift_now()  # Check now: the engine checks again, in its next pass
+        qtbot.waitUntil(lambda: len(view.drift_history["Mill 1"]) >= 2 and view.loaded, timeout=30_000)
+        window.live.stop()  # freeze the engine; its last pass still reaches the view
+        monitor = next(m.monitor for m in node.machines if m.name == "Mill 1")
+        qtbot.waitUntil(lambda: view.drift_history["Mill 1"][-1] is monitor.last_check, timeout=10_000)
+        report = monitor.last_drift
+        assert report is not None and monitor.last_check.report is report
+        assert view.selected_machine() == "Mill 1"
+        assert view.drift_verdict.text().startswith(f"Mill 1 · {monitor.last_check.rows:,} samples")
+        assert view.drift_table.item(0, 0).text() == report.top(1)[0].name
+
+        families = _scrape(f"http://127.0.0.1:{port}/metrics")
+        checks = {s.labels["machine"]: s.value for s in families["cncwear_drift_checks"].samples
+                  if s.name.endswith("_total")}
+        assert checks["Mill 1"] >= 2 and set(checks) >= {f"Mill {n}" for n in range(1, 9)}
+        psi = {(s.labels["machine"], s.labels["group"]): s.value for s in families["cncwear_drift_psi"].samples}
+        for group, value in report.group_psi.items():
+            assert psi[("Mill 1", group)] == pytest.approx(value)
+        drifted = {s.labels["machine"]: s.value for s in families["cncwear_drift_features_drifted"].samples}
+        assert drifted["Mill 1"] == len(report.alarms)
+        shift = {s.labels["machine"]: s.value for s in families["cncwear_prediction_drift_psi"].samples}
+        assert shift["Mill 1"] == pytest.approx(report.prediction_psi)
+    finally:
+        window.close()

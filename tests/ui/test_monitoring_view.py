@@ -1,5 +1,6 @@
 """The Monitoring view on real data, a real champion and real child processes: the snapshot and
-its statistics, drift checks of live replay windows (a real live engine on a stepped clock), an injected current shift,
+its statistics, the drift checks a real live engine (on a stepped clock) makes of its replay windows and hands to the view,
+an injected current shift,
 a failing snapshot, Retrain now with a real pipeline, its Cancel, and the application metrics.
 
 Six real experiments (three unworn, three worn; the Operator view's four demo runs among them)
@@ -59,13 +60,24 @@ class SteppedClock:
         return self.now
 
 
-@pytest.fixture
-def app(qtbot, monitored, monkeypatch):
-    """The state and a live engine whose four demo replays have run two minutes on a stepped clock."""
+def stepped_node(model, replays: dict, clock: SteppedClock):
+    """A real live engine on the stepped clock: machine → the rows its replay releases."""
     from cncwear_gui.live.engine import LiveConfig, LiveNode, open_machine
     from cncwear_gui.live.replay import ReplaySource
     from cncwear_gui.live.sources import MachineSpec
     from cncwear_gui.monitoring.metrics import AppMetrics
+
+    metrics, config = AppMetrics(process_metrics=False), LiveConfig()
+    machines = [open_machine(MachineSpec(name, "replay", f"{name}.csv"), model, metrics, config,
+                             source=ReplaySource(rows, clock=clock, label=name)) for name, rows in replays.items()]
+    node = LiveNode(machines, model, metrics, config, clock=clock)
+    node.start_sources()
+    return node
+
+
+@pytest.fixture
+def app(qtbot, monitored, monkeypatch):
+    """The state and a live engine whose four demo replays have run two minutes on a stepped clock."""
     from cncwear_gui.settings import Settings
     from cncwear_gui.ui.state import AppState
 
@@ -76,49 +88,45 @@ def app(qtbot, monitored, monkeypatch):
     state.set_scores(monitored.scores)
     clock = SteppedClock()
     samples = monitored.dataset.samples()
-    metrics, config = AppMetrics(process_metrics=False), LiveConfig()
-    machines = []
-    for name, experiment in MACHINES.items():
-        rows = samples[samples["experiment"] == experiment]
-        source = ReplaySource(rows, clock=clock, label=f"experiment {experiment}")
-        spec = MachineSpec(name, "replay", f"experiment_{experiment:02d}.csv")
-        machines.append(open_machine(spec, monitored.model, metrics, config, source=source))
-    node = LiveNode(machines, monitored.model, metrics, config, clock=clock)
-    node.start_sources()
+    node = stepped_node(monitored.model, {name: samples[samples["experiment"] == experiment]
+                                          for name, experiment in MACHINES.items()}, clock)
 
-    def run_for(seconds: float) -> None:
+    def run_for(seconds: float, engine=node) -> None:
         for _ in range(int(seconds / 10)):
             clock.now += 10.0
-            node.step()
+            engine.step()
 
     run_for(120)
     views = []
 
-    def make_view(window_source="live"):
+    def make_view(engine=node):
+        """The view wired to an engine as the main window wires it to the app's: the snapshot's
+        reference goes to the engine, Check now asks it, its passes come to the view (here the
+        engine steps on the test's thread, so a pass reaches the view at once)."""
         from cncwear_gui.ui.views.monitoring_view import MonitoringView
 
-        view = MonitoringView(state, node.windows if window_source == "live" else window_source)
+        view = MonitoringView(state, engine.request_drift_check)
+        view.reference_ready.connect(engine.set_reference)
+        engine.listeners.append(view.on_pass)
         qtbot.addWidget(view)
         view.resize(1600, 950)
         views.append(view)
         return view
 
-    yield SimpleNamespace(state=state, node=node, run_for=run_for, make_view=make_view, samples=samples)
+    yield SimpleNamespace(state=state, node=node, run_for=run_for, make_view=make_view, samples=samples, clock=clock)
     for view in views:
         view.shutdown()
-        for runner in (*view.runners, view.drift_runner):
+        for runner in view.runners:
             runner.shutdown(60_000)
     assert QThreadPool.globalInstance().waitForDone(60_000)
 
 
-def wait_for_drift(qtbot, view, checks: int) -> None:
-    qtbot.waitUntil(lambda: not view.drift_runner.running and sum(map(len, view.drift_history.values())) >= checks,
-                    timeout=30_000)
+def checks_shown(view) -> int:
+    return sum(map(len, view.drift_history.values()))
 
 
 def test_the_snapshot_loads_when_first_shown_and_fills_the_statistics(app, qtbot):
     view = app.make_view()
-    view.drift_timer.stop()  # the first check must come from the snapshot arriving, not the timer
     assert view.snapshot is None and "first shown" in view.snapshot_status.text()
     with qtbot.waitSignal(view.snapshot_runner.succeeded, timeout=SNAPSHOT_TIMEOUT_MS):
         view.show()
@@ -142,8 +150,10 @@ def test_the_snapshot_loads_when_first_shown_and_fills_the_statistics(app, qtbot
     assert view.trigger_table.item(0, 1).text() == "● quiet"
     assert view.trigger_table.item(2, 2).text() == snapshot.triggers[2]["reason"]
     assert view.history_table.item(0, 0).text().startswith("No pipeline firing recorded yet")
-    # the first drift check follows the snapshot
-    wait_for_drift(qtbot, view, checks=4)
+    # the snapshot hands the engine its reference: the engine checks in its next pass, the view shows it
+    assert not view.loaded and all(m.monitor.reference is None for m in app.node.machines)  # taken in the next pass
+    app.node.step()
+    assert checks_shown(view) == 4 and all(m.monitor.reference is not None for m in app.node.machines)
     assert view.loaded and view.machine_box.count() == 4
     assert view.heatmap.matrix.shape == (len(snapshot.reference.columns), 1)
 
@@ -151,12 +161,12 @@ def test_the_snapshot_loads_when_first_shown_and_fills_the_statistics(app, qtbot
 def test_drift_checks_of_the_live_windows_fill_the_heatmap(app, qtbot, monitored):
     from cncwear_gui.live.machine_monitor import DRIFT_WINDOW
     from cncwear_gui.monitoring.drift import compute_drift
+    from cncwear_gui.settings import Settings
+    from cncwear_gui.ui.live_service import live_config
     from cncwear_gui.ui.views.monitoring_view import DRIFT_CHECK_S
 
-    assert DRIFT_CHECK_S == 10
+    assert DRIFT_CHECK_S == 10 == live_config(Settings()).drift_interval_s  # the engine checks this often
     view = app.make_view()
-    assert view.drift_timer.isActive() and view.drift_timer.interval() == DRIFT_CHECK_S * 1000
-    view.drift_timer.stop()  # the checks below are started by hand, at known replay positions
     feature_set = monitored.model.feature_set
     expected = []  # per check: the selected machine's report, computed here on the same window
 
@@ -171,8 +181,9 @@ def test_drift_checks_of_the_live_windows_fill_the_heatmap(app, qtbot, monitored
         return feature_set.build(run.iloc[rows]).to_numpy()
 
     first = expect()
-    view.set_snapshot(monitored.snapshot)  # starts a check at once
-    wait_for_drift(qtbot, view, checks=4)
+    view.set_snapshot(monitored.snapshot)  # hands the engine the reference: it checks in its next pass
+    app.node.step()
+    assert checks_shown(view) == 4
     view.machine_box.setCurrentText("Mill 3")
     # the window: experiment 11's first 120 s at 10 Hz, exactly the rows the replay released
     assert len(first) == 1200 <= DRIFT_WINDOW
@@ -185,8 +196,15 @@ def test_drift_checks_of_the_live_windows_fill_the_heatmap(app, qtbot, monitored
     app.run_for(60)
     second = expect()
     assert len(second) == 1800
-    view.check_drift_now()
-    wait_for_drift(qtbot, view, checks=8)
+    view.check_drift_now()  # a request: the engine checks in its next pass, nothing is computed here
+    assert checks_shown(view) == 4 and not view.loaded
+    app.node.step()
+    assert checks_shown(view) == 8 and view.loaded
+    mill_3 = app.node.machines[list(MACHINES).index("Mill 3")].monitor
+    assert view.drift_history["Mill 3"][-1] is mill_3.last_check  # the view shows the engine's own check
+    metrics = app.node.metrics.registry
+    assert metrics.get_sample_value("cncwear_drift_checks_total", {"machine": "Mill 3"}) == 2
+    assert metrics.get_sample_value("cncwear_drift_psi", {"machine": "Mill 3", "group": "X1"}) == mill_3.last_drift.group_psi["X1"]
 
     columns = view.heatmap.features
     assert columns == list(monitored.snapshot.reference.columns)
@@ -212,15 +230,17 @@ def test_drift_checks_of_the_live_windows_fill_the_heatmap(app, qtbot, monitored
 
 def test_scaled_axis_currents_raise_alarms_and_say_why(app, qtbot, monitored):
     samples = monitored.dataset.samples(labelled_only=True)
-    probability = np.concatenate([monitored.scores.experiments[n].probability for n in sorted(monitored.scores.experiments)])
     picked = np.random.default_rng(0).choice(len(samples), 6000, replace=False)
     baseline = samples.iloc[picked]  # like the training data
     scaled = baseline.copy()
     for column in CURRENTS:
         scaled[column] = scaled[column] * 2.0
-    view = app.make_view(lambda: {"Like training": (baseline, probability[picked]), "Currents ×2": (scaled, probability[picked])})
+    engine = stepped_node(monitored.model, {"Like training": baseline, "Currents ×2": scaled}, app.clock)
+    app.run_for(600, engine)  # the whole 6,000 rows of each in the drift window
+    view = app.make_view(engine)
     view.set_snapshot(monitored.snapshot)
-    wait_for_drift(qtbot, view, checks=2)
+    engine.step()
+    assert checks_shown(view) == 2 and view.drift_history["Like training"][-1].rows == 6000
 
     view.machine_box.setCurrentText("Currents ×2")
     levels = {view.drift_table.item(r, 0).text(): view.drift_table.item(r, 4).text() for r in range(view.drift_table.rowCount())}
@@ -230,7 +250,12 @@ def test_scaled_axis_currents_raise_alarms_and_say_why(app, qtbot, monitored):
     reasons = view.reasons_label.text()
     assert f"{len(CURRENTS)} of 48 features drifted" in reasons
     assert "X1_OutputCurrent PSI" in reasons and "Y1_OutputCurrent PSI" in reasons
-    assert "▲ some change (4 alarm" in view.drift_verdict.text()  # 4 of 48 features: not drifted as a whole
+    # 4 of 48 features alone would not make the window drifted; the engine scored the shifted currents,
+    # and what the model then predicts moved too: that does
+    report = view.drift_history["Currents ×2"][-1].report
+    assert len(report.alarms) == len(CURRENTS) and report.prediction_psi >= 0.25
+    assert "predicted P(worn) distribution shifted" in reasons
+    assert "◆ DRIFTED (4 of 48 features at alarm level)" in view.drift_verdict.text()
 
     view.machine_box.setCurrentText("Like training")
     report = view.drift_history["Like training"][-1].report

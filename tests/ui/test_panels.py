@@ -46,16 +46,19 @@ def test_the_pipeline_panel_follows_the_trigger_watcher(qtbot, state):
 def test_the_drift_panels_wait_for_their_data(qtbot, state):
     from cncwear_gui.ui.views.monitoring.drift_panels import DriftHeatmapPanel, LatestCheckPanel
 
-    checker = DriftHeatmapPanel(state, window_source=lambda: {})
+    requests = []
+    checker = DriftHeatmapPanel(state, request_check=lambda: requests.append(True))
     latest = LatestCheckPanel()
     qtbot.addWidget(checker), qtbot.addWidget(latest)
-    assert checker.drift_timer.isActive() and not checker.checked
+    assert not checker.checked  # no check from the live engine yet
     checker.check_drift_now()
     assert checker.drift_status.text().startswith("Waiting for the monitoring data")
+    assert requests == []  # nothing is asked of the engine without the training reference
+    checker.on_pass([])
+    assert checker.drift_history == {}
     latest.show_check("Mill 1", None)
     assert latest.drift_verdict.text() == "No drift check yet." and latest.drift_table.rowCount() == 0
     checker.shutdown()
-    assert not checker.drift_timer.isActive()
 
 
 def test_the_champion_panel_waits_for_the_model(qtbot, state):

@@ -7,8 +7,7 @@
   Cancel stops it (SIGTERM, then a kill after ``CANCEL_GRACE_S``) and the worker returns a
   "cancelled" outcome once the child is gone; a firing the stopped child left "running" in the
   history is then recorded as failed ("cancelled") by a short helper child.
-* Drift checks are numpy only (``monitoring.drift.compute_drift``, ~40 ms per 6,000 rows) and
-  run in a worker thread on windows sliced on the GUI thread.
+* Drift is checked by the live engine (``live.machine_monitor``), not here: the view shows its checks.
 
 Everything here is Qt-free; results are plain dataclasses the view only reads.
 """
@@ -23,13 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ...tasks import Cancelled, Task
 from .training_jobs import CANCEL_GRACE_S, dataset_files
 
 if TYPE_CHECKING:
-    from ...monitoring.drift import DriftReport, ReferenceProfile
+    from ...monitoring.drift import ReferenceProfile
     from ...monitoring.model_stats import ModelStatistics
 
 HISTORY_LIMIT = 50  # pipeline firings shown
@@ -265,60 +262,6 @@ def close_cancelled_firing(firing_id: int, store_url: str) -> dict | None:
     except (OSError, subprocess.SubprocessError):
         logging.getLogger(__name__).warning("closing the cancelled firing failed", exc_info=True)
     return None
-
-
-# -- drift ----------------------------------------------------------------------------------------
-@dataclass
-class DriftCheck:
-    """One machine's window compared with the training reference at one moment."""
-
-    machine: str
-    checked_at: datetime
-    rows: int
-    report: DriftReport | None = None
-    error: str = ""
-    prediction_fractions: np.ndarray | None = None  # the window's P(worn) on the reference's 10 bins
-
-    def psi_of(self, columns: list[str]) -> np.ndarray:
-        """PSI per column in the given order (NaN where not compared)."""
-        if self.report is None:
-            return np.full(len(columns), np.nan)
-        by_name = {f.name: f.psi for f in self.report.features}
-        return np.array([np.nan if by_name.get(c) is None else by_name[c] for c in columns], dtype=np.float64)
-
-
-def check_drift_in_worker(reference: ReferenceProfile, feature_set, windows: dict, checked_at: datetime,
-                          task: Task) -> list[DriftCheck]:
-    """Each window (machine → (samples, P(worn))) against the reference; a window that cannot be
-    compared (a missing column, no rows) becomes a check with its error, the others still run."""
-    from ...monitoring.drift import compute_drift
-
-    checks = []
-    for index, (machine, window) in enumerate(windows.items()):
-        task.progress(index / max(1, len(windows)), f"drift check: {machine}")
-        samples, probability = window if isinstance(window, tuple) else (window, None)
-        try:
-            features = feature_set.build(samples)
-            flags = samples["quality_flags"].to_numpy() if "quality_flags" in samples.columns else None
-            report = compute_drift(reference, features, probability, flags)
-            fractions = None if probability is None else prediction_fractions(probability)
-            checks.append(DriftCheck(machine, checked_at, len(samples), report, "", fractions))
-        except (ValueError, KeyError) as error:
-            checks.append(DriftCheck(machine, checked_at, len(samples), None, f"{type(error).__name__}: {error}"))
-    task.progress(1.0, "drift checked")
-    return checks
-
-
-def prediction_fractions(probability) -> np.ndarray:
-    """P(worn) on the reference's 10 bins over [0, 1] (as ``ReferenceProfile.prediction_fractions``)."""
-    from ...monitoring.drift import PREDICTION_EDGES
-
-    values = np.asarray(probability, dtype=np.float64).ravel()
-    values = values[np.isfinite(values)]
-    if not values.size:
-        return np.zeros(len(PREDICTION_EDGES) - 1)
-    counts, _ = np.histogram(np.clip(values, 0.0, 1.0), bins=np.asarray(PREDICTION_EDGES))
-    return counts / values.size
 
 
 # -- application metrics (read on the GUI thread: a registry walk, a few milliseconds) --------------

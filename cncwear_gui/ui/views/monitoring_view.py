@@ -6,10 +6,12 @@ A stack of panels (views/monitoring/), each with its own worker and state:
 * the header (``ChampionPanel``): the champion (engine, age, recorded accuracies) and **Retrain
   now**, which runs the automated pipeline in a child process with progress and Cancel, then shows
   its outcome; under it, how reading the snapshot goes;
-* drift over time (``drift_panels``): every ``DRIFT_CHECK_S`` each machine's last window is
-  compared with the champion's training reference (PSI and KS per feature, in a worker); a heatmap
-  per machine, the largest PSI per feature group over time, the latest check's top features and
-  reasons, and the window's predicted P(worn) distribution against the reference's;
+* drift over time (``drift_panels``): every ``DRIFT_CHECK_S`` the live engine compares each
+  machine's last window with the champion's training reference (PSI and KS per feature, on the
+  engine's thread, the checks ``cncwear serve`` runs; the snapshot hands the reference over with
+  ``reference_ready``) and its passes bring the checks here (``on_pass``); a heatmap per machine,
+  the largest PSI per feature group over time, the latest check's top features and reasons, and
+  the window's predicted P(worn) distribution against the reference's;
 * model statistics from the snapshot: confusion matrix, ROC, precision/recall vs threshold;
 * application metrics (Prometheus registry of this process), refreshed every 2 s while shown;
 * pipeline triggers, the history of firings and the trigger watcher.
@@ -29,24 +31,27 @@ from ..theme import FAILED_STYLE, WARN_STYLE  # noqa: F401 - the status styles, 
 from ..widgets import on_panel
 from ..workers import TaskRunner
 from .monitoring.champion_panel import ChampionPanel, SnapshotStatus
-from .monitoring.drift_panels import (  # noqa: F401 - DRIFT_CHECK_S and WindowSource also under this module's names
+from .monitoring.drift_panels import (  # noqa: F401 - DRIFT_CHECK_S and CheckRequest also under this module's names
     DRIFT_CHECK_S,
+    CheckRequest,
     DriftHeatmapPanel,
     GroupTrendPanel,
     LatestCheckPanel,
     PredictionShiftPanel,
-    WindowSource,
 )
 from .monitoring.metrics_panel import METRICS_REFRESH_MS, MetricsPanel  # noqa: F401
 from .monitoring.pipeline_panel import PipelineHistoryPanel
 from .monitoring.statistics_panel import StatisticsPanel
-from .monitoring_jobs import DriftCheck, MonitoringSnapshot, load_snapshot, loaded_files
+from .monitoring_jobs import MonitoringSnapshot, load_snapshot, loaded_files
 
 
 class MonitoringView(QWidget):
     champion_changed = Signal()  # a retrain promoted a new champion: the main window reloads it
+    reference_ready = Signal(object, str)  # the champion's training reference and its version: for the live engine
 
-    def __init__(self, state: AppState, window_source: WindowSource | None = None, parent=None):
+    def __init__(self, state: AppState, request_check: CheckRequest | None = None, parent=None):
+        """``request_check``: asks the live engine for a drift check (``LiveService.check_drift_now``);
+        the engine's passes come in through :meth:`on_pass`."""
         super().__init__(parent)
         self.state = state
         self.snapshot: MonitoringSnapshot | None = None
@@ -56,14 +61,14 @@ class MonitoringView(QWidget):
 
         self.snapshot_line = SnapshotStatus()
         self.champion = ChampionPanel(state, footer=self.snapshot_line)
-        self.drift = DriftHeatmapPanel(state, window_source)
+        self.drift = DriftHeatmapPanel(state, request_check)
         self.group_trend = GroupTrendPanel()
         self.latest = LatestCheckPanel()
         self.prediction = PredictionShiftPanel()
         self.statistics = StatisticsPanel(state)
         self.metrics = MetricsPanel(state)
         self.pipeline = PipelineHistoryPanel(state)
-        self.runners = (self.snapshot_runner, self.pipeline_runner)  # the drift checks are left out: quiet and frequent
+        self.runners = (self.snapshot_runner, self.pipeline_runner)  # the drift checks run in the live engine
 
         middle = QSplitter(Qt.Vertical)
         middle.addWidget(self.group_trend)
@@ -107,9 +112,7 @@ class MonitoringView(QWidget):
     last_retrain = on_panel("champion")
     snapshot_status = on_panel("snapshot_line", "status")
     snapshot_progress = on_panel("snapshot_line", "progress")
-    window_source = on_panel("drift")
-    drift_runner = on_panel("drift")
-    drift_timer = on_panel("drift")
+    request_check = on_panel("drift")
     drift_history = on_panel("drift")
     machine_box = on_panel("drift")
     check_button = on_panel("drift")
@@ -143,8 +146,12 @@ class MonitoringView(QWidget):
         self.champion.cancel_retrain()
 
     def check_drift_now(self) -> None:
-        """Compare every machine's last window with the reference now (in a worker)."""
+        """Ask the live engine to compare every machine's last window with the reference now."""
         self.drift.check_drift_now()
+
+    def on_pass(self, views: list, _at: float = 0.0) -> None:
+        """A pass of the live engine (``LiveService.updated``): the drift checks it brings."""
+        self.drift.on_pass(views)
 
     def selected_machine(self) -> str | None:
         return self.drift.selected_machine()
@@ -211,9 +218,10 @@ class MonitoringView(QWidget):
         self.pipeline.set_snapshot(snapshot)
         self.drift.set_snapshot(snapshot)
         self.drift.show_drift()
+        self.reference_ready.emit(snapshot.reference, snapshot.version)  # the engine checks at once with it
         self.check_drift_now()
 
-    def _show_checks(self, machine: str | None, checks: list[DriftCheck]) -> None:
+    def _show_checks(self, machine: str | None, checks: list) -> None:
         """The selected machine's checks (the drift panel's) in the trend, latest-check and P(worn) panels."""
         latest = checks[-1] if checks else None
         reference = self.snapshot.reference.prediction_fractions if self.snapshot is not None else None

@@ -1,46 +1,53 @@
-"""Drift over time: every ``DRIFT_CHECK_S`` each machine's last window is compared with the
-champion's training reference (PSI and KS per feature, in a worker). The checker panel holds the
-checks per machine and draws them as a heatmap; the group trend, the latest check and the
-predicted P(worn) distribution show the selected machine's checks it hands on."""
+"""Drift over time, as the live engine checks it: every ``DRIFT_CHECK_S`` (and at **Check now**)
+the engine compares each machine's last window with the champion's training reference (PSI and
+KS per feature, on its own thread, the same checks ``cncwear serve`` runs) and its passes carry
+each machine's last check. The checker panel keeps the checks per machine and draws them as a
+heatmap; the group trend, the latest check and the predicted P(worn) distribution show the
+selected machine's checks it hands on."""
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from datetime import datetime, timezone
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton
 
+from ...live_service import DRIFT_CHECK_S
 from ...state import AppState
 from ...widgets import compact_table, fill_box, show_status, table_item, text_label
-from ...workers import TaskRunner
-from ..monitoring_jobs import DriftCheck, MonitoringSnapshot, check_drift_in_worker
+from ..monitoring_jobs import MonitoringSnapshot
 from ..monitoring_plots import LEVEL_BACKGROUND, LEVEL_TEXT, THRESHOLDS, DriftHeatmap, GroupPsiPlot, PredictionHistogram
 
-DRIFT_CHECK_S = 10  # every machine's window is checked this often
+if TYPE_CHECKING:  # pandas stays off the start-up path
+    from ....live.machine_monitor import DriftCheck
+
 DRIFT_HISTORY = 360  # checks kept per machine: an hour at one check every 10 s
 TOP_FEATURES = 10
+REQUEST_WAIT_S = 2 * DRIFT_CHECK_S  # a requested check that brings nothing is no longer waited for
 
-WindowSource = Callable[[], dict]  # machine → (Dataset.samples()-shaped rows, their P(worn))
+CheckRequest = Callable[[], None]  # asks the live engine for a drift check in its next pass
 
 
 class DriftHeatmapPanel(QGroupBox):
-    """The drift checker: its timer and worker, the checks per machine, the machine picker and the
-    heatmap of the selected machine's PSI per feature and check."""
+    """The drift checker: the engine's checks per machine (from its passes), the machine picker,
+    Check now and the heatmap of the selected machine's PSI per feature and check."""
 
     checks_shown = Signal(object, object)  # (the selected machine or None, its checks with a report)
 
-    def __init__(self, state: AppState, window_source: WindowSource | None = None, parent=None):
+    def __init__(self, state: AppState, request_check: CheckRequest | None = None, parent=None):
         super().__init__("Drift over time: PSI per feature and check", parent)
         self.state = state
-        self.window_source = window_source
+        self.request_check = request_check
         self.snapshot: MonitoringSnapshot | None = None
         self.drift_history: dict[str, deque[DriftCheck]] = {}
         self._columns: list[str] = []  # heatmap rows: the reference's feature columns
-        self.drift_runner = TaskRunner(self)  # quiet and frequent: left out of the status bar's runners
+        self._seen: dict[str, object] = {}  # machine → the last check taken from a pass
+        self._requested_at: float | None = None  # Check now asked, no new check arrived since
 
         self.machine_box = QComboBox()
         self.machine_box.setMinimumWidth(110)
@@ -63,22 +70,18 @@ class DriftHeatmapPanel(QGroupBox):
                              "positions): watch for features that turn red and stay red.")
         fill_box(self, picker, self.drift_status, self.heatmap, self.heatmap.hovered, caption, grow=self.heatmap)
 
-        self.drift_runner.succeeded.connect(self._on_drift)
-        self.drift_runner.failed.connect(lambda message: self._set_status(f"✖ Drift check failed: {message}", failed=True))
-        self.drift_timer = QTimer(self)
-        self.drift_timer.setInterval(DRIFT_CHECK_S * 1000)
-        self.drift_timer.timeout.connect(self.check_drift_now)
-        if window_source is not None:
-            self.drift_timer.start()
+    @property
+    def waiting(self) -> bool:
+        """Check now was asked and its checks have not arrived yet."""
+        return self._requested_at is not None and time.monotonic() - self._requested_at < REQUEST_WAIT_S
 
     @property
     def checked(self) -> bool:
-        """A check finished (or there are no live windows to check) and none is running."""
-        return (self.window_source is None or any(self.drift_history.values())) and not self.drift_runner.running
+        """A check arrived (or there is no live engine to check) and none asked for is still coming."""
+        return (self.request_check is None or any(self.drift_history.values())) and not self.waiting
 
     def shutdown(self) -> None:
-        self.drift_timer.stop()
-        self.drift_runner.cancel()
+        self._requested_at = None
 
     def set_snapshot(self, snapshot: MonitoringSnapshot) -> None:
         """A new snapshot: a new champion has its own training reference, so its checks start anew."""
@@ -93,31 +96,40 @@ class DriftHeatmapPanel(QGroupBox):
         show_status(self.drift_status, text, "failed" if failed else "")
 
     def check_drift_now(self) -> None:
-        """Compare every machine's last window with the reference now (in a worker)."""
-        if self.window_source is None:
+        """Ask the live engine to compare every machine's last window with the reference now."""
+        if self.request_check is None:
             self._set_status("No live machine windows in this window.")
             return
-        if self.drift_runner.running:
-            return  # the previous check is still running: this one is skipped, the next tick comes
         snapshot, model = self.snapshot, self.state.model
         if snapshot is None:
             self._set_status("Waiting for the monitoring data (the champion's training reference) …")
             return
-        if model is None or self.state.scores is None:
-            self._set_status("Waiting for the model's scores …")
+        if model is None:
+            self._set_status("Waiting for the model …")
             return
         if str(model.version) != snapshot.version or model.feature_set.key != snapshot.reference.feature_set:
             self._set_status(f"Paused: the app predicts with v{model.version}, the training reference is of "
                              f"v{snapshot.version} ({snapshot.reference.feature_set}); waiting for both to match.")
             return
-        windows = self.window_source()
-        if not windows:
-            self._set_status("No machine has replayed samples yet.")
-            return
-        self.drift_runner.start(check_drift_in_worker, snapshot.reference, model.feature_set, windows,
-                                datetime.now(timezone.utc))
+        self._requested_at = time.monotonic()
+        self.request_check()
 
-    def _on_drift(self, checks: list[DriftCheck]) -> None:
+    def on_pass(self, views: list) -> None:
+        """A pass of the live engine (``live.engine.MachineView``s): take the checks it brings that
+        are new and belong to the snapshot's champion. Cheap when there are none (most passes)."""
+        fresh = []
+        for view in views:
+            check = getattr(view, "drift", None)
+            if check is None or self._seen.get(view.machine) is check:
+                continue
+            self._seen[view.machine] = check
+            if self.snapshot is not None and check.model_version == self.snapshot.version:
+                fresh.append(check)
+        if fresh:
+            self._add_checks(fresh)
+
+    def _add_checks(self, checks: list[DriftCheck]) -> None:
+        self._requested_at = None
         for check in checks:
             self.drift_history.setdefault(check.machine, deque(maxlen=DRIFT_HISTORY)).append(check)
         known = [self.machine_box.itemText(i) for i in range(self.machine_box.count())]
