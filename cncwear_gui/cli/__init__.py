@@ -58,12 +58,3 @@ def main(argv: list[str] | None = None) -> int:
 def gui_main() -> int:
     """Entry point of the GUI script (no console on Windows)."""
     return main(["gui", *sys.argv[1:]])
-
-
-def __getattr__(name: str):
-    """``_training_config`` stays importable from here (the Training view's test builds its command line with it)."""
-    if name == "_training_config":
-        from .models import training_config
-
-        return training_config
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -65,6 +65,7 @@ def dask_cluster():
             stop_group(process, grace_s=5, reap_s=10)
 
 
+@pytest.mark.slow
 def test_auto_sklearn_fits_its_candidates_on_the_dask_cluster(small_table, home, dask_cluster):
     python, address = dask_cluster
     X, y, groups, names = small_table

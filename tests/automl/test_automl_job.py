@@ -36,6 +36,7 @@ def trained(small_table, tmp_path_factory):
 
 @pytest.mark.automl
 @needs_runtime
+@pytest.mark.slow
 def test_a_real_run_streams_events_and_leaves_a_working_model(small_table, trained):
     X, y, groups, names = small_table
     result, seen, home = trained
@@ -77,6 +78,7 @@ def test_a_real_run_streams_events_and_leaves_a_working_model(small_table, train
 
 @pytest.mark.automl
 @needs_runtime
+@pytest.mark.slow
 def test_cancel_kills_the_whole_process_group_and_leaves_no_model(small_table, home):
     X, y, groups, names = small_table
     task = Task()
@@ -142,6 +144,7 @@ def _direct_proba(model_path, X):
 
 @pytest.mark.automl
 @needs_runtime
+@pytest.mark.slow
 def test_the_sidecar_serves_the_model_through_the_predictor_interface(small_table, trained):
     from cncwear_gui.models.predictor import Predictor, SidecarPredictor
 
@@ -167,6 +170,7 @@ def test_the_sidecar_serves_the_model_through_the_predictor_interface(small_tabl
 
 @pytest.mark.automl
 @needs_runtime
+@pytest.mark.slow
 def test_a_sidecar_killed_while_idle_restarts_transparently(small_table, trained):
     from cncwear_gui.models.predictor import SidecarPredictor
 
@@ -184,6 +188,7 @@ def test_a_sidecar_killed_while_idle_restarts_transparently(small_table, trained
 
 @pytest.mark.automl
 @needs_runtime
+@pytest.mark.slow
 def test_a_hung_sidecar_times_out_and_is_replaced(small_table, trained):
     from cncwear_gui.models.predictor import SidecarPredictor, SidecarTimeout
 

@@ -34,6 +34,7 @@ def _client():
     return mlflow_client().MlflowClient()
 
 
+@pytest.mark.slow
 def test_a_real_run_is_evaluated_logged_registered_and_served_by_the_sidecar(bundled_dataset, home):
     """Seed protocol only: 18 LOEO refits of an auto-sklearn ensemble take minutes here (the
     benchmark runs them); the LOEO path of the job is exercised on a small table below."""
@@ -69,6 +70,7 @@ def test_a_real_run_is_evaluated_logged_registered_and_served_by_the_sidecar(bun
         active.estimator.close()
 
 
+@pytest.mark.slow
 def test_a_job_killed_mid_run_is_reported_and_the_registry_is_unchanged(bundled_dataset, home):
     client = _client()
     before = client.search_model_versions(f"name='{REGISTERED_NAME}'")

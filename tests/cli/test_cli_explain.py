@@ -25,6 +25,7 @@ def explain(env, *args):
     return run_cli("explain", *args, env=env, timeout=600)
 
 
+@pytest.mark.slow
 def test_every_local_method_and_the_summary_as_json(champion_env):
     env, champion = champion_env
     done = explain(env, "--method", "all", "--experiment", str(WORN_EXPERIMENT), "--row", str(ROW), "--json",
@@ -47,6 +48,7 @@ def test_every_local_method_and_the_summary_as_json(champion_env):
     assert result["summary"] and ("WORN" in result["summary"] or "UNWORN" in result["summary"])
 
 
+@pytest.mark.slow
 def test_the_html_and_pdf_reports_hold_every_panel(champion_env, tmp_path):
     env, champion = champion_env
     html_path, pdf_path = tmp_path / "report.html", tmp_path / "report.pdf"
@@ -64,6 +66,7 @@ def test_the_html_and_pdf_reports_hold_every_panel(champion_env, tmp_path):
     assert not list(tmp_path.glob("*.part"))
 
 
+@pytest.mark.slow
 def test_a_model_chosen_by_its_run_id(champion_env):
     env, champion = champion_env
     done = explain(env, "--method", "lime", "--model", champion["run_id"], "--experiment", "1", "--row", "10", "--json")
@@ -78,6 +81,7 @@ def test_a_model_chosen_by_its_run_id(champion_env):
     (("--experiment", "6", "--model", "0123456789abcdef0123456789abcdef"), "--model 0123456789abcdef"),
     (("--experiment", "6", "--out", "/no/such/folder/report.html"), "does not exist"),
 ])
+@pytest.mark.slow
 def test_bad_input_exits_2_with_a_clear_message(champion_env, args, message):
     env, _ = champion_env
     done = explain(env, "--method", "lime", *args) if "--method" not in args else explain(env, *args)
@@ -85,6 +89,7 @@ def test_bad_input_exits_2_with_a_clear_message(champion_env, args, message):
     assert message in done.stderr
 
 
+@pytest.mark.slow
 def test_a_row_with_a_missing_value_is_refused_naming_the_feature(champion_env, data_copy):
     env, _ = champion_env
     path = data_copy / "experiment_06.csv"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import json
 import shutil
 
 from helpers import run_cli
 
 
+@pytest.mark.slow
 def test_train_registers_and_reports_run_version_metrics_and_gate(home):
     done = run_cli("train", "--engine", "flaml", "--budget", "6", "--skip-loeo", "--protocol", "seed",
                    "--register", "--json", env={"CNCWEAR_HOME": str(home)})
@@ -32,6 +34,7 @@ def test_train_registers_and_reports_run_version_metrics_and_gate(home):
     assert again.returncode == 2 and "no challenger is registered" in again.stderr
 
 
+@pytest.mark.slow
 def test_train_refuses_bad_input_with_exit_2(home, tmp_path, bundled_dir):
     env = {"CNCWEAR_HOME": str(home)}
     done = run_cli("train", "--engine", "flaml", "--budget", "2", env=env)
@@ -49,6 +52,7 @@ def test_train_refuses_bad_input_with_exit_2(home, tmp_path, bundled_dir):
     assert not (home / "mlflow.db").exists()  # refused before anything started: no store, no run
 
 
+@pytest.mark.slow
 def test_benchmark_adds_the_automl_row_to_the_talks_table(home):
     done = run_cli("benchmark", "--models", "dt,automl", "--engine", "flaml", "--budget", "6", "--no-mlflow",
                    env={"CNCWEAR_HOME": str(home)})

@@ -63,6 +63,7 @@ def engine(served):
     return ExplanationEngine(counting, names, X[fit_rows[:1000]], seed=0), counting
 
 
+@pytest.mark.slow
 def test_every_method_through_the_sidecar(served, engine):
     predictor, X, names, fit_rows, other_rows = served
     engine, counting = engine

@@ -4,6 +4,7 @@ and prediction log written, and the server stopped and restarted under a running
 
 from __future__ import annotations
 
+import pytest
 import threading
 
 from helpers import BUNDLED, free_port, wait_for
@@ -16,6 +17,7 @@ from cncwear_gui.monitoring.metrics import AppMetrics
 SPEED = 10  # 100 samples/s: the alarm is up within seconds
 
 
+@pytest.mark.slow
 def test_opcua_machine_scored_alarmed_acknowledged_and_reconnected(tmp_path, champion):
     from cncwear_gui.store.audit_trail import AuditTrail
     from cncwear_gui.store.pipeline_history import PipelineHistory

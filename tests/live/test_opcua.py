@@ -155,6 +155,7 @@ class ScriptedServer:
         self.thread.join(5)
 
 
+@pytest.mark.slow
 def test_malformed_samples_are_rejected_by_reason_and_the_stream_goes_on(rows):
     records = rows[list(SAMPLE_COLUMNS)].to_dict("records")
     server = ScriptedServer(free_port())
@@ -213,6 +214,7 @@ def test_malformed_samples_are_rejected_by_reason_and_the_stream_goes_on(rows):
     assert health.received == 3 and health.rejected == {"non_finite": 1, "not_a_number": 1, "missing": 2}
 
 
+@pytest.mark.slow
 def test_a_restarted_server_is_reconnected_and_samples_resume(rows):
     port = free_port()
     simulator = simulator_for_file(EXPERIMENT, port=port, speed=4)
@@ -251,6 +253,7 @@ def test_a_busy_port_is_a_clear_simulator_error(rows):
     assert not simulator.running
 
 
+@pytest.mark.slow
 def test_run_simulator_prints_where_it_serves_and_stops_on_sigint():
     port = free_port()
     code = f"from cncwear_gui.live.opcua_simulator import run_simulator; run_simulator({str(EXPERIMENT)!r}, port={port})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import json
 import os
 import queue
@@ -63,6 +64,7 @@ def _train(home, *extra) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])["training"]
 
 
+@pytest.mark.slow
 def test_serve_switches_to_a_newly_promoted_champion_and_keeps_one_it_cannot_load(home, bundled_dir):
     from cncwear_gui.models.champion import find_champion
 

@@ -14,6 +14,8 @@ import pytest
 
 from helpers import run_cli
 
+pytestmark = pytest.mark.slow
+
 KEYS = {"model", "protocol", "accuracy", "precision", "recall", "f1", "mcc", "fit_seconds"}
 
 
@@ -32,6 +34,7 @@ def slides_rows(out) -> list[dict]:
     return [r for r in out["rows"] if r["feature_set"] == "seed_slides@v1"]
 
 
+@pytest.mark.slow
 def test_every_feature_set_and_model_under_both_protocols_with_the_contract_keys(benchmark):
     out, _, _ = benchmark
     rows = out["rows"]
@@ -136,6 +139,7 @@ def test_logged_models_load_under_the_trust_policy_and_tampering_is_refused(benc
         load_trusted_model(tree.model_id)
 
 
+@pytest.mark.slow
 def test_human_readable_table_says_what_each_protocol_means(tmp_path):
     done = run_cli("benchmark", "--protocol", "seed", "--models", "dt", "--feature-set", "seed_slides", "--no-mlflow",
                    env={"CNCWEAR_HOME": str(tmp_path)})

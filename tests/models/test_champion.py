@@ -8,6 +8,7 @@ import pytest
 from helpers import run_cli
 
 
+@pytest.mark.slow
 def test_first_call_trains_and_registers_later_calls_find_it(home, bundled_dataset):
     first = run_cli("champion", "--json")
     assert first.returncode == 0, first.stderr[-2000:]
@@ -26,6 +27,7 @@ def test_first_call_trains_and_registers_later_calls_find_it(home, bundled_datas
     assert probability.shape == (25_286,) and ((probability >= 0) & (probability <= 1)).all()
 
 
+@pytest.mark.slow
 def test_a_tampered_champion_file_is_refused(home):
     from cncwear_gui.models.champion import ChampionRef, load_active_model
     from cncwear_gui.store.tracking import ModelTrustError

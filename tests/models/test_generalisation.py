@@ -61,6 +61,7 @@ def test_the_leakage_check_finds_an_identifying_column_and_ignores_noise(bundled
     assert report.per_feature[0][0] == "feedrate"
 
 
+@pytest.mark.slow
 def test_the_slides_features_nearly_identify_the_experiment_the_process_set_does_not(bundled_dataset):
     samples = bundled_dataset.samples()
     slides = feature_set_leakage(samples, get_feature_set("seed_slides"), per_feature=False)
@@ -82,6 +83,7 @@ def test_the_verdict_needs_evidence_and_states_its_confidence():
     assert [(v.scope, v.worn) for v in phases] == [("Layer 1 Up", True), ("Layer 2 Up", False)]
 
 
+@pytest.mark.slow
 def test_the_live_tracker_agrees_with_the_verdict_and_starts_over_with_a_new_run(champion, bundled_dataset):
     samples = bundled_dataset.samples()
     run = samples[samples["experiment"] == 6]

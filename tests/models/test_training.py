@@ -53,6 +53,7 @@ def _training_runs(client) -> list:
     return [] if experiment is None else client.search_runs([experiment.experiment_id])
 
 
+@pytest.mark.slow
 def test_flaml_search_streams_the_job_events_and_returns_a_scikit_learn_model(bundled_dataset):
     feature_set = get_feature_set("signals")
     X, y, groups = training_matrix(bundled_dataset.samples(), feature_set)
@@ -67,6 +68,9 @@ def test_flaml_search_streams_the_job_events_and_returns_a_scikit_learn_model(bu
     assert type(result.estimator).__module__.startswith("sklearn.")
     assert result.leaderboard[0]["model"] == result.best_model and result.leaderboard[0]["rank"] == 1
     assert sum(row["trials"] for row in result.leaderboard) == len(trials)
+
+
+@pytest.mark.slow
 
 
 def test_the_tree_ensembles_search_space_tries_only_forests_and_boosting(bundled_dataset):
@@ -97,6 +101,7 @@ def test_cancel_stops_flaml_and_logs_nothing(bundled_dataset, home):
     assert client.search_model_versions(f"name='{REGISTERED_NAME}'") == []
 
 
+@pytest.mark.slow
 def test_a_run_logs_both_protocols_artifacts_and_a_signed_model(in_registry_home):
     result, events = in_registry_home
     client = _client()
@@ -119,6 +124,9 @@ def test_a_run_logs_both_protocols_artifacts_and_a_signed_model(in_registry_home
     assert model_info.signature.inputs.input_names() == list(get_feature_set("signals").columns)
 
 
+@pytest.mark.slow
+
+
 def test_the_registered_model_is_champion_and_loads_the_same_in_app_and_pyfunc(in_registry_home, bundled_dataset):
     result, _ = in_registry_home
     assert result.gate.promote and "no champion yet" in result.gate.reason and result.promoted
@@ -134,6 +142,7 @@ def test_the_registered_model_is_champion_and_loads_the_same_in_app_and_pyfunc(i
     assert np.array_equal(pyfunc.predict(frame), active.estimator.predict(frame.to_numpy()))
 
 
+@pytest.mark.slow
 def test_a_second_run_is_challenger_and_the_gate_follows_the_recorded_metrics(in_registry_home, bundled_dataset):
     first, _ = in_registry_home
     second = train(bundled_dataset, flaml_config(budget=5, register=True, gate_margin=0.01))
@@ -164,6 +173,7 @@ def test_the_gate_rule():
     assert not decide("2", 0.99, "1", None, "loeo", "accuracy", 0.0).promote
 
 
+@pytest.mark.slow
 def test_a_champion_without_recorded_metrics_is_evaluated_for_the_gate(bundled_dir, home):
     """A first-start champion records the seed figure only: a gate on loeo evaluates it once and records it."""
     from cncwear_gui.data.dataset import load_dataset
@@ -192,6 +202,7 @@ def test_bad_training_input_is_refused_before_anything_starts(bundled_dataset, h
     assert _training_runs(_client()) == []
 
 
+@pytest.mark.slow
 def test_cancel_while_the_run_is_written_completes_the_run_instead_of_leaving_half_of_it(bundled_dataset, home):
     task = Task(lambda fraction, message: task.cancel() if "logging the model" in message else None)
     result = train(bundled_dataset, flaml_config(budget=5, protocols=("seed",), gate_protocol="seed", register=True),

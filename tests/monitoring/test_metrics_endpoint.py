@@ -156,6 +156,7 @@ def test_serve_refuses_bad_machines_and_a_busy_port_with_exit_2(home, bundled_di
     assert not (home / "mlflow.db").exists()  # refused before any model was touched
 
 
+@pytest.mark.slow
 def test_serve_scores_eight_machines_and_stops_cleanly_on_sigterm(home, bundled_dir):
     port = free_port()
     worn, unworn = (6, 8, 9, 10), (1, 2, 3, 4)  # tool_condition in train.csv

@@ -41,7 +41,7 @@ GRAFANA_INTERVALS = {"__rate_interval": "1m", "__interval": "15s", "__range": "5
 SERVING_TIMEOUT_S = 180  # a fresh home trains a quick champion first
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # a real Prometheus scrapes a real node
 
 
 def _require(*tools: str) -> dict[str, str]:
@@ -354,6 +354,7 @@ def stack(tmp_path_factory):
     assert serve_rc == 0, f"cncwear serve did not exit 0 on SIGTERM (rc {serve_rc}):\n{_tail(serve_err)}"
 
 
+@pytest.mark.slow
 def test_every_dashboard_query_returns_data(stack):
     problems = []
     queries = dashboard_queries(json.loads(DASHBOARD.read_text()))

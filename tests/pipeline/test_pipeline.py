@@ -62,6 +62,7 @@ def _champion_version(home) -> str | None:
     return champion and champion.version
 
 
+@pytest.mark.slow
 def test_drift_trigger_runs_the_pipeline_end_to_end_and_records_why(home, subset_dir, drifted_file):
     done = run_cli("pipeline", "run", "--trigger", "drift", "--new-data", str(drifted_file), "--data", str(subset_dir),
                    "--budget", "5", "--json", env=_env(home))
@@ -101,6 +102,7 @@ def test_drift_trigger_runs_the_pipeline_end_to_end_and_records_why(home, subset
         assert _champion_version(home) == result["model_version"]
 
 
+@pytest.mark.slow
 def test_drift_trigger_does_not_fire_on_data_like_the_training_data(home, subset_dir, like_training_file):
     done = run_cli("pipeline", "run", "--trigger", "drift", "--new-data", str(like_training_file),
                    "--data", str(subset_dir), "--json", env=_env(home))
@@ -112,6 +114,7 @@ def test_drift_trigger_does_not_fire_on_data_like_the_training_data(home, subset
     assert _champion_version(home) == "1"  # only the first-start champion; nothing was trained
 
 
+@pytest.mark.slow
 def test_a_failing_step_is_recorded_and_leaves_the_champion(home, subset_dir, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(subset_dir, broken)
@@ -220,6 +223,7 @@ def test_degradation_fires_when_labelled_feedback_shows_low_accuracy(home):
     history.close()
 
 
+@pytest.mark.slow
 def test_without_a_champion_watch_keeps_watching_and_feedback_needs_a_version(home, subset_dir, tmp_path):
     """No champion yet: the degradation check stays quiet instead of stopping the watch; labels need a version."""
     watched = tmp_path / "incoming"
@@ -238,6 +242,7 @@ def test_without_a_champion_watch_keeps_watching_and_feedback_needs_a_version(ho
     assert recorded.returncode == 0 and "recorded 3 label(s) for model v7; right on 0% of the last 3" in recorded.stdout
 
 
+@pytest.mark.slow
 def test_watch_fires_the_new_data_trigger_once_and_records_a_failing_run(home, subset_dir, tmp_path, bundled_dir):
     watched = tmp_path / "incoming"
     watched.mkdir()

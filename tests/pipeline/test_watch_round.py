@@ -44,6 +44,9 @@ def test_a_round_with_nothing_to_fire_runs_nothing_and_records_nothing(home, tmp
         history.close()
 
 
+@pytest.mark.slow
+
+
 def test_a_new_file_in_the_watched_folder_fires_one_pipeline_once(home, tmp_path, subset_dir, bundled_dir):
     watched = tmp_path / "incoming"
     watched.mkdir()

@@ -41,6 +41,7 @@ def central_server(tmp_path):
         server.wait()
 
 
+@pytest.mark.slow
 def test_runs_and_models_go_to_the_central_server_and_load_back(central_server, home, monkeypatch):
     from sklearn.tree import DecisionTreeClassifier
 

@@ -1,3 +1,4 @@
+import pytest
 """A fresh install: processes that open a new store at the same moment all get a working store.
 
 The window, its trigger watcher and the CLI do exactly that on first start. Each opener imports
@@ -50,6 +51,7 @@ def _open_at_once(code: str, home, tmp_path, openers: int = 4, extra_args: tuple
         assert stdout.strip() == "0"
 
 
+@pytest.mark.slow
 def test_a_new_mlflow_store_opened_at_once_is_migrated_once_and_usable(home, tmp_path):
     _open_at_once(OPEN_MLFLOW, home, tmp_path)
 
@@ -88,6 +90,7 @@ print(int(model.predict([[0.0]])[0]))
 """
 
 
+@pytest.mark.slow
 def test_a_new_model_loaded_by_several_processes_at_once_is_downloaded_once(home, tmp_path):
     from sklearn.tree import DecisionTreeClassifier
 

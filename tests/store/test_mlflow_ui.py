@@ -59,6 +59,7 @@ def store(home):
     return experiment_id, run.info.run_id
 
 
+@pytest.mark.slow
 def test_serves_our_store_on_loopback_only_and_stops_cleanly(store):
     experiment_id, run_id = store
     ui = MlflowUi()
@@ -111,6 +112,7 @@ def test_a_server_that_exits_early_is_reported_with_its_log(home, tmp_path):
     assert not ui.running
 
 
+@pytest.mark.slow
 def test_starting_twice_reuses_the_one_server(store):
     ui = shared_ui()
     assert shared_ui() is ui
@@ -125,6 +127,7 @@ def test_starting_twice_reuses_the_one_server(store):
     assert _group_gone(group)
 
 
+@pytest.mark.slow
 def test_the_server_shuts_down_with_the_app(store):
     script = "from cncwear_gui.store.mlflow_ui import shared_ui; ui = shared_ui(); ui.start(); print(ui.pid)"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)

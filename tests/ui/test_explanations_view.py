@@ -15,6 +15,7 @@ def explanations(window_with_champion, qtbot):
     return window, window.explanations_view
 
 
+@pytest.mark.slow
 def test_a_selected_sample_is_explained_in_every_panel(explanations, qtbot):
     window, view = explanations
     scores = window.state.scores.experiments[6]
@@ -34,6 +35,7 @@ def test_a_selected_sample_is_explained_in_every_panel(explanations, qtbot):
     assert view.dependence.plot.getPlotItem().listDataItems()[1].getData()[0].size == len(view.dependence_result.grid)
 
 
+@pytest.mark.slow
 def test_the_surrogate_tab_shows_the_tree_with_its_fidelity(explanations, qtbot):
     _, view = explanations
     view.global_tabs.setCurrentIndex(1)
@@ -45,6 +47,7 @@ def test_the_surrogate_tab_shows_the_tree_with_its_fidelity(explanations, qtbot)
     assert len(view.surrogate_result.nodes) <= 7
 
 
+@pytest.mark.slow
 def test_a_sample_explained_before_comes_from_the_cache(explanations, qtbot):
     window, view = explanations
     window.state.select_sample(1, 50)
@@ -57,6 +60,7 @@ def test_a_sample_explained_before_comes_from_the_cache(explanations, qtbot):
     assert view.outcome.anchor is first.anchor and view.outcome.lime is first.lime  # not recomputed
 
 
+@pytest.mark.slow
 def test_the_report_exports_as_html_and_pdf(explanations, qtbot, tmp_path):
     window, view = explanations
     window.state.select_sample(6, 400)

@@ -27,6 +27,7 @@ def answer_next_dialog(fill) -> None:
     QTimer.singleShot(50, attempt)
 
 
+@pytest.mark.slow
 def test_opcua_machine_alarm_acknowledged_and_audited(qtbot, champion_home, monkeypatch):
     from cncwear_gui.live.opcua_simulator import simulator_for_file
     from cncwear_gui.settings import Settings

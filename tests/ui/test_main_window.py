@@ -12,6 +12,7 @@ SCREENSHOTS = ["alarms.png", "data.png", "explanations.png", "explanations_globa
                "monitoring.png", "operator.png", "predictions.png", "training.png"]
 
 
+@pytest.mark.slow
 def test_first_start_trains_a_champion_with_visible_progress(qtbot, home):
     from cncwear_gui.ui.main_window import MainWindow
 
@@ -33,6 +34,7 @@ def test_first_start_trains_a_champion_with_visible_progress(qtbot, home):
     again.close()
 
 
+@pytest.mark.slow
 def test_data_view_shows_the_bundled_data_and_its_flags(window_with_champion, qtbot):
     view = window_with_champion.data_view
     assert view.reports.rowCount() == 19
@@ -50,6 +52,7 @@ def test_data_view_shows_the_bundled_data_and_its_flags(window_with_champion, qt
     assert len(view.plot.getPlotItem().listDataItems()) == 2  # the two default signals
 
 
+@pytest.mark.slow
 def test_clicking_the_curve_selects_that_sample(window_with_champion, qtbot):
     view = window_with_champion.predictions_view
     window_with_champion.tabs.setCurrentWidget(view)
@@ -68,6 +71,7 @@ def test_clicking_the_curve_selects_that_sample(window_with_champion, qtbot):
     assert "experiment 6, sample" in view.selection_label.text()
 
 
+@pytest.mark.slow
 def test_operator_tiles_state_in_text_and_shape(qtbot, champion_home, monkeypatch):
     """Eight demo machines replay recorded runs through the live engine (20× here): each tile's
     state, in text and shape, follows the tool's recorded condition."""
@@ -99,6 +103,7 @@ def test_operator_tiles_state_in_text_and_shape(qtbot, champion_home, monkeypatc
     assert window.live.node is None  # closing the window stopped the engine
 
 
+@pytest.mark.slow
 def test_cancel_stops_a_running_task(qtbot, window_with_champion, bundled_dir):
     window = window_with_champion
     window.load([bundled_dir])
@@ -108,6 +113,7 @@ def test_cancel_stops_a_running_task(qtbot, window_with_champion, bundled_dir):
     assert not window.busy
 
 
+@pytest.mark.slow
 def test_an_exception_in_a_worker_reaches_the_user(qtbot, home, tmp_path, bundled_dir):
     """A file without train.csv and an empty registry: training must fail, visibly."""
     from PySide6.QtWidgets import QMessageBox
@@ -125,6 +131,9 @@ def test_an_exception_in_a_worker_reaches_the_user(qtbot, home, tmp_path, bundle
     window.close()
 
 
+@pytest.mark.slow
+
+
 def test_closing_leaves_no_thread_running(qtbot, champion_home, monkeypatch, bundled_dir):
     from cncwear_gui.ui.main_window import MainWindow
 
@@ -135,6 +144,9 @@ def test_closing_leaves_no_thread_running(qtbot, champion_home, monkeypatch, bun
     window.close()  # while loading
     assert QThreadPool.globalInstance().waitForDone(10_000)
     assert QThreadPool.globalInstance().activeThreadCount() == 0
+
+
+@pytest.mark.slow
 
 
 def test_a_retraining_watcher_that_dies_is_shown_and_restarted(qtbot, champion_home, tmp_path, monkeypatch):
@@ -166,6 +178,7 @@ def test_a_retraining_watcher_that_dies_is_shown_and_restarted(qtbot, champion_h
     assert restarted.wait(timeout=30) is not None  # closing the app stops its watcher
 
 
+@pytest.mark.slow
 def test_a_champion_the_trigger_watcher_promotes_is_loaded_in_the_window(qtbot, home, tmp_path, bundled_dir, monkeypatch):
     """No champion, and unlabelled data open: the watcher's pipeline (new data) promotes the first one."""
     from cncwear_gui.pipeline import watcher as pipeline_watcher
@@ -198,6 +211,7 @@ def test_a_champion_the_trigger_watcher_promotes_is_loaded_in_the_window(qtbot, 
     window.close()
 
 
+@pytest.mark.slow
 def test_a_champion_promoted_outside_the_window_is_loaded(qtbot, home, monkeypatch):
     """`cncwear promote`, a pipeline run by hand or another PC: the audit trail says so, the window follows."""
     import getpass
@@ -240,6 +254,7 @@ def test_window_geometry_is_restored(qtbot, champion_home, monkeypatch):
     second.close()
 
 
+@pytest.mark.slow
 def test_screenshot_mode_renders_every_view(tmp_path, champion_home):
     """Every view rendered to a non-blank PNG of the asked-for size. Under Xvfb when it is there
     (the xcb platform, as on a desktop; packaging/dev.sh test installs it), else offscreen. (One

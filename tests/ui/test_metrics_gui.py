@@ -31,6 +31,7 @@ def _window(qtbot, settings):
     return window
 
 
+@pytest.mark.slow
 def test_the_app_serves_what_its_operator_view_shows(qtbot, champion_home, monkeypatch):
     monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))
     port = free_port()
@@ -62,6 +63,7 @@ def test_the_app_serves_what_its_operator_view_shows(qtbot, champion_home, monke
         urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
 
 
+@pytest.mark.slow
 def test_a_busy_port_is_shown_and_another_port_can_be_chosen(qtbot, champion_home, monkeypatch):
     monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))
     with socket.socket() as squatter:
@@ -80,6 +82,9 @@ def test_a_busy_port_is_shown_and_another_port_can_be_chosen(qtbot, champion_hom
             assert "cncwear_app_info" in _scrape(f"http://127.0.0.1:{free}/metrics")
         finally:
             window.close()
+
+
+@pytest.mark.slow
 
 
 def test_the_window_serves_the_drift_gauges_of_its_engine_checks(qtbot, champion_home, monkeypatch):

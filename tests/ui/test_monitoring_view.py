@@ -125,6 +125,7 @@ def checks_shown(view) -> int:
     return sum(map(len, view.drift_history.values()))
 
 
+@pytest.mark.slow
 def test_the_snapshot_loads_when_first_shown_and_fills_the_statistics(app, qtbot):
     view = app.make_view()
     assert view.snapshot is None and "first shown" in view.snapshot_status.text()
@@ -156,6 +157,9 @@ def test_the_snapshot_loads_when_first_shown_and_fills_the_statistics(app, qtbot
     assert checks_shown(view) == 4 and all(m.monitor.reference is not None for m in app.node.machines)
     assert view.loaded and view.machine_box.count() == 4
     assert view.heatmap.matrix.shape == (len(snapshot.reference.columns), 1)
+
+
+@pytest.mark.slow
 
 
 def test_drift_checks_of_the_live_windows_fill_the_heatmap(app, qtbot, monitored):
@@ -281,6 +285,7 @@ def test_a_failing_snapshot_is_reported_in_the_view(app, qtbot, monkeypatch):
     assert view.retrain_button.isEnabled() and view.refresh_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_retrain_runs_the_pipeline_and_the_history_gains_its_firing(app, qtbot, monitored):
     view = app.make_view()
     view.set_snapshot(monitored.snapshot)
@@ -322,6 +327,7 @@ def test_retrain_runs_the_pipeline_and_the_history_gains_its_firing(app, qtbot, 
         assert view.champion_label.text().startswith(f"Champion: cncwear-tool-wear v{result['model_version']}")
 
 
+@pytest.mark.slow
 def test_cancel_stops_the_pipeline_child_and_records_the_firing(app, qtbot, monitored, monkeypatch):
     from cncwear_gui import child_process
 

@@ -45,6 +45,7 @@ def view(qtbot, home, bundled_dataset):
     assert QThreadPool.globalInstance().waitForDone(60_000)
 
 
+@pytest.mark.slow
 def test_a_run_shows_live_progress_then_results_and_promotes(view, qtbot):
     from cncwear_gui.models.champion import find_champion
 
@@ -126,10 +127,12 @@ def test_a_run_shows_live_progress_then_results_and_promotes(view, qtbot):
     assert "Challenger: none registered" in view.challenger_label.text()
 
 
+@pytest.mark.slow
 def test_the_feature_set_choice_reaches_the_training_config(view, bundled_dataset):
     """The combo offers the three sets (tooltip: the set's description), defaults to the
     TrainingConfig's set, and the chosen one is what the training child's config gets."""
-    from cncwear_gui.cli import _training_config, build_parser
+    from cncwear_gui.cli import build_parser
+    from cncwear_gui.cli.models import training_config
     from cncwear_gui.features.sets import FEATURE_SETS
     from cncwear_gui.models.baselines import BASELINE_NAMES
     from cncwear_gui.models.training import TrainingConfig
@@ -149,13 +152,14 @@ def test_the_feature_set_choice_reaches_the_training_config(view, bundled_datase
         choices = view.choices()
         assert choices["feature_set"] == name
         arguments = train_arguments(bundled_dataset, choices)
-        config = _training_config(build_parser().parse_args(arguments), register=choices["register"])
+        config = training_config(build_parser().parse_args(arguments), register=choices["register"])
         assert config.feature_set == name and config.gate_protocol == "loeo"
 
     # the baselines include Gradient Boosting, named as the core names it
     assert "hgb" in BASELINES and BASELINE_LABELS == {code: BASELINE_NAMES[code] for code in BASELINES}
 
 
+@pytest.mark.slow
 def test_the_leakage_check_warns_for_seed_slides_and_not_for_process(view, qtbot):
     """The check runs in a worker for the chosen set on the loaded data, is shown as text (and
     colour for a warning), and is cached per dataset and feature set."""
@@ -192,6 +196,7 @@ def test_the_leakage_check_warns_for_seed_slides_and_not_for_process(view, qtbot
     assert label.text().startswith("▲ Warning")
 
 
+@pytest.mark.slow
 def test_cancel_returns_to_idle_and_leaves_no_run(view, qtbot):
     before = [run.info.run_id for run in training_runs()]
     view.set_choices(engine="flaml", budget_s=120, register=True)
@@ -212,6 +217,7 @@ def test_cancel_returns_to_idle_and_leaves_no_run(view, qtbot):
 
 @pytest.mark.automl
 @needs_automl_runtime
+@pytest.mark.slow
 def test_autosklearn_shows_live_progress_and_cancel_stops_its_job(view, qtbot):
     """The view drives the auto-sklearn job in its own runtime: its candidates reach the curve while
     it searches; Cancel stops the job's whole process group and leaves no run, model or challenger."""
@@ -279,6 +285,7 @@ def test_autosklearn_is_disabled_and_explained_without_its_runtime(qtbot, monkey
     assert view.engine.currentData() == "flaml" and view.budget.minimum() == 5
 
 
+@pytest.mark.slow
 def test_open_mlflow_ui_serves_the_store_on_loopback(view, qtbot, monkeypatch):
     from cncwear_gui.store.mlflow_ui import shared_ui
     from cncwear_gui.ui.views.training import registry_panel
@@ -305,6 +312,7 @@ def test_open_mlflow_ui_serves_the_store_on_loopback(view, qtbot, monkeypatch):
         shared_ui().stop()
 
 
+@pytest.mark.slow
 def test_the_window_reloads_the_champion_after_a_promotion(qtbot, home):
     from cncwear_gui.ui.main_window import MainWindow
 
