@@ -24,6 +24,13 @@ def render_screenshots(app, window, target: Path) -> int:
     most confidently worn sample of a worn experiment; the Monitoring view loads its snapshot (a
     ``cncwear monitor`` child) when its tab is shown, then checks drift a few times."""
     target.mkdir(parents=True, exist_ok=True)
+    if problem := window.state.settings.data_dir_problem():  # nothing to score: show the Data view saying so
+        window.tabs.setCurrentWidget(window.data_view)
+        app.processEvents()
+        _grab(window, target / "data.png")
+        print(f"cncwear gui --screenshot: the other views cannot load: the settings' {problem}", file=sys.stderr)
+        window.close()
+        return 1
     deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
     training = window.training_view
     later = (training, window.explanations_view, window.monitoring_view)  # these get their content below
