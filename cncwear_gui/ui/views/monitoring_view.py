@@ -204,9 +204,7 @@ class MonitoringView(QWidget):
         self.refresh_snapshot()
 
     def _on_model_changed(self, model) -> None:
-        """A new model's snapshot is read at once, shown or not: its training reference lets the live
-        engine check drift, so the window's /metrics carry the drift gauges from the start."""
-        if self.snapshot_runner.running:
+        if not self._shown_once or self.snapshot_runner.running:
             return
         if self.snapshot is None or self.snapshot.version != str(model.version):
             self.refresh_snapshot()
