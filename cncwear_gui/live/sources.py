@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 import pandas as pd
 
 KINDS = ("replay", "tail", "opcua")
-JOB_KEYS = ("feedrate", "clamp_pressure")
+JOB_KEYS = ("feedrate", "clamp_pressure", "program")
 OPCUA_KEYS = ("mapping", "security", "cert", "key")
 
 
