@@ -239,7 +239,7 @@ def simulator_for_file(path: str | Path, host: str = "127.0.0.1", port: int = 48
         raise SimulatorError(f"cannot replay {path}: " + ("; ".join(problems) or "not one experiment file"))
     experiment = next(iter(dataset.experiments.values()))
     meta = experiment.meta
-    job = {k: getattr(meta, k) for k in JOB_KEYS if meta is not None and math.isfinite(getattr(meta, k))}
+    job = {k: getattr(meta, k) for k in ("feedrate", "clamp_pressure") if meta is not None and math.isfinite(getattr(meta, k))}
     simulator = OpcUaSimulator(experiment.samples, host, port, speed, job, cert, key)
     simulator.experiment = experiment.number
     return simulator
