@@ -22,11 +22,20 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
+from ..data.schema import SIGNAL_COLUMNS
+from ..data.setup import setups_of_rows
 from ..models.verdict import RunVerdictTracker, ToolVerdict
 from ..monitoring.metrics import AppMetrics
+from ..monitoring.teach_in import signal_matrix
+from .teach_state import MachineTeachIn
 from .wear_state import WearState, WearStateTracker
 
 DRIFT_WINDOW = 6000  # samples: ten minutes at 10 Hz
+RUN_ROWS = 12_000  # the run kept for labelling at a tool change: 20 minutes at 10 Hz
+
+
+_RUN_COLUMNS = frozenset((*SIGNAL_COLUMNS, "phase", "Machining_Process", "feedrate", "clamp_pressure",
+                          "program", "quality_flags"))
 
 
 @dataclass
@@ -95,6 +104,10 @@ class MachineMonitor:
     last_smoothed: np.ndarray | None = None
     scored: int = 0
     errors: int = 0
+    teach_in: MachineTeachIn | None = None  # the taught monitor (None: the classifier alone)
+    teach_events: list = field(default_factory=list)  # TeachEvents of the last batch
+    _run_rows: list = field(default_factory=list, repr=False)  # the samples of the run in progress
+    _last_run_rows: object = field(default=None, repr=False)
     _features: RingBuffer = field(default=None, repr=False)
     _probabilities: RingBuffer = field(default=None, repr=False)
     _flags: RingBuffer = field(default=None, repr=False)
@@ -117,7 +130,7 @@ class MachineMonitor:
             raise
         flags = rows["quality_flags"].to_numpy() if "quality_flags" in rows else np.zeros(len(rows), np.int64)
         phases = rows["phase"].to_numpy() if "phase" in rows else None
-        self.ingest(features, probability, flags, time.perf_counter() - started, phases)
+        self.ingest(features, probability, flags, time.perf_counter() - started, phases, rows)
         return probability
 
     def count_error(self) -> None:
@@ -125,13 +138,19 @@ class MachineMonitor:
         self.metrics.scoring_errors.labels(self.machine).inc()
 
     def ingest(self, features: np.ndarray, probability: np.ndarray, flags: np.ndarray, latency_s: float,
-               phases: np.ndarray | None = None) -> list:
-        """Take a scored batch (features, P(worn), flag bitmasks and phase codes per sample):
-        update the smoothed P(worn) and the run verdict sample by sample, then the alarm and the
+               phases: np.ndarray | None = None, rows: pd.DataFrame | None = None) -> list:
+        """Take a scored batch (features, P(worn), flag bitmasks and phase codes per sample, and
+        the samples themselves for the taught monitor): update the smoothed P(worn) and the run
+        verdict sample by sample, the taught monitor window by window, then the alarm and the
         metrics. Samples with a flag the model's feature set leaves out of training are no
-        evidence for the verdict.
+        evidence for the verdict. The alarm is raised by either judgement: the model's verdict
+        or the taught monitor's alarm.
 
         Returns the alarm transitions the batch caused (empty without an alarm)."""
+        taught_alarm = False
+        self.teach_events = []
+        if self.teach_in is not None and rows is not None and phases is not None:
+            taught_alarm = self._feed_teach_in(rows, phases)
         self.metrics.prediction_latency.labels(self.machine).observe(latency_s)
         worn = int(np.count_nonzero(probability >= self.threshold))
         self.metrics.predictions.labels(self.machine, "worn").inc(worn)
@@ -151,7 +170,7 @@ class MachineMonitor:
             states[index] = self.state
             smoothed[index] = self.tracker.smoothed
             if self.alarm is not None:
-                transitions += self.alarm.update(self.state, now, float(value))
+                transitions += self.alarm.update(WearState.WORN if taught_alarm else self.state, now, float(value))
         self.last_states, self.last_smoothed = states, smoothed
         self.scored += len(probability)
         if not np.isnan(self.tracker.smoothed):
@@ -164,6 +183,39 @@ class MachineMonitor:
         self._features.extend(features)
         self._probabilities.extend(probability.reshape(-1, 1))
         return transitions
+
+    def _feed_teach_in(self, rows: pd.DataFrame, phases: np.ndarray) -> bool:
+        """The taught monitor's share of the batch; True while its alarm is raised."""
+        teach_in = self.teach_in
+        before = teach_in.setup
+        try:
+            signals = signal_matrix(rows)
+        except KeyError as error:
+            teach_in.problem = str(error)
+            return False
+        setups = setups_of_rows(rows)
+        ended_before = teach_in.runs
+        self.teach_events = teach_in.feed(signals, phases, setups)
+        if teach_in.runs != ended_before or teach_in.setup != before:
+            self._last_run_rows = self.run_rows() if self._run_rows else self._last_run_rows
+            self._run_rows = []
+        self._run_rows.append(rows[[c for c in rows.columns if c in _RUN_COLUMNS]])
+        if sum(len(r) for r in self._run_rows) > RUN_ROWS:
+            self._run_rows = [pd.concat(self._run_rows, ignore_index=True).iloc[-RUN_ROWS:]]
+        verdict = teach_in.verdict()
+        self.metrics.set_taught_state(self.machine, teach_in.state, verdict.load_pct, teach_in.setup)
+        return verdict.state == "alarm"
+
+    def run_rows(self) -> pd.DataFrame | None:
+        """The samples of the run in progress (its signals, phase and job constants), or None."""
+        return pd.concat(self._run_rows, ignore_index=True) if self._run_rows else None
+
+    def labelled_run_rows(self) -> pd.DataFrame | None:
+        """The run a tool change labels: the one in progress when it has cut, else the last one."""
+        current = self.run_rows()
+        if current is not None and self.teach_in is not None and self.teach_in.run_has_cut:
+            return current
+        return self._last_run_rows if self._last_run_rows is not None else current
 
     def _state_from(self, verdict: ToolVerdict) -> WearState:
         """WORN or OK once the run's verdict is decided. Until a new run's verdict decides, the

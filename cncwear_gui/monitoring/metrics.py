@@ -19,6 +19,7 @@ from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 
 from .. import __version__
 from ..data.schema import QUALITY_FLAGS
+from .teach_in import TAUGHT_STATES
 
 PREFIX = "cncwear"
 PREDICTED_CLASSES = ("ok", "worn")
@@ -31,6 +32,7 @@ PIPELINE_TRIGGERS = ("manual", "schedule", "new-data", "degradation", "drift")
 PIPELINE_OUTCOMES = ("promoted", "kept", "failed", "skipped")
 EXPLANATION_METHODS = ("lime", "shap", "anchor", "dependence", "surrogate", "shap_global")
 _EXPLANATION_LABEL = {"ice": "dependence", "pdp": "dependence"}
+TOOL_CHANGE_REASONS = ("worn", "broken", "scheduled", "precaution")
 ALARM_STATES = ("normal", "unacknowledged", "acknowledged", "rtn_unacknowledged", "shelved")
 REJECT_REASONS = ("missing", "not_a_number", "non_finite")  # live.samples.REJECT_REASONS
 FLAG_NAMES = tuple(name for _, name, _ in QUALITY_FLAGS)
@@ -47,6 +49,7 @@ class AppMetrics:
     def __init__(self, engines: Iterable[str] = ("flaml", "auto-sklearn"), process_metrics: bool = True):
         disable_created_metrics()  # no *_created series: they double the series count for nothing here
         self.registry = registry = CollectorRegistry(auto_describe=True)
+        self._setups: dict[str, str] = {}  # machine → the setup label set now
         if process_metrics:
             ProcessCollector(registry=registry)
             PlatformCollector(registry=registry)
@@ -77,6 +80,19 @@ class AppMetrics:
         self.alarms_active = Gauge(
             name("alarms_active"), "Wear alarms raised and not yet returned to normal.",
             ["machine"], registry=registry)
+
+        # The taught monitor (teach-in per machine and setup).
+        self.taught_state = Gauge(
+            name("taught_state"), "1 for the taught monitor's state of the machine (not_taught, teaching, ok, "
+            "warning, alarm), 0 for the others.", ["machine", "state"], registry=registry)
+        self.taught_load = Gauge(
+            name("taught_load_percent"), "The last cutting window's load as a percentage of the taught value "
+            "(NaN while not taught).", ["machine"], registry=registry)
+        self.setup_info = Gauge(
+            name("setup"), "1 for the setup (feed rate, clamp pressure, program) the machine runs now.",
+            ["machine", "setup"], registry=registry)
+        self.tool_changes = Counter(
+            name("tool_changes"), "Tool changes recorded, by reason.", ["machine", "reason"], registry=registry)
 
         # Live sources.
         self.source_up = Gauge(
@@ -164,6 +180,11 @@ class AppMetrics:
         for reason in REJECT_REASONS:
             self.samples_rejected.labels(machine, reason)
         self.set_alarm_state(machine, "normal")
+        for state in TAUGHT_STATES:
+            self.taught_state.labels(machine, state).set(1 if state == "not_taught" else 0)
+        self.taught_load.labels(machine).set(float("nan"))
+        for reason in TOOL_CHANGE_REASONS:
+            self.tool_changes.labels(machine, reason)
         for group in FEATURE_GROUPS:
             self.drift_psi.labels(machine, group).set(0)
         self.drift_features.labels(machine).set(0)
@@ -175,6 +196,17 @@ class AppMetrics:
     def set_wear_state(self, machine: str, state: str) -> None:
         for known in WEAR_STATES:
             self.wear_state.labels(machine, known).set(1 if known == state else 0)
+
+    def set_taught_state(self, machine: str, state: str, load_pct: float, setup: str) -> None:
+        for known in TAUGHT_STATES:
+            self.taught_state.labels(machine, known).set(1 if known == state else 0)
+        self.taught_load.labels(machine).set(load_pct if state not in ("not_taught", "teaching") else float("nan"))
+        current = self._setups.get(machine)
+        if current != setup:
+            if current is not None:
+                self.setup_info.remove(machine, current)
+            self._setups[machine] = setup
+            self.setup_info.labels(machine, setup).set(1)
 
     def set_alarm_state(self, machine: str, state: str) -> None:
         for known in ALARM_STATES:

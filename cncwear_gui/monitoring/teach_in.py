@@ -290,6 +290,8 @@ def teach(windows: Windows, machine: str, setup: SetupKey, runs: list[str] | Non
 # --- judging ---------------------------------------------------------------------------------
 
 OK, WARNING, OVER, NOT_TAUGHT = "ok", "warning", "over", "not_taught"
+#: The taught monitor's states for a machine, as the metrics and the tile show them.
+TAUGHT_STATES = ("not_taught", "teaching", "ok", "warning", "alarm")
 
 
 @dataclass(frozen=True)
