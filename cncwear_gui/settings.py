@@ -64,6 +64,10 @@ _BOUNDS = {
     "pipeline_schedule_hours": lambda value: (None if value >= 0
                                               else "pipeline schedule must be 0 (off) or a positive number of hours"),
     "degradation_accuracy": _between(0.0, 1.0, "degradation accuracy threshold must be above 0 and at most 1", low_open=True),
+    "teach_runs": _between(1, 100, "teach-in runs must be between 1 and 100"),
+    "taught_warn_pct": _between(0, 999, "the taught warning limit must be above 0 and at most 999 %", low_open=True),
+    "taught_alarm_pct": _between(0, 999, "the taught alarm limit must be above 0 and at most 999 %", low_open=True),
+    "taught_delay_windows": _between(1, 1000, "the taught alarm delay must be 1 to 1000 windows"),
 }
 
 
@@ -91,6 +95,11 @@ class Settings:
     pipeline_watch_dir: str = ""  # new experiment files here fire the new-data trigger
     degradation_accuracy: float = 0.8  # labelled feedback below this fires the degradation trigger
     degradation_min_labels: int = 20
+    teach_runs: int = 1  # a teach-in learns from this many good runs
+    relearn_after_tool_change: bool = True  # a tool change starts a teach-in of the machine's setup
+    taught_warn_pct: float = 15.0  # default limits over the taught value (each setup can have its own)
+    taught_alarm_pct: float = 30.0
+    taught_delay_windows: int = 3  # consecutive 2 s windows over the alarm limit before the alarm
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     window_state: str = ""
     extra: dict = field(default_factory=dict)  # keys this version does not know, written back as they came
@@ -109,6 +118,8 @@ class Settings:
         problems = list(self.field_problems().values())
         if bool(self.metrics_tls_cert) != bool(self.metrics_tls_key):
             problems.append("metrics TLS needs both a certificate file and a key file")
+        if self.taught_warn_pct > self.taught_alarm_pct:
+            problems.append("the taught warning limit must not be above the alarm limit")
         return problems
 
     def data_dir_problem(self) -> str | None:

@@ -26,13 +26,16 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
+from ..data.setup import setups_of_rows
 from ..models.verdict import ToolVerdict
 from ..monitoring.metrics import AppMetrics
+from ..monitoring.teach_in import Limits
 from .alarms import AlarmBoard, AlarmError, AlarmState, AlarmTransition
 from .machine_monitor import DriftCheck, MachineMonitor
 from .replay import ReplaySource
 from .samples import RECEIVED_AT, SAMPLE_TIME
 from .sources import LiveSource, MachineSpec, SourceHealth, SourceState
+from .teach_state import MachineTeachIn, TaughtLibrary
 from .wear_state import WearState, WearStateTracker
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,10 @@ class LiveConfig:
     hysteresis: float = 0.05
     alarm_delay: int = 20  # samples the smoothed state must stay WORN before the alarm is raised
     drift_interval_s: float = 10.0
+    teach_runs: int = 1  # runs a teach-in learns from
+    relearn_after_tool_change: bool = True  # a tool change starts a teach-in of the setup
+    tool_change_poll_s: float = 2.0  # how often tool changes recorded by other processes are read
+    limits: Limits = field(default_factory=Limits)  # the taught monitor's default limits
 
 
 @dataclass
@@ -69,6 +76,13 @@ class MachineView:
     newest_received_at: float | None  # arrival time of the newest scored sample
     error: str = ""
     drift: DriftCheck | None = None  # the machine's last drift check (the same object until the next one)
+    taught: object = None  # monitoring.teach_in.TaughtVerdict: the taught monitor's judgement
+    setup: str = ""  # the setup key text of the machine's samples now
+    tool_runs: int = 0  # runs since the last tool change
+    tool_cutting_s: float = 0.0  # cutting seconds since the last tool change
+    taught_loads: np.ndarray | None = None  # the judged windows' load (% of taught), oldest first (with the trend)
+    taught_band: tuple | None = None  # (median %, 100 %) of what carries the load now
+    limits: Limits | None = None  # the setup's limits
 
 
 @dataclass
@@ -90,10 +104,14 @@ class LiveMachine:
 class LiveNode:
     def __init__(self, machines: list[LiveMachine], model, metrics: AppMetrics, config: LiveConfig | None = None,
                  board: AlarmBoard | None = None, audit=None, predictions=None, feedback=None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, library: TaughtLibrary | None = None,
+                 tool_changes=None, floor_runs=None):
         """``audit``: store.audit_trail.AuditTrail; ``predictions``: store.prediction_log.PredictionLog;
-        ``feedback``: store.pipeline_history.PipelineHistory (false alarms become labels there);
-        ``clock``: the replays' clock (tests step a fake one)."""
+        ``feedback``: store.pipeline_history.PipelineHistory (false alarms and worn tool changes become
+        labels there); ``clock``: the replays' clock (tests step a fake one); ``library``: the taught
+        references (in memory without one); ``tool_changes``: store.tool_changes.ToolChangeLog (tool
+        changes recorded here and by ``cncwear tool-change``); ``floor_runs``: store.feature_store.FeatureStore
+        (labelled runs are kept there for training)."""
         self.machines = machines
         self.model = model
         self._scorer = live_scorer(model)
@@ -101,6 +119,11 @@ class LiveNode:
         self.config = config or LiveConfig()
         self.board = board or AlarmBoard()
         self.audit, self.predictions, self.feedback = audit, predictions, feedback
+        self.library = library or TaughtLibrary(None, self.config.limits)
+        self.tool_changes, self.floor_runs = tool_changes, floor_runs
+        self._tool_change_seen = 0  # the newest tool-change id applied
+        self._tool_change_polled = 0.0
+        self._engine_actions: deque = deque()  # operator actions applied on the engine thread
         self.clock = clock
         self.stop_event = threading.Event()
         self.wake = threading.Event()
@@ -118,6 +141,14 @@ class LiveNode:
             machine.source.wake = self.wake
             if machine.monitor.alarm is None:
                 machine.monitor.alarm = self.board.add(machine.name, self.config.alarm_delay)
+            if machine.monitor.teach_in is None:
+                machine.monitor.teach_in = MachineTeachIn(machine.name, self.library, self.config.teach_runs)
+        if tool_changes is not None:
+            try:  # changes recorded before this node started are history, not news
+                latest = tool_changes.since(0, [m.name for m in machines])
+                self._tool_change_seen = latest[-1].id if latest else 0
+            except Exception as error:
+                log.warning("cannot read the tool changes: %s", error)
             metrics.source_up.labels(machine.name, machine.spec.kind).set(0)
 
     # -- the loop ----------------------------------------------------------------------------
@@ -175,6 +206,7 @@ class LiveNode:
             self._swap_model()
         if self._pending_reference is not None:
             self._apply_reference()
+        self._apply_engine_actions()
         batches = []
         required = set(self.model.feature_set.inputs)
         for machine in self.machines:
@@ -234,7 +266,9 @@ class LiveNode:
             share = slice(start, start + len(rows))
             start = share.stop
             transitions += machine.monitor.ingest(features[share], probability[share], flags[share], latency,
-                                                  phases[share])
+                                                  phases[share], rows)
+            for event in machine.monitor.teach_events:
+                self._record_teach_event(event)
             machine.error = ""
             machine.newest_received_at = float(received[share.stop - 1])
             machine.trend_values.extend(machine.monitor.last_smoothed)
@@ -368,6 +402,120 @@ class LiveNode:
             self._record(transitions, raise_errors=True)
             return transitions
 
+    # -- teach-in and tool changes (any thread; applied on the engine thread) ---------------------
+    def machine(self, name: str) -> LiveMachine:
+        for machine in self.machines:
+            if machine.name == name:
+                return machine
+        raise AlarmError(f"unknown machine {name!r}; this node watches {', '.join(m.name for m in self.machines)}")
+
+    def tool_change(self, machine: str, reason: str, user: str, comment: str = "") -> object:
+        """The operator changed the tool: recorded first (write-ahead, retried by the store), then
+        on the engine thread the run ends and is labelled, the tool life resets and, when set, a
+        teach-in starts. Returns the stored record (None without a tool-change log)."""
+        from ..store.tool_changes import REASONS, label_for
+
+        self.machine(machine)
+        if reason not in REASONS:
+            raise AlarmError(f"tool change reason must be one of {', '.join(REASONS)}, not {reason!r}")
+        if not user.strip():
+            raise AlarmError("recording a tool change needs a user name")
+        monitor = self.machine(machine).monitor
+        record = None
+        if self.tool_changes is not None:
+            record = self.tool_changes.record(machine, reason, user, comment, setup=monitor.teach_in.setup,
+                                              model_version=str(self.model.version), run_label=label_for(reason),
+                                              cutting_s=monitor.teach_in.tool_cutting_s, runs=monitor.teach_in.tool_runs)
+            self._tool_change_seen = max(self._tool_change_seen, record.id)
+        self._engine_actions.append(("tool_change", machine, reason, user, comment))
+        self.wake.set()
+        return record
+
+    def start_teach_in(self, machine: str, user: str, forget: bool = False) -> None:
+        """Learn mode on the machine's next run(s); ``forget``: Relearn, the setup's stored reference is
+        forgotten first (alarm history is not touched)."""
+        self.machine(machine)
+        if not user.strip():
+            raise AlarmError("a teach-in needs a user name")
+        self._engine_actions.append(("teach", machine, forget, user, ""))
+        self.wake.set()
+
+    def teach_last_run(self, machine: str, user: str) -> None:
+        """Mark the machine's last finished run as good: it becomes the setup's reference."""
+        self.machine(machine)
+        self._engine_actions.append(("mark_good", machine, None, user, ""))
+        self.wake.set()
+
+    def _apply_engine_actions(self) -> None:
+        self._poll_tool_changes()
+        while self._engine_actions:
+            action, name, value, user, comment = self._engine_actions.popleft()
+            machine = self.machine(name)
+            teach_in = machine.monitor.teach_in
+            try:
+                with self._lock:
+                    if action == "tool_change":
+                        self._apply_tool_change(machine, value, user, comment)
+                    elif action == "teach":
+                        if value and teach_in.setup:
+                            self.library.forget(name, teach_in.setup, user, "relearn")
+                            teach_in.reference = None
+                        teach_in.start_learning()
+                        self._audit("teach.started", f"{name}/{teach_in.setup}", name, user,
+                                    "relearn" if value else "teach-in")
+                    elif action == "mark_good":
+                        self._record_teach_event(teach_in.teach_last_run())
+            except Exception as error:  # shown on the machine, never stops the loop
+                machine.error = f"{action.replace('_', ' ')} failed: {error}"
+                log.warning("machine %s: %s", name, machine.error)
+
+    def _apply_tool_change(self, machine: LiveMachine, reason: str, user: str, comment: str) -> None:
+        from ..store.tool_changes import label_for
+
+        monitor = machine.monitor
+        label = label_for(reason)
+        rows = monitor.labelled_run_rows()
+        monitor.teach_in.tool_changed(self.config.relearn_after_tool_change)
+        self.metrics.tool_changes.labels(machine.name, reason).inc()
+        if label is None:
+            return
+        version = str(self.model.version)
+        if self.feedback is not None:
+            self.feedback.add_feedback(machine.name, version, monitor.state is WearState.WORN, label == "worn",
+                                       f"tool change: {reason}")
+        if self.floor_runs is not None and rows is not None and len(rows):
+            self.floor_runs.add_floor_run(machine.name, monitor.teach_in.setup or rows_setup(rows), version, label,
+                                          rows, reason, user)
+
+    def _poll_tool_changes(self) -> None:
+        """Tool changes recorded by another process (``cncwear tool-change``) for these machines."""
+        if self.tool_changes is None:
+            return
+        now = time.monotonic()
+        if now - self._tool_change_polled < self.config.tool_change_poll_s:
+            return
+        self._tool_change_polled = now
+        try:
+            changes = self.tool_changes.since(self._tool_change_seen, [m.name for m in self.machines])
+        except Exception as error:
+            log.warning("cannot read the tool changes: %s", error)
+            return
+        for change in changes:
+            self._tool_change_seen = max(self._tool_change_seen, change.id)
+            self._engine_actions.append(("tool_change", change.machine, change.reason, change.user, change.comment))
+
+    def _record_teach_event(self, event) -> None:
+        if event.action == "refused":
+            self._audit("teach.refused", f"{event.machine}/{event.setup}", event.machine, "cncwear", event.detail)
+
+    def _audit(self, action: str, subject: str, machine: str, user: str, comment: str) -> None:
+        if self.audit is None:
+            return
+        try:
+            self.audit.record(action, subject=subject, machine=machine, comment=comment, user=user)
+        except Exception:
+            log.exception("could not write %s to the audit trail", action)
+
     def _published(self, transitions: list[AlarmTransition]) -> None:
         for transition in transitions:
             self.metrics.set_alarm_state(transition.machine, transition.new_state.value)
@@ -461,7 +609,16 @@ class LiveNode:
             verdict=monitor.verdict.verdict(),
             scored=machine.monitor.scored, alarm=self.alarm_of(machine.name),
             trend_values=np.fromiter(machine.trend_values, float, len(machine.trend_values)) if with_trend else None,
-            newest_received_at=machine.newest_received_at, error=machine.error, drift=monitor.last_check)
+            newest_received_at=machine.newest_received_at, error=machine.error, drift=monitor.last_check,
+            taught=monitor.teach_in.verdict(), setup=monitor.teach_in.setup, tool_runs=monitor.teach_in.tool_runs,
+            tool_cutting_s=monitor.teach_in.tool_cutting_s, limits=monitor.teach_in.limits,
+            taught_loads=np.fromiter(monitor.teach_in.loads, float, len(monitor.teach_in.loads)) if with_trend else None,
+            taught_band=monitor.teach_in.band_pct())
+
+
+def rows_setup(rows: pd.DataFrame) -> str:
+    """The setup text of a run's last sample."""
+    return str(setups_of_rows(rows.iloc[-1:])[0])
 
 
 def live_scorer(model):

@@ -63,13 +63,20 @@ def load_model(spec: str, training_data: Callable, audit_url: str | None = None)
         raise NodeInputError(f"--model {spec}: {error}") from None
 
 
-def open_stores(url: str | None) -> dict:
-    """The live engine's audit trail, prediction log and feedback store at ``url`` (None: the default)."""
+def open_stores(url: str | None, limits=None) -> dict:
+    """The live engine's stores at ``url`` (None: the default): audit trail, prediction log,
+    feedback, taught references (``limits``: the default limits), tool changes, floor-labelled runs."""
     from ..store.audit_trail import AuditTrail
+    from ..store.database import default_store_url
+    from ..store.feature_store import FeatureStore
     from ..store.pipeline_history import PipelineHistory
     from ..store.prediction_log import PredictionLog
+    from ..store.tool_changes import ToolChangeLog
+    from .teach_state import TaughtLibrary
 
-    return {"audit": AuditTrail(url), "predictions": PredictionLog(url), "feedback": PipelineHistory(url)}
+    return {"audit": AuditTrail(url), "predictions": PredictionLog(url), "feedback": PipelineHistory(url),
+            "library": TaughtLibrary(url or default_store_url(), limits), "tool_changes": ToolChangeLog(url),
+            "floor_runs": FeatureStore(url)}
 
 
 class HeadlessNode:
@@ -112,7 +119,7 @@ class HeadlessNode:
             machines = [open_machine(spec, model, self.metrics, self.config, reference) for spec in self.specs]
         except ValueError as error:
             raise NodeInputError(str(error)) from None
-        stores = open_stores(self.store_url or None) if self.keep_log else {}
+        stores = open_stores(self.store_url or None, self.config.limits) if self.keep_log else {}
         self.stores += list(stores.values())
         self.node = LiveNode(machines, model, self.metrics, self.config, **stores)
         if self.model_spec == "champion" and self.champion_check_s > 0:

@@ -12,7 +12,7 @@ next run. Outside learn mode every window is judged against the setup's referenc
 from __future__ import annotations
 
 import logging
-import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +21,7 @@ from ..data.schema import CUTTING_PHASES, PHASE_CODES
 from ..data.setup import SetupKey
 from ..monitoring.teach_in import (
     MIN_TEACH_WINDOWS,
+    NOT_TAUGHT,
     Limits,
     TaughtJudge,
     TaughtReference,
@@ -32,8 +33,18 @@ from ..monitoring.teach_in import (
 )
 
 log = logging.getLogger(__name__)
+LOAD_TREND_WINDOWS = 150  # five minutes of 2 s windows for the tile's trend
 _RUN_START_CODES = np.array([PHASE_CODES["Starting"], PHASE_CODES["Prep"]])
 _CUTTING_CODES = np.array([PHASE_CODES[p] for p in CUTTING_PHASES])
+
+
+def taught_limits(settings) -> Limits:
+    """The default limits a ``settings.Settings`` asks for (out-of-range values: the defaults)."""
+    try:
+        return Limits(settings.taught_warn_pct, settings.taught_alarm_pct, settings.taught_delay_windows)
+    except (TypeError, ValueError) as error:
+        log.warning("taught limits from the settings ignored: %s", error)
+        return Limits()
 
 
 class TaughtLibrary:
@@ -110,6 +121,10 @@ class TaughtLibrary:
     def invalidate(self) -> None:
         self._cache.clear()
 
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
 
 @dataclass
 class TeachEvent:
@@ -138,6 +153,7 @@ class MachineTeachIn:
     tool_cutting_s: float = 0.0  # cutting seconds since the last tool change
     judge: TaughtJudge = field(default=None)
     last_run: Windows | None = None  # the cutting windows of the last run that ended (Mark run good)
+    loads: deque = field(default_factory=lambda: deque(maxlen=LOAD_TREND_WINDOWS))  # judged windows' load, %
     _run: list = field(default_factory=list)  # the current run's windows
     _collected: list = field(default_factory=list)  # learn mode: windows of the runs so far
     _collected_runs: int = 0
@@ -192,7 +208,7 @@ class MachineTeachIn:
         self._run.append(windows)
         self.tool_cutting_s += windows.cutting_s
         if not self.learning:
-            self.judge.update(windows)
+            self.loads.extend(j.load_pct for j in self.judge.update(windows) if j.level != NOT_TAUGHT)
 
     def _end_run(self) -> list[TeachEvent]:
         """The run so far ends (a new part, a setup change, a tool change)."""
@@ -308,13 +324,12 @@ class MachineTeachIn:
         state = self.verdict().state
         return "not_taught" if state == "no_setup" else state
 
-    def band(self, phase: str, signal_index: int = 0) -> tuple[float, float] | None:
-        """The taught band (median, taught peak) of a signal's level in a phase, for the trend."""
-        if self.reference is None or phase not in self.reference.taught:
+    def band_pct(self) -> tuple[float, float] | None:
+        """The taught band of the statistic that carries the load now, in % of taught: from the
+        teach windows' median to their peak (100 %); None when nothing is judged."""
+        last = self.judge.last
+        if self.reference is None or last is None or last.level == NOT_TAUGHT or not last.taught:
             return None
-        return (float(self.reference.median[phase]["level"][signal_index]),
-                float(self.reference.taught[phase]["level"][signal_index]))
-
-
-def load_pct(verdict: TaughtVerdict) -> float:
-    return verdict.load_pct if verdict.load_pct is not None else math.nan
+        index = self.reference.signals.index(last.signal)
+        median = float(self.reference.median[last.phase][last.statistic][index])
+        return (median / last.taught * 100.0, 100.0)

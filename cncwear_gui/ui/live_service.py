@@ -36,9 +36,12 @@ DRIFT_CHECK_S = 10  # the engine checks every machine's window this often
 
 def live_config(settings: Settings, drift_interval_s: float = DRIFT_CHECK_S):
     from ..live.engine import LiveConfig
+    from ..live.teach_state import taught_limits
 
     return LiveConfig(threshold=settings.worn_threshold, window=settings.smoothing_window,
-                      alarm_delay=settings.alarm_delay_samples, drift_interval_s=drift_interval_s)
+                      alarm_delay=settings.alarm_delay_samples, drift_interval_s=drift_interval_s,
+                      teach_runs=settings.teach_runs, relearn_after_tool_change=settings.relearn_after_tool_change,
+                      limits=taught_limits(settings))
 
 
 def demo_machines(dataset, speed: float, model, metrics, config) -> list:
@@ -117,10 +120,8 @@ class LiveService(QObject):
 
     def _serve(self, generation, settings, model, dataset, texts, store_url) -> None:
         from ..live.engine import LiveNode
+        from ..live.node import open_stores
         from ..monitoring.metrics import app_metrics
-        from ..store.audit_trail import AuditTrail
-        from ..store.pipeline_history import PipelineHistory
-        from ..store.prediction_log import PredictionLog
 
         try:
             metrics = app_metrics()
@@ -132,7 +133,7 @@ class LiveService(QObject):
             else:
                 machines = []
             url = store_url or settings.feature_store_url or None
-            stores = {"audit": AuditTrail(url), "predictions": PredictionLog(url), "feedback": PipelineHistory(url)}
+            stores = open_stores(url, config.limits)
         except Exception as error:
             log.exception("the live engine could not start")
             self.failed.emit(f"The live machines could not start: {error}")
@@ -222,6 +223,17 @@ class LiveService(QObject):
 
     def unshelve(self, machine: str, user: str) -> None:
         self._act("unshelved", machine, lambda node: node.unshelve(machine, user))
+
+    def tool_change(self, machine: str, reason: str, user: str, comment: str = "") -> None:
+        self._act(f"tool change ({reason}) recorded", machine, lambda node: node.tool_change(machine, reason, user, comment))
+
+    def start_teach_in(self, machine: str, user: str, relearn: bool = False) -> None:
+        what = "relearn started: the next run becomes the reference" if relearn else "teach-in started"
+        self._act(what, machine, lambda node: node.start_teach_in(machine, user, forget=relearn))
+
+    def teach_last_run(self, machine: str, user: str) -> None:
+        self._act("last run marked good: it becomes the reference", machine,
+                  lambda node: node.teach_last_run(machine, user))
 
     def _act(self, what: str, machine: str, action) -> None:
         node = self.node

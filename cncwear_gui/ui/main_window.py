@@ -150,6 +150,10 @@ class MainWindow(QMainWindow):
         self.live.action_done.connect(self._on_operator_action)
         self.live.action_failed.connect(self._on_operator_action_failed)
         self.operator_view.acknowledge_requested.connect(self.alarms_view.ask_acknowledge)
+        self.operator_view.tool_change_requested.connect(self.alarms_view.ask_tool_change)
+        self.operator_view.teach_requested.connect(self._teach)
+        self.alarms_view.tool_change_requested.connect(
+            lambda machine, reason, comment: self.live.tool_change(machine, reason, _os_user(), comment))
         self.alarms_view.acknowledge_requested.connect(
             lambda machine, comment, false_alarm: self.live.acknowledge(machine, _os_user(), comment, false_alarm))
         self.alarms_view.shelve_requested.connect(
@@ -321,6 +325,13 @@ class MainWindow(QMainWindow):
         if not busy:
             self.progress.setValue(1000 if self.state.scores is not None else 0)
             self.progress.setFormat("ready" if self.state.scores is not None else "stopped")
+
+    def _teach(self, machine: str, how: str) -> None:
+        """The tile's Teach menu: the next run, the last run, or relearn from the next run."""
+        if how == "last_run":
+            self.live.teach_last_run(machine, _os_user())
+        else:
+            self.live.start_teach_in(machine, _os_user(), relearn=how == "relearn")
 
     def _on_failed(self, message: str) -> None:
         self.last_error = message

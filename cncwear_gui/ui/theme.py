@@ -29,6 +29,17 @@ TILE_COLOURS = {
     "worn": ("#e8a33d", "#000000"),
     "unknown": ("#d9d9d9", "#555555"),
 }
+#: The taught monitor's line on a tile: (symbol, text, colour). ISA-101: colour only when abnormal;
+#: an untaught setup is its own state (blue, a hollow diamond), never the OK look.
+TAUGHT_LOOK = {
+    "ok": ("●", "{load} of taught", "#1f1f1f"),
+    "warning": ("◆", "{load} of taught — WARNING", "#8a5a00"),
+    "alarm": ("▲", "{load} of taught — OVER THE LIMIT", "#b00000"),
+    "not_taught": ("◇", "SETUP NOT TAUGHT", "#1f4e99"),
+    "no_setup": ("◇", "SETUP UNKNOWN — not taught", "#1f4e99"),
+    "teaching": ("◌", "TEACHING — learning this setup", "#1f4e99"),
+}
+TAUGHT_BAND = (31, 78, 153, 45)  # the taught band in a tile's trend (RGBA)
 
 # -- plot colours (RGB, RGBA) ----------------------------------------------------------------
 GREY = (70, 70, 70)  # lines and text of the monitoring plots

@@ -85,8 +85,47 @@ class AcknowledgeDialog(QDialog):
         form.addRow(buttons)
 
 
+TOOL_CHANGE_REASONS = {  # store.tool_changes.REASONS, as the operator reads them
+    "worn": "Worn — the tool was worn (labels the run worn)",
+    "broken": "Broken — the tool broke (labels the run worn)",
+    "scheduled": "Scheduled — planned change, tool life reached",
+    "precaution": "Precaution — changed to be safe, not seen worn",
+}
+
+
+class ToolChangeDialog(QDialog):
+    """Which machine, why, and a comment, for a tool change."""
+
+    def __init__(self, machines: list[str], machine: str | None = None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Record a tool change")
+        self.machine = QComboBox()
+        self.machine.addItems(machines)
+        if machine in machines:
+            self.machine.setCurrentText(machine)
+        self.reason = QComboBox()
+        for key, text in TOOL_CHANGE_REASONS.items():
+            self.reason.addItem(text, key)
+        self.comment = QLineEdit()
+        self.comment.setPlaceholderText("optional, e.g. flank wear 0.3 mm, T12 replaced")
+        note = QLabel("The run ends here and is labelled by the reason; the tool life starts again; "
+                      "a teach-in of the new tool starts when that is set (Edit → Settings).")
+        note.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow("Machine", self.machine)
+        form.addRow("Reason", self.reason)
+        form.addRow("Comment", self.comment)
+        form.addRow(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Record tool change")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
 class AlarmsView(QWidget):
     acknowledge_requested = Signal(str, str, bool)  # machine, comment, false alarm
+    tool_change_requested = Signal(str, str, str)  # machine, reason, comment
     shelve_requested = Signal(str, float, str)  # machine, minutes, comment
     unshelve_requested = Signal(str)
 
@@ -128,6 +167,8 @@ class AlarmsView(QWidget):
         self.shelve_minutes.setSuffix(" min")
         self.shelve_button = QPushButton("Shelve")
         self.unshelve_button = QPushButton("Unshelve")
+        self.tool_button = QPushButton("Tool changed…")
+        self.tool_button.clicked.connect(lambda: self.ask_tool_change(self.selected_machine()))
         self.ack_button.clicked.connect(lambda: self.ask_acknowledge(self.selected_machine()))
         self.false_button.clicked.connect(lambda: self.ask_acknowledge(self.selected_machine(), false_alarm=True))
         self.shelve_button.clicked.connect(self._shelve)
@@ -151,7 +192,7 @@ class AlarmsView(QWidget):
         filters.addWidget(self.counts)
         actions = QHBoxLayout()
         for widget in (self.ack_button, self.false_button, QLabel("for"), self.shelve_minutes, self.shelve_button,
-                       self.unshelve_button):
+                       self.unshelve_button, self.tool_button):
             actions.addWidget(widget)
         actions.addStretch(1)
         top = QWidget()
@@ -258,6 +299,16 @@ class AlarmsView(QWidget):
         dialog = AcknowledgeDialog(machine, false_alarm, self)
         if dialog.exec():
             self.acknowledge_requested.emit(machine, dialog.comment.text().strip(), dialog.false_alarm.isChecked())
+
+    def ask_tool_change(self, machine: str | None = None) -> None:
+        machines = [m.name for m in self.node.machines] if self.node is not None else []
+        if not machines:
+            self.message.setText("No live machines: a tool change is recorded for a machine the app watches.")
+            return
+        dialog = ToolChangeDialog(machines, machine, self)
+        if dialog.exec():
+            self.tool_change_requested.emit(dialog.machine.currentText(), dialog.reason.currentData(),
+                                            dialog.comment.text().strip())
 
     def _shelve(self) -> None:
         machine = self.selected_machine()

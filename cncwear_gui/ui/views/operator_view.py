@@ -1,9 +1,14 @@
 """Operator view: one tile per machine, readable from two metres.
 
 ISA-101 style: a muted grey background; colour only for the abnormal state, and always with text
-and a shape (● TOOL OK, ▲ REPLACE TOOL, — NO DATA). The state is the tool verdict on the run in
-progress (models/verdict.py). Each tile also shows the smoothed worn probability, the trend of the last five minutes against the threshold, the source and its health,
-and the machine's alarm (ISA-18.2) with an Acknowledge button while it needs action.
+and a shape (● TOOL OK, ▲ REPLACE TOOL, — NO DATA). The light is REPLACE TOOL when either judgement
+says so: the taught monitor (the load as % of the reference taught for this machine and setup,
+live/teach_state.py) or the model's verdict on the run in progress (models/verdict.py), each on its
+own line and named. An untaught setup is its own state (◇ SETUP NOT TAUGHT, blue), never OK.
+Each tile also shows the setup and the tool's life since its change, the trend of the last five
+minutes (the load against the taught band and limits once taught, else P(worn) against the
+threshold), the source and its health, and the machine's alarm (ISA-18.2) with an Acknowledge
+button while it needs action. **Tool changed…** and **Teach…** are the operator's actions.
 
 The tiles are fed by the live engine (``LiveService.updated``), which scores on its own thread:
 this view only copies numbers into widgets. Labels change on every pass (that is what "the
@@ -23,6 +28,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -32,7 +38,7 @@ from PySide6.QtWidgets import (
 from ...data.schema import SAMPLE_PERIOD_S
 from ...live.wear_state import WearState
 from ..state import AppState
-from ..theme import THRESHOLD_LINE, TILE_COLOURS, TREND_INK
+from ..theme import TAUGHT_BAND, TAUGHT_LOOK, THRESHOLD_LINE, TILE_COLOURS, TREND_INK
 
 TREND_SECONDS = 300  # the last five minutes of machine time
 FULL_SIZE_TEXT_WIDTH = 330  # pixels "REPLACE TOOL" needs at the full state font (30 pt), beside its symbol
@@ -55,6 +61,8 @@ _SOURCE_TEXT = {"connected": "", "connecting": "connecting…", "reconnecting": 
 
 class MachineTile(QFrame):
     acknowledge_requested = Signal(str)  # machine
+    tool_change_requested = Signal(str)  # machine
+    teach_requested = Signal(str, str)  # machine, "next" | "last_run" | "relearn"
 
     def __init__(self, name: str, parent=None):
         super().__init__(parent)
@@ -78,6 +86,27 @@ class MachineTile(QFrame):
         self.verdict.setObjectName("verdictText")
         self.verdict.setWordWrap(True)
         self.verdict.setMinimumWidth(1)
+        self.setup = QLabel("")
+        self.setup.setObjectName("setupText")
+        self.setup.setWordWrap(True)
+        self.setup.setMinimumWidth(1)
+        self.taught = QLabel("")
+        self.taught.setObjectName("taughtText")
+        self.taught.setMinimumWidth(1)
+        self.taught_detail = QLabel("")
+        self.taught_detail.setObjectName("taughtDetail")
+        self.taught_detail.setWordWrap(True)
+        self.taught_detail.setMinimumWidth(1)
+        self.tool_changed = QPushButton("Tool changed…")
+        self.tool_changed.setToolTip("Record a tool change: ends and labels the run, resets the tool life, "
+                                     "and starts a teach-in when set")
+        self.tool_changed.clicked.connect(lambda: self.tool_change_requested.emit(self.machine))
+        self.teach = QPushButton("Teach")
+        menu = QMenu(self.teach)
+        for key, text in (("next", "Teach on the next run"), ("last_run", "Mark the last run good (teach on it)"),
+                          ("relearn", "Relearn: forget this setup's reference")):
+            menu.addAction(text).triggered.connect(lambda _=False, key=key: self.teach_requested.emit(self.machine, key))
+        self.teach.setMenu(menu)
         self.alarm = QLabel("")
         self.alarm.setObjectName("alarmText")
         self.acknowledge = QPushButton("Acknowledge…")
@@ -94,6 +123,15 @@ class MachineTile(QFrame):
         self.threshold = pg.InfiniteLine(angle=0, pen=pg.mkPen(THRESHOLD_LINE, width=2, style=Qt.DashLine))
         self.trend.addItem(self.threshold)
         self.trend.setXRange(-TREND_SECONDS / 60, 0, padding=0)
+        self.band = pg.LinearRegionItem((0, 100), orientation="horizontal", movable=False,
+                                        brush=pg.mkBrush(*TAUGHT_BAND), pen=pg.mkPen(None))
+        self.warn_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(THRESHOLD_LINE, width=1, style=Qt.DotLine))
+        self.alarm_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(THRESHOLD_LINE, width=2, style=Qt.DashLine))
+        for item in (self.band, self.warn_line, self.alarm_line):
+            item.setVisible(False)
+            self.trend.addItem(item)
+        self._trend_mode = "probability"
+        self._taught_look: tuple | None = None
 
         for label in (self.name, self.status, self.probability, self.source):  # may shrink: the font follows the width
             label.setMinimumWidth(1)
@@ -110,13 +148,21 @@ class MachineTile(QFrame):
         alarm_row = QHBoxLayout()
         alarm_row.addWidget(self.alarm, 1)
         alarm_row.addWidget(self.acknowledge)
+        action_row = QHBoxLayout()
+        action_row.addWidget(self.tool_changed)
+        action_row.addWidget(self.teach)
+        action_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(self.source)
+        layout.addWidget(self.setup)
         layout.addLayout(state_row)
+        layout.addWidget(self.taught)
+        layout.addWidget(self.taught_detail)
         layout.addLayout(detail_row)
         layout.addWidget(self.verdict)
         layout.addLayout(alarm_row)
+        layout.addLayout(action_row)
         layout.addWidget(self.trend, 1)
 
     def resizeEvent(self, event) -> None:
@@ -125,13 +171,16 @@ class MachineTile(QFrame):
         scale = round(max(0.4, min(1.0, (self.width() - 140) / FULL_SIZE_TEXT_WIDTH)), 2)
         if scale != self._scale:
             self._scale = scale
-            for label, points in ((self.name, 20), (self.symbol, 40), (self.status, 30), (self.probability, 22)):
+            for label, points in ((self.name, 20), (self.symbol, 40), (self.status, 30), (self.probability, 18)):
                 label.setStyleSheet(f"font-size: {points * scale:.1f}pt;")
 
     def show_view(self, view, threshold: float, now: float) -> None:
         """Copy one machine's state (live.engine.MachineView) into the widgets."""
         connected = view.health.state.value == "connected"
         state = view.state if connected or view.state is WearState.UNKNOWN else WearState.UNKNOWN
+        taught = view.taught
+        if connected and taught is not None and taught.state == "alarm":
+            state = WearState.WORN  # the taught monitor's alarm lights the tile like the model's verdict
         alarm_state = view.alarm.get("state", "normal")
         look = (state, alarm_state, connected, bool(view.scored))
         if look != self._shown_look:  # restyling is costly: only when something an operator sees changes
@@ -147,10 +196,60 @@ class MachineTile(QFrame):
             self.acknowledge.setVisible(bool(view.alarm.get("needs_action")))
             self._shown_look = look
         smoothed = view.smoothed
-        self.probability.setText("P(worn) —" if np.isnan(smoothed) else f"P(worn) {smoothed:.2f}")
+        self.probability.setText("Model: P(worn) —" if np.isnan(smoothed) else f"Model: P(worn) {smoothed:.2f}")
         self.verdict.setText(self._verdict_text(view.verdict))
         self.source.setText(self._source_text(view))
+        self._show_taught(view)
         self.threshold.setValue(threshold)
+        self._show_trend(view)
+
+    def _show_taught(self, view) -> None:
+        taught = view.taught
+        if taught is None:
+            self.taught.setText("")
+            self.taught_detail.setText("")
+            return
+        symbol, text, colour = TAUGHT_LOOK.get(taught.state, TAUGHT_LOOK["not_taught"])
+        load = "—" if taught.load_pct is None or np.isnan(taught.load_pct) else f"{taught.load_pct:.0f} %"
+        self.taught.setText(f"{symbol} Taught monitor: {text.format(load=load)}")
+        if (colour, self._scale) != self._taught_look:  # restyle only when it changes
+            self._taught_look = (colour, self._scale)
+            self.taught.setStyleSheet(f"color: {colour}; font-size: {18 * self._scale:.1f}pt; font-weight: bold;")
+        self.taught_detail.setText(taught.sentence)
+        life = f"tool: {view.tool_runs} run(s), {view.tool_cutting_s / 60:.1f} min cutting since the change"
+        version = f" · reference v{taught.reference_version}" if taught.reference_version else ""
+        self.setup.setText(f"Setup: {view.setup or 'no samples yet'}{version} · {life}")
+
+    def _show_trend(self, view) -> None:
+        """The load against the taught band once the setup is taught, else P(worn) against the threshold."""
+        loads = view.taught_loads
+        taught = view.taught is not None and view.taught.state in ("ok", "warning", "alarm")
+        if taught and loads is not None and len(loads):
+            if self._trend_mode != "load":
+                self._trend_mode = "load"
+                self.trend.setLabel("left", "% of taught")
+                self.threshold.setVisible(False)
+                for item in (self.band, self.warn_line, self.alarm_line):
+                    item.setVisible(True)
+            limits = view.limits
+            if limits is not None:
+                self.warn_line.setValue(100 + limits.warn_pct)
+                self.alarm_line.setValue(100 + limits.alarm_pct)
+            if view.taught_band is not None:
+                self.band.setRegion(view.taught_band)
+            top = max(200.0, float(np.nanmax(loads)) * 1.05, 110 + (limits.alarm_pct if limits else 30))
+            self.trend.setYRange(0, top, padding=0.02)
+            seconds = np.arange(len(loads)) - len(loads) + 1
+            self.curve.setData(seconds * 2.0 / 60, loads)  # one point per 2 s window
+            return
+        if self._trend_mode != "probability":
+            self._trend_mode = "probability"
+        self._taught_look: tuple | None = None
+            self.trend.setLabel("left", "P(worn)")
+            self.threshold.setVisible(True)
+            for item in (self.band, self.warn_line, self.alarm_line):
+                item.setVisible(False)
+            self.trend.setYRange(0, 1, padding=0.02)
         if view.trend_values is not None:
             values = view.trend_values[-int(TREND_SECONDS / SAMPLE_PERIOD_S):]
             minutes_ago = (np.arange(len(values)) - len(values) + 1) * SAMPLE_PERIOD_S / 60
@@ -159,10 +258,11 @@ class MachineTile(QFrame):
     @staticmethod
     def _verdict_text(verdict) -> str:
         if verdict.samples == 0:
-            return "This run: no samples yet"
+            return "Model, this run: no samples yet"
         if verdict.confidence <= 0.5:
-            return f"This run: {verdict.worn_share:.0%} of {verdict.samples:,} samples called worn — not enough for a verdict yet"
-        return (f"This run: {verdict.worn_share:.0%} of {verdict.samples:,} samples called worn → "
+            return (f"Model, this run: {verdict.worn_share:.0%} of {verdict.samples:,} samples called worn — "
+                    "not enough for a verdict yet")
+        return (f"Model, this run: {verdict.worn_share:.0%} of {verdict.samples:,} samples called worn → "
                 f"{'worn' if verdict.worn else 'unworn'}, {verdict.confidence:.0%} confident")
 
     @staticmethod
@@ -188,6 +288,8 @@ class MachineTile(QFrame):
 
 class OperatorView(QWidget):
     acknowledge_requested = Signal(str)  # machine
+    tool_change_requested = Signal(str)  # machine
+    teach_requested = Signal(str, str)  # machine, "next" | "last_run" | "relearn"
 
     def __init__(self, state: AppState, parent=None):
         super().__init__(parent)
@@ -202,9 +304,11 @@ class OperatorView(QWidget):
         self.grid = QGridLayout()
         self.grid.setSpacing(12)
         self.note = QLabel(
-            "Wear advice from 10 Hz machine data — not a breakage stop. The light follows the verdict on the "
-            "run in progress (the share of samples called worn, once 95 % confident); the trend shows a rolling "
-            "mean of P(worn); the alarm needs the worn verdict to persist (Edit → Settings)."
+            "Wear advice from 10 Hz machine data — not a breakage stop. Two judgements, each named: the taught "
+            "monitor compares the load with the reference taught for this machine and setup (warning and alarm "
+            "limits as % over it, with a delay); the model judges the run in progress from the share of samples "
+            "called worn. Either raises the alarm. Record every tool change: it labels the run and teaches the "
+            "new tool (Edit → Settings)."
         )
         self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -227,6 +331,8 @@ class OperatorView(QWidget):
         for name in names:
             tile = MachineTile(name)
             tile.acknowledge_requested.connect(self.acknowledge_requested)
+            tile.tool_change_requested.connect(self.tool_change_requested)
+            tile.teach_requested.connect(self.teach_requested)
             self.tiles[name] = tile
         columns = 2 if len(names) <= 4 else min(4, -(-len(names) // 2))
         for index, tile in enumerate(self.tiles.values()):
