@@ -431,7 +431,8 @@ class MainWindow(QMainWindow):
             if new.worn_threshold != old.worn_threshold:
                 self._score()
             live_fields = ("worn_threshold", "smoothing_window", "alarm_delay_samples", "machines", "demo_replay_speed",
-                           "feature_store_url")
+                           "feature_store_url", "teach_runs", "relearn_after_tool_change", "taught_warn_pct",
+                           "taught_alarm_pct", "taught_delay_windows")
             if any(getattr(new, name) != getattr(old, name) for name in live_fields):
                 self.start_live()
             if new.data_dir != old.data_dir:

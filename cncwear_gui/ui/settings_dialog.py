@@ -60,6 +60,28 @@ class SettingsDialog(QDialog):
         self.alarm_delay.setSuffix(" samples")
         self.alarm_delay.setValue(settings.alarm_delay_samples)
         self.alarm_delay.setToolTip("The alarm is raised when the run's tool verdict stays WORN this many samples.")
+        self.teach_runs = QSpinBox()
+        self.teach_runs.setRange(1, 100)
+        self.teach_runs.setSuffix(" run(s)")
+        self.teach_runs.setValue(settings.teach_runs)
+        self.teach_runs.setToolTip("A teach-in learns the setup's reference from this many good runs.")
+        self.relearn = QCheckBox("a tool change starts a teach-in of the new tool")
+        self.relearn.setChecked(settings.relearn_after_tool_change)
+        self.taught_warn = QDoubleSpinBox()
+        self.taught_warn.setRange(1, 999)
+        self.taught_warn.setDecimals(0)
+        self.taught_warn.setSuffix(" % over taught")
+        self.taught_warn.setValue(settings.taught_warn_pct)
+        self.taught_alarm = QDoubleSpinBox()
+        self.taught_alarm.setRange(1, 999)
+        self.taught_alarm.setDecimals(0)
+        self.taught_alarm.setSuffix(" % over taught")
+        self.taught_alarm.setValue(settings.taught_alarm_pct)
+        self.taught_delay = QSpinBox()
+        self.taught_delay.setRange(1, 1000)
+        self.taught_delay.setSuffix(" windows of 2 s")
+        self.taught_delay.setValue(settings.taught_delay_windows)
+        self.taught_delay.setToolTip("The taught monitor's alarm needs this many windows in a row over the alarm limit.")
         self.alarm_sound = QCheckBox("beep when an alarm is raised")
         self.alarm_sound.setChecked(settings.alarm_sound)
         self.machines = QPlainTextEdit("\n".join(settings.machines))
@@ -123,6 +145,11 @@ class SettingsDialog(QDialog):
         form.addRow("Smoothing window", self.window)
         form.addRow("Alarm delay", self.alarm_delay)
         form.addRow("Alarm sound", self.alarm_sound)
+        form.addRow("Teach-in learns from", self.teach_runs)
+        form.addRow("Tool change", self.relearn)
+        form.addRow("Taught warning limit", self.taught_warn)
+        form.addRow("Taught alarm limit", self.taught_alarm)
+        form.addRow("Taught alarm delay", self.taught_delay)
         form.addRow("Machines", self.machines)
         form.addRow("Demo replay speed", self.demo_speed)
         form.addRow("Theme", self.theme)
@@ -167,6 +194,11 @@ class SettingsDialog(QDialog):
             pipeline_watch_dir=self.watch_dir.text().strip(),
             degradation_accuracy=round(self.degradation.value(), 4),
             degradation_min_labels=self.min_labels.value(),
+            teach_runs=self.teach_runs.value(),
+            relearn_after_tool_change=self.relearn.isChecked(),
+            taught_warn_pct=round(self.taught_warn.value(), 1),
+            taught_alarm_pct=round(self.taught_alarm.value(), 1),
+            taught_delay_windows=self.taught_delay.value(),
         )
 
     def folder_problems(self) -> list[str]:
