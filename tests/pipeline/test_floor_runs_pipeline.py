@@ -81,3 +81,12 @@ def test_the_degradation_trigger_counts_false_alarms_and_worn_tool_changes(home)
     check = triggers.degradation(history, "3", threshold=0.8, min_labels=20)
     assert check.fires is False and check.context["accuracy"] == 1.0 and check.context["labels"] == 50
     history.close()
+
+
+def test_cncwear_train_with_floor_runs_refuses_a_file_numbered_like_a_floor_run(home, tmp_path, bundled_dir):
+    shutil.copy(bundled_dir / "experiment_05.csv", tmp_path / "experiment_100001.csv")
+    done = run_cli("train", "--floor-runs", "--data", str(tmp_path / "experiment_100001.csv"), "--budget", "5",
+                   env={"CNCWEAR_HOME": str(home)})
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "--floor-runs: experiment number(s) [100001] of the training data are in the floor-labelled runs' range" \
+        in done.stderr
