@@ -271,10 +271,9 @@ def _write_run(mlflow, result, fitted, config, feature_set, dataset, X, rows, ex
                registered, task) -> None:
     import pandas as pd
 
+    from ..store.feature_store import is_floor_run
     from ..store.tracking import log_autosklearn_model, log_trusted_model
     from .predictor import SIDECAR_PYFUNC
-
-    from ..store.feature_store import is_floor_run
 
     search = config.search
     floor_runs = sum(map(is_floor_run, dataset.experiments))

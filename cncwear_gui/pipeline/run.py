@@ -195,7 +195,6 @@ def _run_steps(result: PipelineResult, config: PipelineConfig, task: Task, on_ev
 
     def validate(sub: Task) -> dict:
         from ..data.dataset import load_dataset
-
         from ..store.feature_store import FeatureStore, is_floor_run
 
         dataset = load_dataset(config.data, task=sub.child(0.0, 0.7))
