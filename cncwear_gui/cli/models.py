@@ -142,10 +142,26 @@ def _train(dataset, config, args):
         raise BadInput(str(error)) from None
 
 
+def _with_floor_runs(dataset):
+    """The data plus the floor-labelled runs of the settings' feature store (what the pipeline trains on)."""
+    from ..store.feature_store import FeatureStore
+
+    store = FeatureStore(audit_url())
+    try:
+        return store.training_dataset(dataset)
+    except ValueError as error:
+        raise BadInput(f"--floor-runs: {error}") from None
+    finally:
+        store.close()
+
+
 def cmd_train(args) -> int:
     """Search with an AutoML engine, evaluate under both protocols, log to MLflow, maybe register."""
     config = training_config(args, register=args.register or args.promote)
-    result = _train(loaded_or_bad_input(args), config, args)
+    dataset = loaded_or_bad_input(args)
+    if args.floor_runs:
+        dataset = _with_floor_runs(dataset)
+    result = _train(dataset, config, args)
 
     def text() -> None:
         print(f"engine {result.engine}, {result.trials} candidates in {result.search_seconds:.0f} s; feature set {result.feature_set}")
@@ -249,6 +265,8 @@ def register(commands) -> None:
     trainer.add_argument("--margin", type=float, default=0.0, help="promote when challenger >= champion - margin")
     trainer.add_argument("--register", action="store_true", help="register the model as challenger and run the gate")
     trainer.add_argument("--promote", action="store_true", help="as --register, and make it champion if the gate passes")
+    trainer.add_argument("--floor-runs", action="store_true",
+                         help="also train on the operators' floor-labelled runs in the feature store (as the pipeline does)")
     trainer.add_argument("--skip-loeo", action="store_true", help="evaluate the seed protocol only (faster; the gate then needs --protocol seed)")
     trainer.add_argument("--json", action="store_true")
     trainer.add_argument("--progress-json", action="store_true", help="JSON lines: progress and job events, then the result")

@@ -196,7 +196,8 @@ def register(commands) -> None:
     runner.add_argument("--budget", type=int, metavar="SECONDS", help="search budget (default: the settings, 60)")
     runner.add_argument("--margin", type=float, default=0.0, help="promote when challenger >= champion - margin")
     runner.add_argument("--force", action="store_true", help="run even when the trigger's condition does not hold")
-    runner.add_argument("--store", metavar="URL", help="history database (default: the feature store's)")
+    runner.add_argument("--store", metavar="URL", help="history and feature store (its floor-labelled runs join the training data); "
+                        "default: the settings' feature store")
     runner.add_argument("--json", action="store_true")
     runner.add_argument("--progress-json", action="store_true", help="JSON lines: progress, then the result")
     runner.set_defaults(func=cmd_pipeline_run, **NO_MANUAL_META)

@@ -63,7 +63,7 @@ class Dataset:
             experiment = self.experiments[number]
             frame = experiment.samples.copy()
             meta = experiment.meta
-            frame.insert(0, "experiment", np.int16(number))
+            frame.insert(0, "experiment", np.int32(number))  # floor runs are numbered from 100001
             frame.insert(1, "row", np.arange(len(frame), dtype=np.int32))
             frame["feedrate"] = meta.feedrate if meta else np.nan
             frame["clamp_pressure"] = meta.clamp_pressure if meta else np.nan

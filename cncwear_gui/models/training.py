@@ -271,10 +271,12 @@ def _write_run(mlflow, result, fitted, config, feature_set, dataset, X, rows, ex
                registered, task) -> None:
     import pandas as pd
 
+    from ..store.feature_store import is_floor_run
     from ..store.tracking import log_autosklearn_model, log_trusted_model
     from .predictor import SIDECAR_PYFUNC
 
     search = config.search
+    floor_runs = sum(map(is_floor_run, dataset.experiments))
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{config.engine}-{search.budget_s}s") as run:
         mlflow.set_tags({
             "cncwear.engine": config.engine,
@@ -282,6 +284,7 @@ def _write_run(mlflow, result, fitted, config, feature_set, dataset, X, rows, ex
             "cncwear.feature_set_name": feature_set.name,
             "cncwear.feature_set_fingerprint": feature_set.fingerprint,
             "cncwear.dataset_files": ",".join(sorted(e.sha256[:12] for e in dataset.experiments.values())),
+            "cncwear.floor_runs": str(floor_runs),  # floor-labelled runs among the experiments (store.feature_store)
             "cncwear.trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "cncwear.purpose": "training run",
             "cncwear.protocol_note.seed": PROTOCOL_LABELS["seed"],
@@ -291,7 +294,7 @@ def _write_run(mlflow, result, fitted, config, feature_set, dataset, X, rows, ex
             "engine": config.engine, "budget_s": search.budget_s, "search_seed": search.seed,
             "search_metric": search.metric, "resampling": search.resampling, "folds": search.folds,
             "search_space": search.search_space,
-            "split_seed": config.split_seed, "rows": rows, "features": X.shape[1],
+            "split_seed": config.split_seed, "rows": rows, "features": X.shape[1], "floor_runs": floor_runs,
             "gate_protocol": config.gate_protocol, "gate_metric": config.gate_metric,
             "gate_margin": config.gate_margin, **fitted.params,
         })

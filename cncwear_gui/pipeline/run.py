@@ -1,5 +1,10 @@
 """The automated pipeline (MLOps level 2): validate → features → train → evaluate → gate → register → promote.
 
+It trains on the experiment files of its configuration plus every floor-labelled run in the
+feature store (``FeatureStore.training_dataset``); each floor run is its own experiment, so
+leave-one-experiment-out holds it out alone, and the run records how many there were
+(``cncwear.floor_runs``).
+
 Each firing is recorded in the pipeline history (why, when, what ran, the result) and logged as an
 MLflow run in ``cncwear-pipeline`` with its lineage: the data's hash, the feature set's version and
 fingerprint, and the code version; the training run it produced points back to it. Only one
@@ -40,6 +45,7 @@ class PipelineConfig:
     search_seed: int = 1
     dask_address: str | None = None  # auto-sklearn: train on this Dask cluster
     audit_url: str | None = None  # where a promotion is audited; None: the default store
+    store_url: str | None = None  # the feature store whose floor-labelled runs join the data; None: the default
 
 
 @dataclass
@@ -189,24 +195,37 @@ def _run_steps(result: PipelineResult, config: PipelineConfig, task: Task, on_ev
 
     def validate(sub: Task) -> dict:
         from ..data.dataset import load_dataset
+        from ..store.feature_store import FeatureStore, is_floor_run
 
-        dataset = load_dataset(config.data, task=sub)
+        dataset = load_dataset(config.data, task=sub.child(0.0, 0.7))
         rejected = [r for r in dataset.reports if not r.usable]
         if rejected or not dataset.experiments:
             problems = [p.located(r.path) for r in rejected for p in r.errors][:20]
             raise StepFailed(f"{len(rejected)} file(s) rejected" if rejected else "no experiment files found",
                              {"problems": [str(p) for p in problems]})
+        sub.progress(0.7, "floor-labelled runs from the feature store")
+        store = FeatureStore(config.store_url)
+        try:
+            dataset = store.training_dataset(dataset)
+        except ValueError as error:
+            raise StepFailed(str(error)) from None
+        finally:
+            store.close()
+        floor = sum(map(is_floor_run, dataset.experiments))
         state["dataset"] = dataset
         result.lineage["data_hash"] = data_hash(dataset)
         result.lineage["experiments"] = len(dataset.experiments)
+        result.lineage["floor_runs"] = floor
         result.lineage["rows"] = dataset.rows
-        return {"files": len(dataset.reports), "experiments": len(dataset.experiments), "rows": dataset.rows,
-                "warnings": sum(len(r.warnings) for r in dataset.reports)}
+        client.set_tag(run_id, "cncwear.floor_runs", str(floor))
+        return {"files": len(dataset.reports), "experiments": len(dataset.experiments), "floor_runs": floor,
+                "rows": dataset.rows, "warnings": sum(len(r.warnings) for r in dataset.reports)}
 
     def features(sub: Task) -> dict:
         import numpy as np
 
         from ..features.sets import get_feature_set, training_matrix
+        from ..store.feature_store import is_floor_run
 
         feature_set = get_feature_set(config.feature_set)
         X, y, groups = training_matrix(state["dataset"].samples(), feature_set)
@@ -215,7 +234,9 @@ def _run_steps(result: PipelineResult, config: PipelineConfig, task: Task, on_ev
         result.lineage["feature_set"] = feature_set.key
         result.lineage["feature_set_fingerprint"] = feature_set.fingerprint
         return {"feature_set": feature_set.key, "rows": int(len(y)), "features": int(X.shape[1]),
-                "experiments": int(len(np.unique(groups))), "worn_share": round(float(y.mean()), 4)}
+                "experiments": int(len(np.unique(groups))),
+                "floor_runs": sorted(int(g) for g in np.unique(groups) if is_floor_run(int(g))),
+                "worn_share": round(float(y.mean()), 4)}
 
     def train_evaluate_gate(sub: Task) -> dict:
         from ..automl.config import SearchConfig

@@ -51,7 +51,8 @@ def pipeline_config(settings: Settings, data: list[str] | None = None, engine: s
     return PipelineConfig(data=data, engine=engine or settings.pipeline_engine,
                           budget_s=budget_s or settings.pipeline_budget_s, gate_margin=margin,
                           dask_address=settings.dask_scheduler or None,
-                          audit_url=store_url or settings.feature_store_url or None)
+                          audit_url=store_url or settings.feature_store_url or None,
+                          store_url=store_url or settings.feature_store_url or None)
 
 
 def usable_dataset(paths: list[str] | None):

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DDL, Column, DateTime, Index, Integer, MetaData, String, Table, Text, event, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from .database import aware_utc, open_store, os_user, to_utc, utcnow
 
@@ -151,6 +151,13 @@ class AuditTrail:
         values = self._values(action, subject, old_value, new_value, machine, comment, user)
         with self.engine.begin() as conn:
             return int(conn.execute(audit_trail.insert().values(**values)).inserted_primary_key[0])
+
+    def record_in(self, conn: Connection, action: str, subject: str = "", old_value: Any = None,
+                  new_value: Any = None, machine: str | None = None, comment: str = "", user: str | None = None) -> int:
+        """Write one entry inside the caller's open transaction on this trail's database, so it is
+        committed, or rolled back, together with the caller's own rows (e.g. a floor-labelled run)."""
+        values = self._values(action, subject, old_value, new_value, machine, comment, user)
+        return int(conn.execute(audit_trail.insert().values(**values)).inserted_primary_key[0])
 
     def record_many(self, entries: Iterable[Mapping[str, Any]]) -> list[int]:
         """Write several entries (each a mapping of :meth:`record`'s arguments) in one transaction."""
