@@ -239,7 +239,9 @@ def compare(
     if profile is None:
         note = (f"unfamiliar setup {setup}: no reference run; not judged as drift" if setup != "setup unknown" else
                 "setup unknown (no feed rate and clamp pressure): no reference run; not judged as drift")
-        return drift_report([], n, thresholds, notes=[note], unfamiliar=True, **common)
+        report = drift_report([], n, thresholds, notes=[note], unfamiliar=True, **{**common, "rates": {}})
+        report.flag_rates = rates  # kept, but not compared: no reference rates for this setup
+        return report
 
     matrix = numeric_matrix(features, reference.columns)
     width = len(reference.columns)
