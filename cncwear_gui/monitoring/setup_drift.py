@@ -31,8 +31,11 @@ Qt-free: numpy and pandas only.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
@@ -66,6 +69,7 @@ if TYPE_CHECKING:
 MIN_PHASE_ROWS = 30  # 3 s at 10 Hz: fewer rows per phase are too few for ten bins
 PROFILE_SAMPLE = 100  # KS subsample per (run, phase, column); its resolution is 0.01
 SETUP_REFERENCE_FORMAT = 1
+CACHED_STRETCHES = 1024  # 8 machines × a 10-minute window of ~40 stretches, three times over
 
 
 @dataclass
@@ -112,10 +116,33 @@ class SetupDriftReference:
     n_rows: int
     created_at: str
     sample_size: int = PROFILE_SAMPLE
+    _nearest: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @property
     def setups(self) -> list[str]:
         return sorted(self.profiles)
+
+    def nearest(self, setup: str, phase: int, block: np.ndarray, candidates: list[SegmentProfile]):
+        """Per column the smallest PSI and KS of ``block`` (one whole stretch) over the candidate
+        stretches, and its finite rows per column. Remembered for the last :data:`CACHED_STRETCHES`
+        stretches: a live window slides by a few seconds, so all but its newest stretches were
+        compared in the previous call."""
+        key = (setup, phase, block.shape, hashlib.blake2b(np.ascontiguousarray(block).tobytes(), digest_size=16).digest())
+        with self._lock:
+            found = self._nearest.get(key)
+            if found is not None:
+                self._nearest.move_to_end(key)
+                return found
+        pairs = [candidate.packed.compare(block) for candidate in candidates]
+        with np.errstate(all="ignore"):  # a column no candidate could compare stays NaN
+            found = (np.fmin.reduce([p for p, _ in pairs]), np.fmin.reduce([k for _, k in pairs]),
+                     np.isfinite(block).sum(axis=0))
+        with self._lock:
+            self._nearest[key] = found
+            if len(self._nearest) > CACHED_STRETCHES:
+                self._nearest.popitem(last=False)
+        return found
 
     @classmethod
     def build(cls, samples: pd.DataFrame, feature_set: FeatureSet,
@@ -262,13 +289,8 @@ def compare(
             untaught.add(code)
             continue
         judged.add(code)
-        block = matrix[rows[0]:rows[-1] + 1]
-        pairs = [candidate.packed.compare(block) for candidate in candidates]
-        with np.errstate(all="ignore"):  # a column no candidate could compare stays NaN
-            nearest_psi = np.fmin.reduce([p for p, _ in pairs])
-            nearest_ks = np.fmin.reduce([k for _, k in pairs])
+        nearest_psi, nearest_ks, rows_finite = reference.nearest(setup, code, matrix[rows[0]:rows[-1] + 1], candidates)
         compared = np.isfinite(nearest_psi)
-        rows_finite = np.isfinite(block).sum(axis=0)
         psi_sum[compared] += rows_finite[compared] * nearest_psi[compared]
         ks_sum[compared] += rows_finite[compared] * nearest_ks[compared]
         weight[compared] += rows_finite[compared]
