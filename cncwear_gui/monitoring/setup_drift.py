@@ -252,6 +252,12 @@ def compare(
     phases = np.asarray(phases).ravel()
     if phases.size != n:
         raise ValueError(f"compare: phases has {phases.size} values for {n} rows")
+    if not np.issubdtype(phases.dtype, np.integer):
+        try:
+            values = phases.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("compare: phases must be the phase codes (the samples' phase column)") from None
+        phases = np.where(np.isfinite(values), values, -1).astype(np.int64)  # an unknown phase is never in a reference
     probabilities = None
     if worn_probability is not None:
         probabilities = np.asarray(worn_probability, dtype=np.float64).ravel()
@@ -280,7 +286,7 @@ def compare(
     for run in profile.runs:
         for segment in run.segments:
             by_phase.setdefault(segment.phase, []).append(segment)
-    for rows in phase_segments(phases.astype(np.int64))[1:-1]:  # the first and the last: cut by the edges
+    for rows in phase_segments(phases)[1:-1]:  # the first and the last: cut by the edges
         if rows.size < MIN_PHASE_ROWS:
             continue
         code = int(phases[rows[0]])

@@ -144,6 +144,8 @@ def test_bad_windows_are_refused_with_a_clear_message(samples, features, referen
     rows = _run(samples, 1)
     with pytest.raises(ValueError, match="phases has 10 values"):
         compare(reference, features.iloc[rows], samples["phase"].to_numpy()[rows][:10], "feed 6 · clamp 4")
+    with pytest.raises(ValueError, match="phases must be the phase codes"):
+        compare(reference, features.iloc[rows], samples["Machining_Process"].to_numpy()[rows], "feed 6 · clamp 4")
     with pytest.raises(ValueError, match="lacks 1 column"):
         compare(reference, features.iloc[rows].drop(columns=[SIGNAL]), samples["phase"].to_numpy()[rows], "feed 6 · clamp 4")
     with pytest.raises(ValueError, match="no training row has a known setup"):
