@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from .base import EXIT_BAD_INPUT, EXIT_OK, BadInput, emit
-from .common import NO_MANUAL_META, add_data_paths, champion_with_reference, load_data, print_reports, redact
+from .common import (NO_MANUAL_META, add_data_paths, champion_with_reference, explained_model, load_data,
+                     loaded_or_bad_input, print_reports, redact)
 
 
 def cmd_validate(args) -> int:
@@ -40,7 +41,44 @@ def cmd_import(args) -> int:
 
 
 def cmd_drift(args) -> int:
-    """Drift of experiment files against the champion's training data: per feature PSI and KS."""
+    """Drift of experiment files against the champion's training data: per setup (each file against
+    the training runs of its own job), or ``--pooled`` against all training rows."""
+    if args.pooled:
+        return _pooled_drift(args)
+    from ..monitoring.reference import setup_reference_for
+    from ..pipeline.watch import TriggerInputError, setup_drift_of_files
+
+    model = explained_model("champion", lambda: loaded_or_bad_input(args))
+    reference = setup_reference_for(model, lambda: loaded_or_bad_input(args))
+    try:
+        files = setup_drift_of_files(args.files, model, reference)
+    except TriggerInputError as error:
+        raise BadInput(str(error)) from None
+
+    def verdict(report) -> str:
+        if report.unfamiliar:
+            return "unfamiliar setup (no training run of this job; not judged as drift)"
+        if report.drifted:
+            return f"DRIFTED ({', '.join(f.name for f in report.alarms[:args.top])})"
+        if not any(f.psi is not None for f in report.features):
+            return "not judged (no whole phase of this setup in the file)"
+        return "no drift"
+
+    def text() -> None:
+        print(f"per setup, against {model.label}'s training runs of each file's setup "
+              f"({len(reference.setups)} setups, {reference.n_rows:,} rows)")
+        for path, report in files:
+            print(f"{path}: {report.setup}: {verdict(report)}")
+            if report.drifted or report.unfamiliar:
+                for reason in report.reasons:
+                    print(f"  {reason}")
+
+    emit(args, {"model": model.label, "mode": "setup",
+                "files": [{"file": path, **report.to_json()} for path, report in files]}, text)
+    return EXIT_OK
+
+
+def _pooled_drift(args) -> int:
     from ..pipeline.watch import TriggerInputError, drift_of_files
 
     model, reference = champion_with_reference(args)
@@ -51,7 +89,7 @@ def cmd_drift(args) -> int:
 
     def text() -> None:
         print(f"{'DRIFTED' if report.drifted else 'no drift'}: {report.n_rows:,} rows of {', '.join(args.files)} "
-              f"against {model.label}'s training data ({reference.n_rows:,} rows)")
+              f"against {model.label}'s training data ({reference.n_rows:,} rows, pooled)")
         for reason in report.reasons:
             print(f"  {reason}")
         print(f"\n{'feature':28} {'group':8} {'PSI':>8} {'KS':>6}  level")
@@ -60,7 +98,7 @@ def cmd_drift(args) -> int:
             ks = "n/a" if feature.ks is None else f"{feature.ks:6.3f}"
             print(f"{feature.name:28} {feature.group:8} {psi:>8} {ks:>6}  {feature.level}")
 
-    emit(args, {"model": model.label, **report.to_json()}, text)
+    emit(args, {"model": model.label, "mode": "pooled", **report.to_json()}, text)
     return EXIT_OK
 
 
@@ -76,8 +114,11 @@ def register(commands) -> None:
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import)
 
-    drifter = commands.add_parser("drift", help="drift of experiment files against the champion's training data")
+    drifter = commands.add_parser("drift", help="drift of experiment files against the champion's training runs "
+                                                "of each file's setup (train.csv beside the files)")
     drifter.add_argument("files", nargs="+", metavar="FILE")
+    drifter.add_argument("--pooled", action="store_true",
+                         help="compare all files together with all training rows (flags every other job as drift)")
     drifter.add_argument("--data", nargs="+", metavar="PATH", help="training data for a first-start champion (default: bundled)")
     drifter.add_argument("--top", type=int, default=10, help="features to list (default 10)")
     drifter.add_argument("--json", action="store_true")

@@ -242,30 +242,32 @@ def _write_json_atomic(data: dict, path: Path) -> Path:
     return write_atomic(path, json.dumps(data, allow_nan=False))
 
 
-def _numeric_matrix(features: pd.DataFrame, columns: list[str]) -> np.ndarray:
+def numeric_matrix(features: pd.DataFrame, columns: list[str]) -> np.ndarray:
     try:
         return features[columns].to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise ValueError(f"feature columns must be numeric: {error}") from None
 
 
-def _sorted_finite(column: np.ndarray) -> np.ndarray:
+def sorted_finite(column: np.ndarray) -> np.ndarray:
     finite = np.isfinite(column)
     return np.sort(column if finite.all() else column[finite])
 
 
-def _subsample(sorted_values: np.ndarray) -> np.ndarray:
-    """At most SAMPLE_SIZE values at evenly spaced ranks (deterministic, keeps min and max)."""
-    if sorted_values.size <= SAMPLE_SIZE:
+def _subsample(sorted_values: np.ndarray, size: int = SAMPLE_SIZE) -> np.ndarray:
+    """At most ``size`` values at evenly spaced ranks (deterministic, keeps min and max)."""
+    if sorted_values.size <= size:
         return sorted_values
-    ranks = np.round(np.linspace(0, sorted_values.size - 1, SAMPLE_SIZE)).astype(np.int64)
+    ranks = np.round(np.linspace(0, sorted_values.size - 1, size)).astype(np.int64)
     return sorted_values[ranks]
 
 
-def _column_reference(name: str, sorted_values: np.ndarray) -> ColumnReference:
+def column_reference(name: str, sorted_values: np.ndarray, sample_size: int = SAMPLE_SIZE) -> ColumnReference:
+    """The reference of one column from its sorted finite values; ``sample_size`` caps the KS
+    subsample (a compact profile of a few hundred rows needs fewer than the model's 2,000)."""
     n = int(sorted_values.size)
     distinct = np.unique(sorted_values)
-    sample = _subsample(sorted_values).tolist()
+    sample = _subsample(sorted_values, sample_size).tolist()
     if distinct.size <= MAX_CATEGORIES:
         reference = ColumnReference(name, "categorical", [], sample, n, categories=distinct.tolist())
     else:
@@ -294,7 +296,7 @@ def prediction_histogram(values) -> tuple[np.ndarray, float | None]:
     return counts / finite.size, float(finite.mean())
 
 
-def _flag_rates(flags, n: int, what: str) -> dict[str, float]:
+def flag_rates_of(flags, n: int, what: str) -> dict[str, float]:
     values = np.asarray(flags).ravel()
     if values.size != n:
         raise ValueError(f"{what}: flags has {values.size} values for {n} rows")
@@ -323,8 +325,8 @@ def build_reference(
     if features.empty or not len(features.columns):
         raise ValueError("cannot build a drift reference from an empty feature frame")
     columns = [str(c) for c in features.columns]
-    matrix = _numeric_matrix(features, list(features.columns))
-    references = {name: _column_reference(name, _sorted_finite(matrix[:, j])) for j, name in enumerate(columns)}
+    matrix = numeric_matrix(features, list(features.columns))
+    references = {name: column_reference(name, sorted_finite(matrix[:, j])) for j, name in enumerate(columns)}
     n = len(features)
     profile = ReferenceProfile(
         feature_set=feature_set,
@@ -338,7 +340,7 @@ def build_reference(
         profile.prediction_fractions = fractions.tolist()
         profile.prediction_mean = mean
     if flags is not None:
-        profile.flag_rates = _flag_rates(flags, n, "build_reference")
+        profile.flag_rates = flag_rates_of(flags, n, "build_reference")
     return profile
 
 
@@ -373,9 +375,11 @@ class FeatureDrift:
 class DriftReport:
     """A window compared with a reference. ``features`` is sorted by PSI, largest first.
 
-    ``drifted`` is decided by the features (share at alarm level) and the prediction PSI only;
-    ``reasons`` also names data-quality flags that rose, which explain odd values but are not
-    drift of the process themselves.
+    ``drifted`` is decided by the features (share at alarm level, or any one of them in a
+    per-setup check) and the prediction PSI only; ``reasons`` also names data-quality flags that
+    rose, which explain odd values but are not drift of the process themselves. ``setup``: the
+    setup judged in a per-setup check (``monitoring.setup_drift``); ``unfamiliar``: the reference
+    has no run of that setup, so the window was not judged.
     """
 
     features: list[FeatureDrift]
@@ -390,6 +394,8 @@ class DriftReport:
     reasons: list[str]
     feature_set: str = ""
     thresholds: DriftThresholds = field(default_factory=DriftThresholds)
+    setup: str = ""
+    unfamiliar: bool = False
 
     def top(self, n: int = 5) -> list[FeatureDrift]:
         return self.features[:n]
@@ -430,6 +436,94 @@ def _names(drifts: list[FeatureDrift], n: int = 3) -> str:
     return ", ".join(f"{d.name} PSI {d.psi:.2f}" for d in drifts[:n])
 
 
+class PackedReferences:
+    """Column references packed into padded arrays: a whole block of rows is compared with all of
+    them in a few numpy calls (the same PSI and KS as :func:`column_drift`, column by column).
+
+    For the per-setup check, which compares many short phase segments with many small profiles,
+    where a Python loop over columns would cost more than the arithmetic.
+    """
+
+    def __init__(self, references: list[ColumnReference]):
+        self.references = references
+        width = len(references)
+        numeric = [j for j, r in enumerate(references) if r.kind == "numeric"]
+        categorical = [j for j, r in enumerate(references) if r.kind != "numeric"]
+        self._numeric, self._categorical = np.asarray(numeric, np.int64), np.asarray(categorical, np.int64)
+        n_edges = max([len(references[j].edges) for j in numeric], default=0)
+        n_categories = max([len(references[j].categories) for j in categorical], default=0)
+        self._edges = np.full((len(numeric), n_edges), np.inf)
+        self._categories = np.full((len(categorical), n_categories), np.nan)
+        # bins per column: numeric e+1 bins then zeros; categorical its values, zeros, then "other"
+        self._bins = max(n_edges + 1, n_categories + 1)
+        self._fractions = np.zeros((width, self._bins))
+        for row, j in enumerate(numeric):
+            edges, fractions = references[j].edges, references[j].fractions
+            self._edges[row, :len(edges)] = edges
+            self._fractions[j, :len(fractions)] = fractions
+        for row, j in enumerate(categorical):
+            categories, fractions = references[j].categories, references[j].fractions
+            self._categories[row, :len(categories)] = categories
+            self._fractions[j, :len(categories)] = fractions[:-1]
+            self._fractions[j, n_categories] = fractions[-1]
+        size = max([len(r.sample) for r in references], default=0)
+        self._sample = np.full((size, width), np.nan)
+        for j, r in enumerate(references):
+            self._sample[:len(r.sample), j] = r.sample
+        self._sample_n = np.asarray([len(r.sample) for r in references], dtype=np.float64)
+        self._referenced = np.asarray([r.n_finite > 0 for r in references])
+
+    def compare(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """PSI and KS per column of ``block`` (rows × the references' columns); NaN where the
+        block or the reference has no finite value in that column. Non-finite values are ignored."""
+        finite = np.isfinite(block)
+        values = block if finite.all() else np.where(finite, block, np.nan)
+        n = finite.sum(axis=0).astype(np.float64)
+        counts = np.zeros((block.shape[1], self._bins))
+        if self._numeric.size:
+            below = (values[:, self._numeric, None] <= self._edges[None]).sum(axis=0)  # columns × edges
+            total = n[self._numeric, None]
+            counts[self._numeric, :below.shape[1] + 1] = np.diff(np.concatenate(
+                (np.zeros_like(total), below, total), axis=1), axis=1)
+        if self._categorical.size:
+            per_category = (values[:, self._categorical, None] == self._categories[None]).sum(axis=0)
+            k = per_category.shape[1]
+            counts[self._categorical, :k] = per_category
+            counts[self._categorical, k] = n[self._categorical] - per_category.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            actual = np.maximum(counts / n[:, None], PSI_EPSILON)
+            expected = np.maximum(self._fractions, PSI_EPSILON)
+            psi_values = np.sum((actual - expected) * np.log(actual / expected), axis=1)
+            ks_values = self._ks(values, n)
+        missing = (n == 0) | ~self._referenced
+        psi_values[missing] = np.nan
+        ks_values[missing] = np.nan
+        return psi_values, ks_values
+
+    def _ks(self, values: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """Exact two-sample KS per column: one sort of sample and block together (NaN sort last),
+        the CDF distance read at the last of each run of equal values."""
+        both = np.concatenate((self._sample, values))
+        is_sample = np.zeros(both.shape, dtype=np.float64)
+        is_sample[:self._sample.shape[0]] = 1.0
+        order = np.argsort(both, axis=0, kind="stable")
+        ordered = np.take_along_axis(both, order, axis=0)
+        from_sample = np.take_along_axis(is_sample, order, axis=0)
+        valid = np.isfinite(ordered)
+        cdf_sample = np.cumsum(from_sample * valid, axis=0) / self._sample_n
+        cdf_window = np.cumsum((1.0 - from_sample) * valid, axis=0) / n
+        last_of_run = np.ones(ordered.shape, dtype=bool)
+        last_of_run[:-1] = ordered[1:] != ordered[:-1]
+        distance = np.where(valid & last_of_run, np.abs(cdf_sample - cdf_window), 0.0)
+        return distance.max(axis=0) if len(distance) else np.zeros(values.shape[1])
+
+
+def column_drift(reference: ColumnReference, sorted_values: np.ndarray) -> tuple[float, float]:
+    """PSI and KS of one column's sorted finite window values against its reference."""
+    fractions = reference.counts(sorted_values) / sorted_values.size
+    return psi(reference._fractions, fractions), ks_statistic(reference._sample, sorted_values)
+
+
 def compute_drift(
     reference: ReferenceProfile,
     features: pd.DataFrame,
@@ -445,52 +539,81 @@ def compute_drift(
     an empty window, non-numeric columns, or probabilities/flags of the wrong length.
     """
     thresholds = thresholds or DriftThresholds()
-    import pandas as pd
-
-    if not isinstance(features, pd.DataFrame):
-        raise ValueError("features must be a pandas DataFrame")
-    missing = [c for c in reference.columns if c not in features.columns]
-    if missing:
-        raise ValueError(
-            f"the window lacks {len(missing)} column(s) of the reference ({reference.feature_set}): "
-            + ", ".join(missing)
-        )
-    n = len(features)
-    if n == 0:
-        raise ValueError("cannot compute drift on an empty window (0 rows)")
+    n = check_window(features, reference.columns, reference.feature_set)
     probabilities = None if worn_probability is None else _probabilities(worn_probability, n, "compute_drift")
-    rates = {} if flags is None else _flag_rates(flags, n, "compute_drift")
+    rates = {} if flags is None else flag_rates_of(flags, n, "compute_drift")
 
-    matrix = _numeric_matrix(features, reference.columns)
+    matrix = numeric_matrix(features, reference.columns)
     drifts: list[FeatureDrift] = []
     empty: list[str] = []  # no finite value in the window
     unreferenced: list[str] = []  # no finite value in the reference
     for j, name in enumerate(reference.columns):
         column_reference = reference.references[name]
-        values = _sorted_finite(matrix[:, j])
+        values = sorted_finite(matrix[:, j])
         if not values.size or not column_reference.n_finite:
             (unreferenced if not column_reference.n_finite else empty).append(name)
             drifts.append(FeatureDrift(name, feature_group(name), None, None, "ok"))
             continue
-        fractions = column_reference.counts(values) / values.size
-        value_psi = psi(column_reference._fractions, fractions)
-        value_ks = ks_statistic(column_reference._sample, values)
+        value_psi, value_ks = column_drift(column_reference, values)
         drifts.append(FeatureDrift(name, feature_group(name), value_psi, value_ks, thresholds.level(value_psi, value_ks)))
-    drifts.sort(key=lambda d: -d.psi if d.psi is not None else math.inf)
-
-    group_psi: dict[str, float] = {}
-    for group in FEATURE_GROUPS:
-        values = [d.psi for d in drifts if d.group == group and d.psi is not None]
-        if values:
-            group_psi[group] = max(values)
 
     prediction_psi = prediction_mean = None
     if probabilities is not None:
         fractions, prediction_mean = prediction_histogram(probabilities)
         if reference.prediction_fractions is not None and prediction_mean is not None:
             prediction_psi = psi(reference.prediction_fractions, fractions)
+    return drift_report(drifts, n, thresholds, feature_set=reference.feature_set, prediction_psi=prediction_psi,
+                        prediction_mean=prediction_mean, reference_prediction_mean=reference.prediction_mean,
+                        rates=rates, reference_rates=reference.flag_rates, empty=empty, unreferenced=unreferenced)
 
-    reasons: list[str] = []
+
+def check_window(features: pd.DataFrame, columns: list[str], feature_set: str) -> int:
+    """The window's row count; raises ValueError for a non-frame, missing columns or no rows."""
+    import pandas as pd
+
+    if not isinstance(features, pd.DataFrame):
+        raise ValueError("features must be a pandas DataFrame")
+    missing = [c for c in columns if c not in features.columns]
+    if missing:
+        raise ValueError(
+            f"the window lacks {len(missing)} column(s) of the reference ({feature_set}): " + ", ".join(missing)
+        )
+    if len(features) == 0:
+        raise ValueError("cannot compute drift on an empty window (0 rows)")
+    return len(features)
+
+
+def drift_report(
+    drifts: list[FeatureDrift],
+    n_rows: int,
+    thresholds: DriftThresholds,
+    *,
+    feature_set: str = "",
+    prediction_psi: float | None = None,
+    prediction_mean: float | None = None,
+    reference_prediction_mean: float | None = None,
+    rates: dict[str, float] | None = None,
+    reference_rates: dict[str, float] | None = None,
+    empty: list[str] = (),
+    unreferenced: list[str] = (),
+    any_feature_drifts: bool = False,
+    notes: list[str] = (),
+    setup: str = "",
+    unfamiliar: bool = False,
+) -> DriftReport:
+    """The report of per-feature drifts: sorted, per group, with the reasons and the decision.
+
+    Drifted when at least ``min_drifted_share`` of the compared features are at alarm level (with
+    ``any_feature_drifts``: any one of them), or the prediction PSI is. ``notes`` lead the reasons.
+    """
+    drifts = sorted(drifts, key=lambda d: -d.psi if d.psi is not None else math.inf)
+    group_psi: dict[str, float] = {}
+    for group in FEATURE_GROUPS:
+        values = [d.psi for d in drifts if d.group == group and d.psi is not None]
+        if values:
+            group_psi[group] = max(values)
+
+    reasons: list[str] = list(notes)
     compared = [d for d in drifts if d.psi is not None]
     alarms = [d for d in compared if d.level == "alarm"]
     warnings = [d for d in compared if d.level == "warn"]
@@ -506,11 +629,12 @@ def compute_drift(
         )
     prediction_drifted = prediction_psi is not None and prediction_psi >= thresholds.prediction_psi_alarm
     if prediction_drifted:
-        before = "?" if reference.prediction_mean is None else f"{reference.prediction_mean:.2f}"
+        before = "?" if reference_prediction_mean is None else f"{reference_prediction_mean:.2f}"
         reasons.append(
             f"predicted P(worn) distribution shifted: PSI {prediction_psi:.2f} (mean {before} → {prediction_mean:.2f})"
         )
-    reference_rates = dict(reference.flag_rates or {})
+    rates = dict(rates or {})
+    reference_rates = dict(reference_rates or {})
     for name, rate in rates.items():
         before = reference_rates.get(name, 0.0)
         if rate - before >= thresholds.flag_rate_increase:
@@ -521,18 +645,20 @@ def compute_drift(
         reasons.append(f"not compared, no finite values in the reference: {', '.join(unreferenced)}")
 
     share = len(alarms) / len(compared) if compared else 0.0
-    drifted = bool((alarms and share >= thresholds.min_drifted_share) or prediction_drifted)
+    features_drifted = bool(alarms) and (any_feature_drifts or share >= thresholds.min_drifted_share)
     return DriftReport(
         features=drifts,
         group_psi=group_psi,
         prediction_psi=prediction_psi,
         prediction_mean=prediction_mean,
-        reference_prediction_mean=reference.prediction_mean,
+        reference_prediction_mean=reference_prediction_mean,
         flag_rates=rates,
         reference_flag_rates=reference_rates,
-        n_rows=n,
-        drifted=drifted,
+        n_rows=n_rows,
+        drifted=bool(features_drifted or prediction_drifted),
         reasons=reasons,
-        feature_set=reference.feature_set,
+        feature_set=feature_set,
         thresholds=thresholds,
+        setup=setup,
+        unfamiliar=unfamiliar,
     )

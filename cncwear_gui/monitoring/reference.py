@@ -1,8 +1,9 @@
-"""The training-data reference stored with each model, for drift checks.
+"""The training-data references stored with each model, for drift checks.
 
 Training runs log ``reference_profile.json`` next to the model. A model from before that (or a
 quick first-start champion) gets its profile built once from the training data and added to its
-run, so every later check finds it there.
+run, so every later check finds it there. The per-setup reference (``setup_reference.json``,
+``monitoring.setup_drift``) is always added that way, on first use.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..tasks import Task, ensure_task
 
 log = logging.getLogger(__name__)
 ARTIFACT = "reference_profile.json"
+SETUP_ARTIFACT = "setup_reference.json"
 REFERENCE_ROWS = 20_000  # enough for decile bins and KS, keeps the profile quick to build
 
 
@@ -39,32 +41,55 @@ def log_reference(mlflow, profile) -> None:
     mlflow.log_dict(profile.to_json(), ARTIFACT)
 
 
+def build_setup_reference(model, dataset: Dataset):
+    """The per-setup drift reference of ``model``'s labelled training rows (``monitoring.setup_drift``)."""
+    from .setup_drift import SetupDriftReference
+
+    return SetupDriftReference.build(dataset.samples(labelled_only=True), model.feature_set)
+
+
 def reference_for(model, dataset_loader, task: Task | None = None):
     """The model's stored profile; built from the training data and stored when missing."""
     from .drift import ReferenceProfile
 
+    return _stored_or_built(model, ARTIFACT, ReferenceProfile.from_json,
+                            lambda: build_model_reference(model, dataset_loader()), "training reference", task)
+
+
+def setup_reference_for(model, dataset_loader, task: Task | None = None):
+    """The model's per-setup drift reference (``SETUP_ARTIFACT`` next to ``reference_profile.json``);
+    built from the training data and stored when missing. Stored, not rebuilt on every load: it
+    is the training data the model saw, which the data folder may no longer be (build 0.6 s, 6 MB
+    JSON for the bundled data, ``benchmarks/setup_drift.py``)."""
+    from .setup_drift import SetupDriftReference
+
+    return _stored_or_built(model, SETUP_ARTIFACT, SetupDriftReference.from_json,
+                            lambda: build_setup_reference(model, dataset_loader()), "per-setup drift reference", task)
+
+
+def _stored_or_built(model, artifact: str, from_json, build, what: str, task: Task | None):
     task = ensure_task(task)
     if not model.run_id:
-        return build_model_reference(model, dataset_loader())
+        return build()
     from ..store.tracking import mlflow_client
 
     mlflow = mlflow_client()
     client = mlflow.MlflowClient()
-    task.progress(0.0, "loading the model's training reference")
+    task.progress(0.0, f"loading the model's {what}")
     with tempfile.TemporaryDirectory() as scratch:
         try:
-            path = client.download_artifacts(model.run_id, ARTIFACT, scratch)
-            return ReferenceProfile.from_json(json.loads(Path(path).read_text()))
+            path = client.download_artifacts(model.run_id, artifact, scratch)
+            return from_json(json.loads(Path(path).read_text()))
         except (OSError, mlflow.exceptions.MlflowException):
-            log.info("run %s has no %s; building it from the training data", model.run_id, ARTIFACT)
-    task.progress(0.3, "building the training reference for drift checks")
-    profile = build_model_reference(model, dataset_loader())
+            log.info("run %s has no %s; building it from the training data", model.run_id, artifact)
+    task.progress(0.3, f"building the {what} for drift checks")
+    reference = build()
     with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / ARTIFACT
-        path.write_text(json.dumps(profile.to_json()))
+        path = Path(scratch) / artifact
+        path.write_text(json.dumps(reference.to_json()))
         client.log_artifact(model.run_id, str(path))
-    task.progress(1.0, "training reference ready")
-    return profile
+    task.progress(1.0, f"{what} ready")
+    return reference
 
 
 def model_evaluation(run_id: str) -> dict[tuple[str, str], float]:
@@ -88,3 +113,23 @@ def drift_of_samples(model, reference, samples):
 
     return compute_drift(reference, model.feature_set.build(samples), model.worn_probability(samples),
                          samples["quality_flags"].to_numpy())
+
+
+def setup_drift_of_samples(model, reference, samples):
+    """Drift of ``Dataset.samples()``-shaped rows against the per-setup reference: one
+    ``DriftReport`` per (experiment, setup), each experiment's rows on their own."""
+    from ..data.setup import setups_of_rows
+    from .setup_drift import compare
+
+    features = model.feature_set.build(samples)
+    probabilities = model.worn_probability(samples)
+    setups = setups_of_rows(samples)
+    experiments = samples["experiment"].to_numpy()
+    flags = samples["quality_flags"].to_numpy()
+    phases = samples["phase"].to_numpy()
+    reports = {}
+    for experiment in dict.fromkeys(experiments.tolist()):
+        rows = np.flatnonzero(experiments == experiment)
+        reports[experiment] = compare(reference, features.iloc[rows], phases[rows], setups[rows[0]],
+                                      probabilities[rows], flags[rows])
+    return reports

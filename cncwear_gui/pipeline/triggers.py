@@ -80,13 +80,31 @@ def degradation(history: PipelineHistory, model_version: str | None, threshold: 
                         f"predictions (threshold {threshold:.0%})", context)
 
 
-def drift(report, source: str) -> TriggerCheck:
-    """Fires when new data drifted from the champion's training reference (drift.DriftReport)."""
-    top = [{"feature": f.name, "psi": f.psi, "ks": f.ks} for f in report.top(5)]
-    context = {"source": source, "rows": report.n_rows, "top_features": top, "group_psi": report.group_psi,
-               "prediction_psi": report.prediction_psi}
-    if not report.drifted:
-        largest = next((f for f in report.features if f.psi is not None), None)
+def _top(report, n: int = 5) -> list[dict]:
+    return [{"feature": f.name, "psi": f.psi, "ks": f.ks} for f in report.top(n) if f.psi is not None]
+
+
+def drift(files: list, source: str) -> TriggerCheck:
+    """Fires when a new file drifted from the champion's training runs of its own setup
+    (``(file, drift.DriftReport)`` per file, from the per-setup check). A file of an unfamiliar
+    setup is named as such and never fires: there is no run of that job to compare with."""
+    drifted = [(path, r) for path, r in files if r.drifted]
+    unfamiliar = [(path, r) for path, r in files if r.unfamiliar]
+    context = {
+        "source": source,
+        "rows": sum(r.n_rows for _, r in files),
+        "files": [{"file": path, "setup": r.setup, "drifted": r.drifted, "unfamiliar": r.unfamiliar,
+                   "top_features": _top(r, 3)} for path, r in files],
+        "top_features": _top(drifted[0][1]) if drifted else [],
+    }
+    note = ""
+    if unfamiliar:
+        named = ", ".join(f"{Path(path).name} ({r.setup})" for path, r in unfamiliar)
+        note = f"; {len(unfamiliar)} file(s) of an unfamiliar setup, not judged as drift: {named}"
+    if not drifted:
+        judged = [r for _, r in files if not r.unfamiliar]
+        largest = max((f for r in judged for f in r.features if f.psi is not None), key=lambda f: f.psi, default=None)
         detail = f"; largest PSI {largest.psi:.3f} ({largest.name})" if largest else ""
-        return TriggerCheck("drift", False, f"no drift over the threshold in {source}{detail}", context)
-    return TriggerCheck("drift", True, f"data drift in {source}: " + "; ".join(report.reasons), context)
+        return TriggerCheck("drift", False, f"no drift over the threshold in {source}{detail}{note}", context)
+    parts = [f"{Path(path).name} ({r.setup}): " + "; ".join(r.reasons[1:] or r.reasons) for path, r in drifted]
+    return TriggerCheck("drift", True, f"data drift in {source}: " + " | ".join(parts) + note, context)

@@ -66,10 +66,8 @@ def usable_dataset(paths: list[str] | None):
     return dataset
 
 
-def drift_of_files(paths: list[str], model, reference):
-    """Drift of experiment files against a model's training reference (monitoring.drift.DriftReport)."""
+def _files_dataset(paths: list[str]):
     from ..data.dataset import load_dataset
-    from ..monitoring.reference import drift_of_samples
 
     dataset = load_dataset(paths)
     rejected = [r for r in dataset.reports if not r.usable]
@@ -77,13 +75,31 @@ def drift_of_files(paths: list[str], model, reference):
         raise TriggerInputError(rejected[0].errors[0].located(rejected[0].path))
     if not dataset.experiments:
         raise TriggerInputError(f"no experiment files in {', '.join(paths)}")
-    return drift_of_samples(model, reference, dataset.samples())
+    return dataset
 
 
-def champion_with_reference(training_data: list[str] | None, audit_url: str | None):
-    """The champion (trained on ``training_data`` on first start) and its training reference."""
+def drift_of_files(paths: list[str], model, reference):
+    """Drift of experiment files, pooled, against a model's training reference (monitoring.drift.DriftReport)."""
+    from ..monitoring.reference import drift_of_samples
+
+    return drift_of_samples(model, reference, _files_dataset(paths).samples())
+
+
+def setup_drift_of_files(paths: list[str], model, setup_reference) -> list[tuple[str, object]]:
+    """Drift of each experiment file against the training runs of its own setup (the setup from
+    its train.csv row): ``(file, DriftReport)`` per file; a file of a setup the reference has no
+    run of (or without metadata) has ``unfamiliar`` set, not ``drifted``."""
+    from ..monitoring.reference import setup_drift_of_samples
+
+    dataset = _files_dataset(paths)
+    reports = setup_drift_of_samples(model, setup_reference, dataset.samples())
+    return [(str(dataset.experiments[number].path), reports[number]) for number in sorted(dataset.experiments)]
+
+
+def champion_with_setup_reference(training_data: list[str] | None, audit_url: str | None):
+    """The champion (trained on ``training_data`` on first start) and its per-setup drift reference."""
     from ..models.champion import load_active_model, resolve_champion
-    from ..monitoring.reference import reference_for
+    from ..monitoring.reference import setup_reference_for
     from ..store.tracking import ModelTrustError
 
     def load():
@@ -93,7 +109,7 @@ def champion_with_reference(training_data: list[str] | None, audit_url: str | No
         model = load_active_model(resolve_champion(load, audit_url=audit_url))
     except (LookupError, ModelTrustError) as error:
         raise TriggerInputError(f"--model champion: {error}") from None
-    return model, reference_for(model, load)
+    return model, setup_reference_for(model, load)
 
 
 def check_trigger(trigger: str, settings: Settings, history: PipelineHistory, *, watch_dir: str | None = None,
@@ -122,8 +138,8 @@ def check_trigger(trigger: str, settings: Settings, history: PipelineHistory, *,
         raise ValueError(f"unknown trigger '{trigger}'")
     if not new_data:
         raise TriggerInputError("--trigger drift needs --new-data FILE... (the data to compare with the champion's training data)")
-    model, reference = champion_with_reference(training_data, settings.feature_store_url or None)
-    return triggers.drift(drift_of_files(new_data, model, reference), ", ".join(new_data))
+    model, reference = champion_with_setup_reference(training_data, settings.feature_store_url or None)
+    return triggers.drift(setup_drift_of_files(new_data, model, reference), ", ".join(new_data))
 
 
 def fire(check: TriggerCheck, config: PipelineConfig, history: PipelineHistory, task: Task | None = None,

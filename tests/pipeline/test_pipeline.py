@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,21 +31,22 @@ def subset_dir(tmp_path_factory, bundled_dir):
 
 @pytest.fixture(scope="module")
 def drifted_file(tmp_path_factory, bundled_dir):
+    """Experiment 6 with its train.csv row (so its setup is known), the X1/Y1 loads scaled."""
     frame = pd.read_csv(bundled_dir / "experiment_06.csv")
     frame[list(SCALED)] = frame[list(SCALED)] * 1.5
-    path = tmp_path_factory.mktemp("drifted") / "experiment_06.csv"
+    folder = tmp_path_factory.mktemp("drifted")
+    shutil.copy(bundled_dir / "train.csv", folder)
+    path = folder / "experiment_06.csv"
     frame.to_csv(path, index=False)
     return path
 
 
 @pytest.fixture(scope="module")
 def like_training_file(tmp_path_factory, subset_dir):
-    """Rows drawn at random from every training experiment: the training distribution itself."""
-    frames = [pd.read_csv(subset_dir / f"experiment_{n:02d}.csv") for n in SUBSET]
-    frame = pd.concat(frames).sample(3000, random_state=0)
-    path = tmp_path_factory.mktemp("mixed") / "experiment_01.csv"
-    frame.to_csv(path, index=False)
-    return path
+    """A training run again, with its train.csv row: a new file of a known setup, like its training runs."""
+    folder = tmp_path_factory.mktemp("again")
+    shutil.copy(subset_dir / "train.csv", folder)
+    return Path(shutil.copy(subset_dir / "experiment_08.csv", folder))
 
 
 def _env(home):
