@@ -220,7 +220,8 @@ class PairedReport:
                            "false_alarms": self.false_alarms, "unworn_cutting_s": self.unworn_cutting_s,
                            "false_alarms_per_hour": number(self.false_alarms_per_hour, 2),
                            "median_detection_s": number(self.median_detection_s)},
-                "summary": self.summary()}
+                "summary": self.summary(),
+                "table": {"columns": list(COLUMNS), "rows": [list(row) for row in self.rows()]}}
 
 
 def split_per_phase(windows: Windows) -> tuple[Windows, Windows]:
