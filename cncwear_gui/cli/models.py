@@ -8,7 +8,7 @@ import signal
 import sys
 
 from .base import EXIT_BAD_INPUT, EXIT_OK, BadInput, emit
-from .common import NO_MANUAL_META, audit_url, load_data, loaded_or_bad_input, print_reports, progress_printer, redact
+from .common import NO_MANUAL_META, audit_url, explained_model, load_data, loaded_or_bad_input, print_reports, progress_printer, redact
 
 
 def cmd_benchmark(args) -> int:
@@ -16,6 +16,10 @@ def cmd_benchmark(args) -> int:
     from ..models.baselines import BASELINE_NAMES
     from ..models.benchmark import format_results, run_benchmarks
 
+    if args.protocol == "paired":
+        return _paired(args)
+    if args.progress_json:
+        raise BadInput("--progress-json: only with --protocol paired")
     protocols = ["seed", "loeo"] if args.protocol == "both" else [args.protocol]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in (*BASELINE_NAMES, "automl")]
@@ -59,6 +63,31 @@ def cmd_benchmark(args) -> int:
     emit(args, {"protocols": protocols,
                 "feature_sets": [result.to_json() for result in results],
                 "rows": [row.to_json() for result in results for row in result.rows]}, text)
+    return EXIT_OK
+
+
+def _paired(args) -> int:
+    """The paired protocol: the taught monitor on matched unworn/worn runs, the champion beside it."""
+    from ..models.paired import model_training_files, paired_protocol, training_note
+    from ..monitoring.teach_in import Limits
+    from ..tasks import Task
+
+    try:
+        limits = Limits(args.warn_pct, args.alarm_pct, args.delay_windows)
+    except ValueError as error:
+        raise BadInput(f"--warn-pct/--alarm-pct/--delay-windows: {error}") from None
+    if not 0.0 < args.threshold < 1.0:
+        raise BadInput(f"--threshold: P(worn) threshold must be between 0 and 1, got {args.threshold:g}")
+    task = Task(progress_printer(args))
+    dataset = loaded_or_bad_input(args)
+    model = None
+    if not args.no_classifier:
+        task.progress(0.0, "the champion (trained on first start)")
+        model = explained_model("champion", lambda: dataset)
+    report = paired_protocol(dataset, limits, model, args.threshold, task.child(0.1 if model else 0.0, 1.0))
+    if model is not None:
+        report.classifier_note = training_note(model_training_files(model.run_id), dataset)
+    emit(args, {"paired": report.to_json()}, lambda: print(report.format_table()))
     return EXIT_OK
 
 
@@ -247,14 +276,22 @@ def register(commands) -> None:
 
     bench = commands.add_parser("benchmark", help="the talk's table under the seed and leave-one-experiment-out protocols")
     bench.add_argument("--data", nargs="+", metavar="PATH", help="folder or files (default: the bundled dataset)")
-    bench.add_argument("--protocol", choices=["seed", "loeo", "both"], default="both")
+    bench.add_argument("--protocol", choices=["seed", "loeo", "both", "paired"], default="both",
+                       help="paired: the taught monitor on matched unworn/worn runs of one setup, the champion beside it")
     bench.add_argument("--models", default="dt,rf,hgb", help="comma-separated: dt, rf, hgb, automl (default dt,rf,hgb)")
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--feature-set", help="a feature set, a comma-separated list, or all (default; with automl: seed_slides)")
     bench.add_argument("--no-mlflow", action="store_true", help="do not log the baseline runs to MLflow (AutoML runs are always logged)")
     add_search_options(bench, resampling="holdout", search_space="tree-ensembles")  # the talk's table: accuracy only
+    paired = bench.add_argument_group("--protocol paired (the taught monitor's limits: defaults unless given)")
+    paired.add_argument("--warn-pct", type=float, default=15.0, help="warning at this %% over taught (default 15)")
+    paired.add_argument("--alarm-pct", type=float, default=30.0, help="alarm limit at this %% over taught (default 30)")
+    paired.add_argument("--delay-windows", type=int, default=3, help="consecutive 2 s windows over the alarm limit (default 3)")
+    paired.add_argument("--threshold", type=float, default=0.5, help="the classifier's call: P(worn) >= this (default 0.5)")
+    paired.add_argument("--no-classifier", action="store_true", help="the taught monitor only (no champion)")
+    paired.add_argument("--progress-json", action="store_true", help="JSON lines: progress, then the report")
     bench.add_argument("--json", action="store_true")
-    bench.set_defaults(func=cmd_benchmark, progress_json=False, **NO_MANUAL_META)
+    bench.set_defaults(func=cmd_benchmark, **NO_MANUAL_META)
 
     trainer = commands.add_parser("train", help="AutoML: search, evaluate (seed and loeo), log to MLflow, register a challenger")
     add_search_options(trainer)

@@ -20,7 +20,8 @@ def render_screenshots(app, window, target: Path) -> int:
     """Wait until each view has its content, grab it to ``<view>.png``, exit 0 (1 on timeout).
 
     The Training view gets its content from a real training run (FLAML, 10 s, registered as the
-    challenger, not promoted), started once the data is loaded; the Explanations view explains the
+    challenger, not promoted), started once the data is loaded, and the paired protocol run after it;
+    the Explanations view explains the
     most confidently worn sample of a worn experiment; the Monitoring view loads its snapshot (a
     ``cncwear monitor`` child) when its tab is shown, then checks drift a few times."""
     target.mkdir(parents=True, exist_ok=True)
@@ -41,6 +42,9 @@ def render_screenshots(app, window, target: Path) -> int:
     training.start_training()
     if not _wait_for(window, lambda: training.loaded, deadline):
         return 1
+    training.paired_panel.run()
+    if not _wait_for(window, lambda: training.paired_panel.loaded, deadline):
+        return 1
     if not _show_alarms(window, deadline):
         return 1
     window.state.select_sample(*_worn_sample(window.state.scores))
@@ -55,8 +59,11 @@ def render_screenshots(app, window, target: Path) -> int:
             if not _grab_monitoring(app, window, target, deadline):
                 return 1
             continue
-        if window.tabs.widget(index) is training and not _wait_for(window, lambda: training.leakage_shown, deadline):
-            return 1
+        if window.tabs.widget(index) is training:
+            if not _wait_for(window, lambda: training.leakage_shown, deadline):
+                return 1
+            _grab_training(app, window, target)
+            continue
         app.processEvents()  # lay the tab out before grabbing (screenshot mode only)
         _grab(window, target / f"{name}.png")
     window.close()
@@ -66,6 +73,16 @@ def render_screenshots(app, window, target: Path) -> int:
 def _grab(window, path: Path) -> None:
     window.grab().save(str(path))
     print(path)
+
+
+def _grab_training(app, window, target: Path) -> None:
+    """training.png with the comparison with the baselines, training_paired.png with the paired protocol."""
+    tabs = window.training_view.results_tabs
+    for tab in range(tabs.count()):
+        tabs.setCurrentIndex(tab)
+        app.processEvents()
+        _grab(window, target / ("training.png" if tab == 0 else "training_paired.png"))
+    tabs.setCurrentIndex(0)
 
 
 def _grab_explanations(app, window, target: Path, deadline: float) -> bool:

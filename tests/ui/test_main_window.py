@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, Qt, QThreadPool
 
 pytestmark = pytest.mark.ui
 SCREENSHOTS = ["alarms.png", "data.png", "explanations.png", "explanations_global_shap.png", "explanations_surrogate_tree.png",
-               "monitoring.png", "operator.png", "predictions.png", "training.png"]
+               "monitoring.png", "operator.png", "predictions.png", "training.png", "training_paired.png"]
 
 
 @pytest.mark.slow

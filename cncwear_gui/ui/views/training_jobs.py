@@ -165,3 +165,17 @@ def probe_automl_runtime(task: Task):  # the task is unused: the probe is one sh
     from ...automl.runtime import check_runtime
 
     return check_runtime()  # quietly: a background check, not worth the status bar
+
+
+def paired_in_worker(dataset: Dataset, task: Task) -> dict:
+    """The paired protocol's report (``PairedReport.to_json()``) from a ``cncwear benchmark
+    --protocol paired`` child on the same files: it loads the champion (mlflow) and says whether
+    the champion was trained on the pairs' runs."""
+    from ...child_process import CliProcessError, run_cli_process
+
+    found: list[dict] = []
+    run_cli_process(["benchmark", "--protocol", "paired", "--progress-json", "--data", *dataset_files(dataset)],
+                    lambda message: "paired" in message and found.append(message["paired"]), task)
+    if not found:
+        raise CliProcessError("cncwear benchmark --protocol paired exited without a report")
+    return found[-1]

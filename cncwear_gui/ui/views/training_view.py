@@ -8,7 +8,8 @@ runs in a worker and is cached per dataset and feature set.
 
 A stack of panels (views/training/), each with its own worker and state: the search's settings
 and leakage check, the run with its progress and score curve, the leaderboard, the comparison with
-the baselines, the registry with Promote, and the MLflow UI. All work runs in TaskRunners
+the baselines, the paired protocol (the taught monitor on matched unworn/worn runs), the registry
+with Promote, and the MLflow UI. All work runs in TaskRunners
 (training_jobs.py); mlflow loads only when this tab is first shown or work starts. The view starts
 the run with the search panel's choices and hands its outcome on; its attributes of the panels'
 widgets and workers keep the names the main window, the screenshot mode and the tests use.
@@ -17,11 +18,12 @@ widgets and workers keep the names the main window, the screenshot mode and the 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ..state import AppState
 from ..theme import CAUTION_STYLE, FAILED_STYLE  # noqa: F401 - the status styles, also under this module's names
 from ..widgets import on_panel
+from .training.paired_panel import PairedPanel
 from .training.registry_panel import MlflowPanel, RegistryPanel
 from .training.results_panels import ComparisonPanel, LeaderboardPanel, LoeoFirstComparisonModel  # noqa: F401
 from .training.run_panel import RunPanel, search_time  # noqa: F401
@@ -43,6 +45,7 @@ class TrainingView(QWidget):
         self.run = RunPanel()
         self.leaderboard_panel = LeaderboardPanel()
         self.comparison_panel = ComparisonPanel(state)
+        self.paired_panel = PairedPanel(state)
         self.runners = (self.trainer, self.baseliner, self.registry_runner, self.browser, self.leakage_runner)
 
         self._left = QWidget()
@@ -56,8 +59,12 @@ class TrainingView(QWidget):
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(self.run.curve)
         splitter.addWidget(self.leaderboard_panel)
-        splitter.addWidget(self.comparison_panel)
-        splitter.setSizes([350, 180, 270])  # the talk's table whole: its four rows and two-line header
+        self.results_tabs = QTabWidget()
+        self.results_tabs.setDocumentMode(True)
+        self.results_tabs.addTab(self.comparison_panel, "Comparison with the baselines")
+        self.results_tabs.addTab(self.paired_panel, "Paired protocol (taught monitor)")
+        splitter.addWidget(self.results_tabs)
+        splitter.setSizes([330, 170, 300])  # the talk's table whole: its four rows and two-line header
         self._right = QWidget()
         right = QVBoxLayout(self._right)
         right.setContentsMargins(0, 0, 0, 0)
