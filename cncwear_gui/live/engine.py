@@ -30,6 +30,8 @@ from ..data.setup import setups_of_rows
 from ..models.verdict import ToolVerdict
 from ..monitoring.metrics import AppMetrics
 from ..monitoring.teach_in import Limits
+from ..store.tool_changes import REASONS as TOOL_CHANGE_REASONS
+from ..store.tool_changes import label_for
 from .alarms import AlarmBoard, AlarmError, AlarmState, AlarmTransition
 from .machine_monitor import DriftCheck, MachineMonitor
 from .replay import ReplaySource
@@ -387,6 +389,9 @@ class LiveNode:
             self._published(transitions)
             if false_alarm and self.feedback is not None:
                 self.feedback.add_feedback(machine, str(self.model.version), True, False, "false alarm")
+            if false_alarm:
+                live = self.machine(machine)
+                self._keep_floor_run(live, live.monitor.labelled_run_rows(), "unworn", "false alarm", user)
             return transitions
 
     def shelve(self, machine: str, minutes: float, user: str, comment: str = "") -> list[AlarmTransition]:
@@ -413,11 +418,9 @@ class LiveNode:
         """The operator changed the tool: recorded first (write-ahead, retried by the store), then
         on the engine thread the run ends and is labelled, the tool life resets and, when set, a
         teach-in starts. Returns the stored record (None without a tool-change log)."""
-        from ..store.tool_changes import REASONS, label_for
-
         self.machine(machine)
-        if reason not in REASONS:
-            raise AlarmError(f"tool change reason must be one of {', '.join(REASONS)}, not {reason!r}")
+        if reason not in TOOL_CHANGE_REASONS:
+            raise AlarmError(f"tool change reason must be one of {', '.join(TOOL_CHANGE_REASONS)}, not {reason!r}")
         if not user.strip():
             raise AlarmError("recording a tool change needs a user name")
         monitor = self.machine(machine).monitor
@@ -470,8 +473,6 @@ class LiveNode:
                 log.warning("machine %s: %s", name, machine.error)
 
     def _apply_tool_change(self, machine: LiveMachine, reason: str, user: str, comment: str) -> None:
-        from ..store.tool_changes import label_for
-
         monitor = machine.monitor
         label = label_for(reason)
         rows = monitor.labelled_run_rows()
@@ -483,9 +484,19 @@ class LiveNode:
         if self.feedback is not None:
             self.feedback.add_feedback(machine.name, version, monitor.state is WearState.WORN, label == "worn",
                                        f"tool change: {reason}")
-        if self.floor_runs is not None and rows is not None and len(rows):
-            self.floor_runs.add_floor_run(machine.name, monitor.teach_in.setup or rows_setup(rows), version, label,
-                                          rows, reason, user)
+        self._keep_floor_run(machine, rows, label, reason, user)
+
+    def _keep_floor_run(self, machine: LiveMachine, rows, label: str, reason: str, user: str) -> None:
+        """A labelled run to the feature store for retraining; a failure is logged, never raised."""
+        if self.floor_runs is None or rows is None or not len(rows):
+            return
+        try:
+            run = self.floor_runs.add_floor_run(machine.name, machine.monitor.teach_in.setup or rows_setup(rows),
+                                                str(self.model.version), label, rows, reason, user)
+            log.info("machine %s: run stored as floor-labelled run %s (%s)", machine.name, run, label)
+        except Exception as error:
+            machine.error = f"the labelled run could not be stored: {error}"
+            log.warning("machine %s: %s", machine.name, machine.error)
 
     def _poll_tool_changes(self) -> None:
         """Tool changes recorded by another process (``cncwear tool-change``) for these machines."""

@@ -109,8 +109,9 @@ def load_mapping(path: str | Path) -> Mapping:
 
 
 def default_mapping() -> Mapping:
-    """The mapping of the simulator: every column a string node of that name in its namespace."""
-    return Mapping({column: f"nsu={NAMESPACE_URI};s={column}" for column in ALLOWED_COLUMNS})
+    """The mapping of the simulator: every column a string node of that name in its namespace (the
+    simulator has no program node: a real machine's mapping may add one)."""
+    return Mapping({column: f"nsu={NAMESPACE_URI};s={column}" for column in ALLOWED_COLUMNS if column != "program"})
 
 
 def write_mapping(path: str | Path, mapping: Mapping | None = None) -> Path:

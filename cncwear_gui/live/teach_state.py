@@ -31,6 +31,7 @@ from ..monitoring.teach_in import (
     Windows,
     teach,
 )
+from ..store.taught_references import TaughtReferenceStore
 
 log = logging.getLogger(__name__)
 LOAD_TREND_WINDOWS = 150  # five minutes of 2 s windows for the tile's trend
@@ -53,11 +54,7 @@ class TaughtLibrary:
     read is NOT TAUGHT with the reason, never a crash."""
 
     def __init__(self, url: str | None = None, limits: Limits | None = None, user: str = ""):
-        self.store = None
-        if url:
-            from ..store.taught_references import TaughtReferenceStore
-
-            self.store = TaughtReferenceStore(url)
+        self.store = TaughtReferenceStore(url) if url else None
         self.default_limits = limits or Limits()
         self.user = user
         self._cache: dict[tuple[str, str], tuple[TaughtReference | None, Limits, str]] = {}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import getpass
 import math
 import numbers
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -22,12 +21,9 @@ from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
 
-from ..backoff import Backoff
 from ..paths import user_data_dir
 
-LOCKED_ATTEMPTS = 5  # on top of SQLite's own 10 s busy timeout per attempt
 
 
 def default_store_url() -> str:
@@ -74,33 +70,6 @@ def open_store(url: str | None, metadata: MetaData, after_create: Callable[[Engi
         if after_create is not None:
             after_create(engine)
     return engine
-
-
-def is_locked(error: BaseException) -> bool:
-    """A write refused because another connection holds the database (SQLite "database is locked"/"busy")."""
-    text = str(getattr(error, "orig", error)).lower()
-    return isinstance(error, OperationalError) and ("database is locked" in text or "database is busy" in text)
-
-
-def retry_when_locked(write: Callable[[], Any], attempts: int = LOCKED_ATTEMPTS, backoff: Backoff | None = None) -> Any:
-    """``write()`` (one whole transaction), again after a :class:`Backoff` delay while the database is locked.
-
-    A store write that must not be lost to a long import or a busy second PC retries; any other
-    error, and the last lock error after ``attempts`` tries, is raised. ``write`` must be
-    all-or-nothing, so a refused attempt left nothing behind.
-    """
-    if attempts < 1:
-        raise ValueError("attempts must be at least 1")
-    backoff = backoff or Backoff(first=0.5, cap=5.0, jitter=0.2)
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return write()
-        except OperationalError as error:
-            if attempt == attempts or not is_locked(error):
-                raise
-            time.sleep(backoff.next_delay())
 
 
 def utcnow() -> datetime:

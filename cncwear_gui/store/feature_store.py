@@ -51,7 +51,8 @@ from ..data.setup import SetupKey
 from ..features.sets import FEATURE_SETS, FeatureSet
 from ..tasks import Task, ensure_task
 from .audit_trail import AuditTrail
-from .database import aware_utc, creating_tables, default_store_url, open_engine, os_user, retry_when_locked, utcnow
+from .database import aware_utc, creating_tables, default_store_url, open_engine, os_user, utcnow
+from .locked_retry import retry_when_locked
 
 SCHEMA_VERSION = 1
 metadata = MetaData()
@@ -334,7 +335,7 @@ class FeatureStore:
         The same samples from the same machine are stored once: again with the same label returns
         the stored number; with the other label it is refused. Invalid input raises
         :class:`FloorRunRejected` and writes nothing; a locked database is retried
-        (``store.database.retry_when_locked``); any other database error is raised.
+        (``store.locked_retry.retry_when_locked``); any other database error is raised.
         """
         machine = str(machine or "").strip()
         if not machine:
@@ -374,7 +375,7 @@ class FeatureStore:
                                 user=user, comment=f"{reason}; {setup}; model v{model_version}; {len(frame)} samples")
                 return run_id
 
-        return retry_when_locked(write)
+        return retry_when_locked(write, f"storing the floor-labelled run of {machine}")
 
     def floor_runs(self, machine: str | None = None) -> list[FloorRun]:
         """The floor-labelled runs, oldest first (of one machine when given)."""

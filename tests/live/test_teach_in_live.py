@@ -80,7 +80,7 @@ def test_replaying_experiment_1_then_6_teaches_on_1_and_judges_6(node_for, bundl
     stored = stores["library"].store.active("mill", "feed 6 · clamp 4")
     assert stored.version == 1 and set(stored.data["taught"]) == {
         "Layer 1 Up", "Layer 1 Down", "Layer 2 Up", "Layer 2 Down", "Layer 3 Up", "Layer 3 Down"}
-    run_samples(len(six))
+    run_samples(len(six) - 300)  # to near the end of experiment 6 (the replay then starts over)
     judged = view(node, "mill").taught
     assert judged.state == ("alarm" if offline.alarm else "ok")
     if offline.alarm:  # the live alarm is the offline one: same window, same signal, same phase
@@ -90,7 +90,7 @@ def test_replaying_experiment_1_then_6_teaches_on_1_and_judges_6(node_for, bundl
         assert judged.judgement.phase in judged.sentence and "% of the taught value" in judged.sentence
         assert node.alarm_of("mill")["state"] != "normal"  # the taught alarm feeds the ISA-18.2 lifecycle
     learned = stores["audit"].entries(action_prefix="teach.")
-    assert [e.action for e in learned] == ["teach.started", "teach.learned"]
+    assert sorted(e.action for e in learned) == ["teach.learned", "teach.started"]
     assert metrics.registry.get_sample_value("cncwear_taught_state", {"machine": "mill", "state": judged.state}) == 1
 
 

@@ -10,13 +10,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from cncwear_gui.backoff import Backoff
 from cncwear_gui.data.dataset import load_dataset
 from cncwear_gui.data.schema import SIGNAL_COLUMNS
 from cncwear_gui.data.setup import setup_of_meta
 from cncwear_gui.features.sets import get_feature_set, training_matrix
 from cncwear_gui.store.audit_trail import AuditTrail
-from cncwear_gui.store.database import retry_when_locked
+from cncwear_gui.store.locked_retry import retry_when_locked
 from cncwear_gui.store.feature_store import FLOOR_RUN_OFFSET, FeatureStore, FloorRunRejected, ImportRejected
 
 
@@ -177,14 +176,14 @@ def test_a_write_refused_by_a_locked_database_is_tried_again(tmp_path):
             conn.execute(text("INSERT INTO t VALUES (1)"))
         return len(attempts)
 
-    assert retry_when_locked(write, backoff=Backoff(first=0.01, cap=0.01)) == 3
+    assert retry_when_locked(write, "a test write") == 3
     assert holder.execute("SELECT count(*) FROM t").fetchone() == (1,)
 
     holder.execute("BEGIN EXCLUSIVE")
     attempts.clear()
     with pytest.raises(OperationalError, match="database is locked"):
-        retry_when_locked(write, attempts=2, backoff=Backoff(first=0.01, cap=0.01))
-    assert attempts == [1, 2]  # still locked after the last try: raised
+        retry_when_locked(write, "a test write", budget_s=0.01)
+    assert attempts == [1]  # still locked when the retry budget is spent: raised
     holder.execute("COMMIT")
 
     def broken() -> None:
@@ -194,7 +193,7 @@ def test_a_write_refused_by_a_locked_database_is_tried_again(tmp_path):
 
     attempts.clear()
     with pytest.raises(OperationalError, match="no such table"):
-        retry_when_locked(broken, backoff=Backoff(first=0.01, cap=0.01))
+        retry_when_locked(broken, "a test write")
     assert attempts == [0]  # anything but a lock is raised at once
     engine.dispose()
     holder.close()

@@ -244,7 +244,6 @@ class MachineTile(QFrame):
             return
         if self._trend_mode != "probability":
             self._trend_mode = "probability"
-        self._taught_look: tuple | None = None
             self.trend.setLabel("left", "P(worn)")
             self.threshold.setVisible(True)
             for item in (self.band, self.warn_line, self.alarm_line):
