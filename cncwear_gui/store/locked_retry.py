@@ -18,6 +18,8 @@ from typing import TypeVar
 from sqlalchemy.exc import OperationalError
 
 from ..backoff import Backoff
+from .audit_trail import AuditTrail
+from .database import open_store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,3 +45,27 @@ def retry_when_locked(write: Callable[[], T], what: str, budget_s: float = RETRY
             log.warning("%s: the database is locked; attempt %d failed, retrying in %.2f s",
                         what, backoff.attempts, delay)
             time.sleep(delay)
+
+
+class AuditedStore:
+    """A store whose writes carry their audit row in the same transaction and are retried while
+    the database is locked: the shared opening and closing of the taught references and the
+    tool-change log. Subclasses set ``metadata`` (their tables)."""
+
+    metadata = None
+
+    def __init__(self, url: str | None = None, retry_for_s: float = RETRY_BUDGET_S):
+        self.audit = AuditTrail(url)  # creates the audit table (and its append-only triggers) first
+        self.engine = open_store(url, self.metadata)
+        self.url = str(self.engine.url)
+        self.retry_for_s = retry_for_s
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.audit.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

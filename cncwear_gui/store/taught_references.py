@@ -23,9 +23,9 @@ from datetime import datetime
 from sqlalchemy import (JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
                         func, literal, select)
 
-from .audit_trail import AuditTrail, audit_trail
-from .database import aware_utc, open_store, utcnow
-from .locked_retry import RETRY_BUDGET_S, retry_when_locked
+from .audit_trail import audit_trail
+from .database import aware_utc, utcnow
+from .locked_retry import AuditedStore, retry_when_locked
 
 log = logging.getLogger(__name__)
 metadata = MetaData()
@@ -112,22 +112,8 @@ def _stored(row) -> StoredReference:
                            problem)
 
 
-class TaughtReferenceStore:
-    def __init__(self, url: str | None = None, retry_for_s: float = RETRY_BUDGET_S):
-        self.audit = AuditTrail(url)  # creates the audit table (and its append-only triggers) first
-        self.engine = open_store(url, metadata)
-        self.url = str(self.engine.url)
-        self.retry_for_s = retry_for_s
-
-    def close(self) -> None:
-        self.engine.dispose()
-        self.audit.close()
-
-    def __enter__(self) -> TaughtReferenceStore:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+class TaughtReferenceStore(AuditedStore):
+    metadata = metadata
 
     def _audit_row(self, conn, action: str, machine: str, setup: str, user: str, comment: str,
                    old_value=None, new_value=None) -> None:

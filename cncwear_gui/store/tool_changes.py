@@ -16,9 +16,9 @@ from datetime import datetime
 
 from sqlalchemy import Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, select
 
-from .audit_trail import AuditTrail, audit_trail
-from .database import aware_utc, open_store, utcnow
-from .locked_retry import RETRY_BUDGET_S, retry_when_locked
+from .audit_trail import audit_trail
+from .database import aware_utc, utcnow
+from .locked_retry import AuditedStore, retry_when_locked
 
 REASONS = ("worn", "broken", "scheduled", "precaution")
 
@@ -77,22 +77,8 @@ def _change(row) -> ToolChange:
     return ToolChange(**{**row, "at": aware_utc(row["at"])})
 
 
-class ToolChangeLog:
-    def __init__(self, url: str | None = None, retry_for_s: float = RETRY_BUDGET_S):
-        self.audit = AuditTrail(url)
-        self.engine = open_store(url, metadata)
-        self.url = str(self.engine.url)
-        self.retry_for_s = retry_for_s
-
-    def close(self) -> None:
-        self.engine.dispose()
-        self.audit.close()
-
-    def __enter__(self) -> ToolChangeLog:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+class ToolChangeLog(AuditedStore):
+    metadata = metadata
 
     def record(self, machine: str, reason: str, user: str, comment: str = "", setup: str = "",
                model_version: str = "", run_label: str | None = None, cutting_s: float = 0.0,

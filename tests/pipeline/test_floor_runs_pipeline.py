@@ -13,16 +13,7 @@ import shutil
 import pytest
 from helpers import run_cli
 
-SUBSET = (1, 2, 3, 6, 8, 9)
-
-
-@pytest.fixture(scope="module")
-def subset_dir(tmp_path_factory, bundled_dir):
-    folder = tmp_path_factory.mktemp("subset")
-    shutil.copy(bundled_dir / "train.csv", folder)
-    for number in SUBSET:
-        shutil.copy(bundled_dir / f"experiment_{number:02d}.csv", folder)
-    return folder
+from helpers import PIPELINE_SUBSET as SUBSET
 
 
 @pytest.mark.slow

@@ -16,17 +16,8 @@ import pandas as pd
 import pytest
 from helpers import run_cli
 
-SUBSET = (1, 2, 3, 6, 8, 9)
+from helpers import PIPELINE_SUBSET as SUBSET
 SCALED = ("X1_CurrentFeedback", "X1_OutputCurrent", "X1_OutputPower", "Y1_CurrentFeedback", "Y1_OutputCurrent", "Y1_OutputPower")
-
-
-@pytest.fixture(scope="module")
-def subset_dir(tmp_path_factory, bundled_dir):
-    folder = tmp_path_factory.mktemp("subset")
-    shutil.copy(bundled_dir / "train.csv", folder)
-    for number in SUBSET:
-        shutil.copy(bundled_dir / f"experiment_{number:02d}.csv", folder)
-    return folder
 
 
 @pytest.fixture(scope="module")
