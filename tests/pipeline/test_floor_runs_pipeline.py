@@ -16,19 +16,54 @@ from helpers import run_cli
 from helpers import PIPELINE_SUBSET as SUBSET
 
 
-@pytest.mark.slow
-def test_the_next_pipeline_run_trains_on_a_stored_floor_run(home, subset_dir, bundled_dataset):
-    from cncwear_gui.data.setup import setup_of_meta
-    from cncwear_gui.store.feature_store import FeatureStore
+def tool_change_on_a_replayed_run(champion, rows, machine: str, reason: str, user: str) -> int:
+    """Replay ``rows`` on a live machine (10x on a stepped clock) with the default stores of the
+    test's home, then record a tool change on its tile: the floor-labelled run's number."""
+    import math
 
-    experiment = bundled_dataset.experiments[13]  # not among the files the pipeline is given
+    from cncwear_gui.live.engine import LiveConfig, LiveNode, open_machine
+    from cncwear_gui.live.node import open_stores
+    from cncwear_gui.live.replay import ReplaySource
+    from cncwear_gui.live.sources import MachineSpec
+    from cncwear_gui.monitoring.metrics import AppMetrics
+
+    clock = type("Clock", (), {"now": 100.0, "__call__": lambda self: self.now})()
+    metrics = AppMetrics(process_metrics=False)
+    config = LiveConfig(tool_change_poll_s=0.0)
+    stores = open_stores(None, config.limits)  # the default stores: the ones the pipeline reads
+    try:
+        source = ReplaySource(rows, speed=10, clock=clock)
+        node = LiveNode([open_machine(MachineSpec(machine, "replay", "memory"), champion, metrics, config,
+                                      source=source)], champion, metrics, config, clock=clock, **stores)
+        node.start_sources()
+        for _ in range(math.ceil(len(rows) / 100) + 2):
+            clock.now += 1.0
+            node.step()
+        before = {run.run for run in stores["floor_runs"].floor_runs()}
+        node.tool_change(machine, reason, user, "flank wear seen at the tool change")
+        clock.now += 1.0
+        node.step()
+        added = [run for run in stores["floor_runs"].floor_runs() if run.run not in before]
+    finally:
+        for store in stores.values():
+            store.close()
+    assert len(added) == 1, added
+    return added[0]
+
+
+@pytest.mark.slow
+def test_a_tool_changed_on_the_tile_labels_the_run_and_the_next_pipeline_run_trains_on_it(
+        home, subset_dir, bundled_dataset, champion):
+    from cncwear_gui.data.setup import setup_of_meta
+
+    experiment = bundled_dataset.experiments[13]  # worn; not among the files the pipeline is given
     samples = bundled_dataset.samples()
     rows = samples[samples["experiment"] == 13].drop(columns=["experiment", "row", "tool_condition", "worn"])
-    label = experiment.meta.tool_condition
-    store = FeatureStore()  # the default store in the test's home: the one the pipeline reads
-    run = store.add_floor_run("mill-1", setup_of_meta(experiment.meta).text, "1", label, rows,
-                              "worn" if label == "worn" else "false alarm", "anna")
-    store.close()
+    rows = rows.assign(feedrate=experiment.meta.feedrate, clamp_pressure=experiment.meta.clamp_pressure)
+    floor = tool_change_on_a_replayed_run(champion, rows, "mill-1", "worn", "anna")
+    assert floor.label == "worn" and floor.machine == "mill-1"
+    assert floor.setup == setup_of_meta(experiment.meta).text
+    run = floor.run
 
     done = run_cli("pipeline", "run", "--data", str(subset_dir), "--budget", "5", "--json",
                    env={"CNCWEAR_HOME": str(home)})
@@ -52,7 +87,7 @@ def test_the_next_pipeline_run_trains_on_a_stored_floor_run(home, subset_dir, bu
     per_experiment = client.download_artifacts(result["training_run_id"], "per_experiment.json", str(home))
     loeo = {v["experiment"]: v for v in json.loads(open(per_experiment).read())["loeo"]}
     assert sorted(loeo) == [*SUBSET, run]
-    assert loeo[run]["true"] == label and loeo[run]["rows"] == experiment.rows
+    assert loeo[run]["true"] == "worn" and loeo[run]["rows"] == floor.rows
 
 
 def test_the_degradation_trigger_counts_false_alarms_and_worn_tool_changes(home):
