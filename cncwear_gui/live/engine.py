@@ -57,7 +57,7 @@ class LiveConfig:
     drift_interval_s: float = 10.0
     teach_runs: int = 1  # runs a teach-in learns from
     relearn_after_tool_change: bool = True  # a tool change starts a teach-in of the setup
-    tool_change_poll_s: float = 2.0  # how often tool changes recorded by other processes are read
+    tool_change_poll_s: float = 2.0  # how often what other processes wrote is read: tool changes, taught references
     limits: Limits = field(default_factory=Limits)  # the taught monitor's default limits
 
 
@@ -450,7 +450,7 @@ class LiveNode:
         self.wake.set()
 
     def _apply_engine_actions(self) -> None:
-        self._poll_tool_changes()
+        self._poll_other_processes()
         while self._engine_actions:
             action, name, value, user, comment = self._engine_actions.popleft()
             machine = self.machine(name)
@@ -498,14 +498,20 @@ class LiveNode:
             machine.error = f"the labelled run could not be stored: {error}"
             log.warning("machine %s: %s", machine.name, machine.error)
 
-    def _poll_tool_changes(self) -> None:
-        """Tool changes recorded by another process (``cncwear tool-change``) for these machines."""
-        if self.tool_changes is None:
-            return
+    def _poll_other_processes(self) -> None:
+        """What another process wrote for these machines: tool changes (``cncwear tool-change``) and
+        taught references or limits (``cncwear teach``, another window)."""
         now = time.monotonic()
         if now - self._tool_change_polled < self.config.tool_change_poll_s:
             return
         self._tool_change_polled = now
+        if self.library is not None and self.library.changed_elsewhere():
+            for machine in self.machines:
+                if machine.monitor.teach_in is not None and machine.monitor.teach_in.reload():
+                    log.info("machine %s: taught reference of %s reloaded", machine.name,
+                             machine.monitor.teach_in.setup)
+        if self.tool_changes is None:
+            return
         try:
             changes = self.tool_changes.since(self._tool_change_seen, [m.name for m in self.machines])
         except Exception as error:

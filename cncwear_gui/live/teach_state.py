@@ -58,6 +58,26 @@ class TaughtLibrary:
         self.default_limits = limits or Limits()
         self.user = user
         self._cache: dict[tuple[str, str], tuple[TaughtReference | None, Limits, str]] = {}
+        self._revision = self._store_revision()
+
+    def _store_revision(self) -> tuple | None:
+        if self.store is None:
+            return None
+        try:
+            return self.store.revision()
+        except Exception as error:  # judged as before; the next poll tries again
+            log.warning("cannot read the taught references' revision: %s", error)
+            return None
+
+    def changed_elsewhere(self) -> bool:
+        """True (and the cache dropped) when the store changed since the last look: another
+        process taught, forgot or set limits. Own writes count too; re-reading them is harmless."""
+        revision = self._store_revision()
+        if revision is None or revision == self._revision:
+            return False
+        self._revision = revision
+        self._cache.clear()
+        return True
 
     def lookup(self, machine: str, setup: str) -> tuple[TaughtReference | None, Limits, str]:
         """(reference or None, limits, the problem when a stored one could not be used)."""
@@ -264,6 +284,19 @@ class MachineTeachIn:
         self.judge = TaughtJudge(self.reference, self.limits)
         if self.learning and self._collected:  # windows of another setup never teach this one
             self._collected, self._collected_runs = [], 0
+
+    def reload(self) -> bool:
+        """Take the store's reference and limits for the current setup when they are not the ones
+        judging (taught, forgotten or limits set by another process); True when they changed. The
+        judge restarts only then, so an unrelated change never resets an alarm delay."""
+        if not self._setup_key.known:
+            return False
+        reference, limits, problem = self.library.lookup(self.machine, self.setup)
+        if (getattr(reference, "version", None), limits) == (getattr(self.reference, "version", None), self.limits):
+            return False
+        self.reference, self.limits, self.problem = reference, limits, problem
+        self.judge = TaughtJudge(reference, limits)
+        return True
 
     # -- operator actions (called on the engine thread) ---------------------------------------
     def start_learning(self, runs: int | None = None) -> None:

@@ -192,6 +192,14 @@ class TaughtReferenceStore(AuditedStore):
             return list(conn.execute(select(references.c.setup).where(references.c.machine == machine)
                                      .distinct().order_by(references.c.setup)).scalars())
 
+    def revision(self) -> tuple:
+        """Changes whenever any process teaches, forgets or sets limits: a running node compares
+        it to notice ``cncwear teach`` (or another window) without reading every reference."""
+        with self.engine.connect() as conn:
+            taught = conn.execute(select(func.max(references.c.id), func.count(references.c.forgotten_at))).one()
+            limits = conn.execute(select(func.max(limits_table.c.id))).scalar()
+        return (taught[0] or 0, taught[1] or 0, limits or 0)
+
     # -- limits -------------------------------------------------------------------------------
     def set_limits(self, machine: str, setup: str, limits: dict, user: str, comment: str = "") -> None:
         """New limits for the setup (checked by the caller, e.g. ``teach_in.Limits``), audited

@@ -107,6 +107,32 @@ def test_a_machine_on_an_untaught_setup_shows_setup_not_taught(node_for, bundled
     assert math.isnan(get("cncwear_taught_load_percent", {"machine": "mill"}))
 
 
+def test_a_reference_taught_or_forgotten_by_another_process_is_taken_up(node_for, bundled_dataset):
+    """`cncwear teach` writes from its own process while the window runs: the running node judges with
+    it from its next poll on, and NOT TAUGHT again once it is forgotten there."""
+    from cncwear_gui.store.taught_references import TaughtReferenceStore
+
+    six = experiments(bundled_dataset, 6)
+    node, run_samples, stores, _ = node_for({"mill": six})
+    run_samples(300)
+    assert view(node, "mill").taught.state == "not_taught"
+    other = TaughtReferenceStore(str(stores["library"].store.engine.url))
+    try:
+        reference = teach(windows_of_samples(experiments(bundled_dataset, 1)), "mill", SetupKey(6, 4))
+        other.save("mill", "feed 6 · clamp 4", reference.to_json(), "anna", "taught from the CLI")
+        run_samples(100)
+        shown = view(node, "mill").taught
+        assert shown.state != "not_taught" and shown.reference_version == 1
+        other.set_limits("mill", "feed 6 · clamp 4", Limits(warn_pct=40, alarm_pct=80).to_json(), "anna")
+        run_samples(100)
+        assert node.machine("mill").monitor.teach_in.limits.alarm_pct == 80
+        other.forget("mill", "feed 6 · clamp 4", "anna", "relearn from the CLI")
+        run_samples(100)
+        assert view(node, "mill").taught.state == "not_taught"
+    finally:
+        other.close()
+
+
 def test_a_setup_that_changes_mid_stream_starts_a_new_run(node_for, bundled_dataset):
     one = experiments(bundled_dataset, 1)
     changed = one.copy()
