@@ -72,3 +72,43 @@ def tree_predict(nodes: list[dict], X, names: list[str]):
 
 #: Three worn and three unworn experiments: a pipeline trains on them in seconds.
 PIPELINE_SUBSET = (1, 2, 3, 6, 8, 9)
+
+
+class SteppedClock:
+    """A clock the test moves by hand: replays and the live engine read it instead of real time."""
+
+    def __init__(self, now: float = 100.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def replay_node(frames: dict, model, url: str | None, **config):
+    """A live node over replays of ``frames`` (machine → samples; 10× on a stepped clock) with the
+    real stores at ``url`` (None: the default ones of the test's home). Returns (node, run_samples,
+    stores, metrics); ``run_samples(n)`` advances the replays by about ``n`` samples each. The
+    caller closes the stores."""
+    import math
+
+    from cncwear_gui.live.engine import LiveConfig, LiveNode, open_machine
+    from cncwear_gui.live.node import open_stores
+    from cncwear_gui.live.replay import ReplaySource
+    from cncwear_gui.live.sources import MachineSpec
+    from cncwear_gui.monitoring.metrics import AppMetrics
+
+    clock = SteppedClock()
+    metrics = AppMetrics(process_metrics=False)
+    settings = LiveConfig(**{"tool_change_poll_s": 0.0, **config})
+    stores = open_stores(url, settings.limits)
+    machines = [open_machine(MachineSpec(name, "replay", "memory"), model, metrics, settings,
+                             source=ReplaySource(frame, speed=10, clock=clock)) for name, frame in frames.items()]
+    node = LiveNode(machines, model, metrics, settings, clock=clock, **stores)
+    node.start_sources()
+
+    def run_samples(samples: int) -> None:
+        for _ in range(math.ceil(samples / 100)):
+            clock.now += 1.0
+            node.step()
+
+    return node, run_samples, stores, metrics

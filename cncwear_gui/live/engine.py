@@ -20,6 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -123,6 +124,8 @@ class LiveNode:
         self.audit, self.predictions, self.feedback = audit, predictions, feedback
         self.library = library or TaughtLibrary(None, self.config.limits)
         self.tool_changes, self.floor_runs = tool_changes, floor_runs
+        self._floor_writer: ThreadPoolExecutor | None = None  # labelled runs are written off the engine thread
+        self._floor_writes: list = []
         self._tool_change_seen = 0  # the newest tool-change id applied
         self._tool_change_polled = 0.0
         self._engine_actions: deque = deque()  # operator actions applied on the engine thread
@@ -330,6 +333,9 @@ class LiveNode:
             except Exception as error:
                 log.warning("machine %s: closing its source failed: %s", machine.name, error)
             self.metrics.source_up.labels(machine.name, machine.spec.kind).set(0)
+        if self._floor_writer is not None:  # a labelled run is never dropped by closing
+            self._floor_writer.shutdown(wait=True)
+            self._floor_writer = None
         if self.predictions is not None:
             self.predictions.flush()
 
@@ -490,13 +496,25 @@ class LiveNode:
         """A labelled run to the feature store for retraining; a failure is logged, never raised."""
         if self.floor_runs is None or rows is None or not len(rows):
             return
-        try:
-            run = self.floor_runs.add_floor_run(machine.name, machine.monitor.teach_in.setup or rows_setup(rows),
-                                                str(self.model.version), label, rows, reason, user)
-            log.info("machine %s: run stored as floor-labelled run %s (%s)", machine.name, run, label)
-        except Exception as error:
-            machine.error = f"the labelled run could not be stored: {error}"
-            log.warning("machine %s: %s", machine.name, machine.error)
+        setup, version = machine.monitor.teach_in.setup or rows_setup(rows), str(self.model.version)
+
+        def write() -> None:
+            try:
+                run = self.floor_runs.add_floor_run(machine.name, setup, version, label, rows, reason, user)
+                log.info("machine %s: run stored as floor-labelled run %s (%s)", machine.name, run, label)
+            except Exception as error:
+                machine.error = f"the labelled run could not be stored: {error}"
+                log.warning("machine %s: %s", machine.name, machine.error)
+
+        # storing a 20-minute run takes ~0.6 s: every machine's screen would stall that long
+        if self._floor_writer is None:
+            self._floor_writer = ThreadPoolExecutor(1, thread_name_prefix="floor-runs")
+        self._floor_writes = [f for f in self._floor_writes if not f.done()] + [self._floor_writer.submit(write)]
+
+    def wait_for_floor_runs(self, timeout_s: float | None = None) -> None:
+        """Until the labelled runs handed to the store are written (closing waits too)."""
+        for future in list(self._floor_writes):
+            future.result(timeout_s)
 
     def _poll_other_processes(self) -> None:
         """What another process wrote for these machines: tool changes (``cncwear tool-change``) and

@@ -7,21 +7,10 @@ import math
 
 import pandas as pd
 import pytest
+from helpers import replay_node
 
 from cncwear_gui.data.setup import SetupKey
-from cncwear_gui.live.engine import LiveConfig, LiveNode, open_machine
-from cncwear_gui.live.replay import ReplaySource
-from cncwear_gui.live.sources import MachineSpec
-from cncwear_gui.monitoring.metrics import AppMetrics
 from cncwear_gui.monitoring.teach_in import Limits, TaughtJudge, teach, windows_of_samples
-
-
-class SteppedClock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def experiments(dataset, *numbers) -> pd.DataFrame:
@@ -32,27 +21,13 @@ def experiments(dataset, *numbers) -> pd.DataFrame:
 @pytest.fixture
 def node_for(tmp_path, champion):
     """A node over replays of the given frames (10× speed on a stepped clock) with a fresh store."""
-    from cncwear_gui.live.node import open_stores
-
     url = f"sqlite:///{tmp_path / 'floor.db'}"
     opened = []
 
     def make(frames: dict[str, pd.DataFrame], relearn=True):
-        clock = SteppedClock()
-        metrics = AppMetrics(process_metrics=False)
-        config = LiveConfig(alarm_delay=5, relearn_after_tool_change=relearn, tool_change_poll_s=0.0)
-        stores = open_stores(url, config.limits)
+        node, run_samples, stores, metrics = replay_node(frames, champion, url, alarm_delay=5,
+                                                          relearn_after_tool_change=relearn)
         opened.extend(stores.values())
-        machines = [open_machine(MachineSpec(name, "replay", "memory"), champion, metrics, config,
-                                 source=ReplaySource(frame, speed=10, clock=clock)) for name, frame in frames.items()]
-        node = LiveNode(machines, champion, metrics, config, clock=clock, **stores)
-        node.start_sources()
-
-        def run_samples(samples: int) -> None:
-            for _ in range(math.ceil(samples / 100)):
-                clock.now += 1.0
-                node.step()
-
         return node, run_samples, stores, metrics
 
     yield make

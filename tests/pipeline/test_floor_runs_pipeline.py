@@ -11,40 +11,24 @@ import json
 import shutil
 
 import pytest
-from helpers import run_cli
+from helpers import replay_node, run_cli
 
 from helpers import PIPELINE_SUBSET as SUBSET
 
 
-def tool_change_on_a_replayed_run(champion, rows, machine: str, reason: str, user: str) -> int:
-    """Replay ``rows`` on a live machine (10x on a stepped clock) with the default stores of the
-    test's home, then record a tool change on its tile: the floor-labelled run's number."""
-    import math
-
-    from cncwear_gui.live.engine import LiveConfig, LiveNode, open_machine
-    from cncwear_gui.live.node import open_stores
-    from cncwear_gui.live.replay import ReplaySource
-    from cncwear_gui.live.sources import MachineSpec
-    from cncwear_gui.monitoring.metrics import AppMetrics
-
-    clock = type("Clock", (), {"now": 100.0, "__call__": lambda self: self.now})()
-    metrics = AppMetrics(process_metrics=False)
-    config = LiveConfig(tool_change_poll_s=0.0)
-    stores = open_stores(None, config.limits)  # the default stores: the ones the pipeline reads
+def tool_change_on_a_replayed_run(champion, rows, machine: str, reason: str, user: str):
+    """Replay ``rows`` on a live machine with the default stores of the test's home (the ones the
+    pipeline reads), then record a tool change on its tile: the floor-labelled run it stored."""
+    node, run_samples, stores, _ = replay_node({machine: rows}, champion, None)
     try:
-        source = ReplaySource(rows, speed=10, clock=clock)
-        node = LiveNode([open_machine(MachineSpec(machine, "replay", "memory"), champion, metrics, config,
-                                      source=source)], champion, metrics, config, clock=clock, **stores)
-        node.start_sources()
-        for _ in range(math.ceil(len(rows) / 100) + 2):
-            clock.now += 1.0
-            node.step()
+        run_samples(len(rows) + 200)
         before = {run.run for run in stores["floor_runs"].floor_runs()}
         node.tool_change(machine, reason, user, "flank wear seen at the tool change")
-        clock.now += 1.0
-        node.step()
+        run_samples(100)
+        node.wait_for_floor_runs(60)
         added = [run for run in stores["floor_runs"].floor_runs() if run.run not in before]
     finally:
+        node.close()
         for store in stores.values():
             store.close()
     assert len(added) == 1, added
