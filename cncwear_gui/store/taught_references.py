@@ -23,7 +23,6 @@ from datetime import datetime
 from sqlalchemy import (JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
                         func, literal, select)
 
-from .audit_trail import audit_trail
 from .database import aware_utc, utcnow
 from .locked_retry import AuditedStore, retry_when_locked
 
@@ -117,8 +116,7 @@ class TaughtReferenceStore(AuditedStore):
 
     def _audit_row(self, conn, action: str, machine: str, setup: str, user: str, comment: str,
                    old_value=None, new_value=None) -> None:
-        conn.execute(audit_trail.insert().values(**self.audit._values(
-            action, _subject(machine, setup), old_value, new_value, machine, comment, user)))
+        self.audit.record_in(conn, action, _subject(machine, setup), old_value, new_value, machine, comment, user)
 
     # -- references ---------------------------------------------------------------------------
     def save(self, machine: str, setup: str, reference: dict, user: str, comment: str = "") -> int:

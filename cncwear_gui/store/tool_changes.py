@@ -16,7 +16,6 @@ from datetime import datetime
 
 from sqlalchemy import Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, select
 
-from .audit_trail import audit_trail
 from .database import aware_utc, utcnow
 from .locked_retry import AuditedStore, retry_when_locked
 
@@ -100,8 +99,7 @@ class ToolChangeLog(AuditedStore):
             with self.engine.begin() as conn:
                 row = {**values, "at": utcnow()}
                 row["id"] = int(conn.execute(tool_changes.insert().values(**row)).inserted_primary_key[0])
-                conn.execute(audit_trail.insert().values(**self.audit._values(
-                    "tool.changed", machine, None, reason, machine, comment, user)))
+                self.audit.record_in(conn, "tool.changed", machine, None, reason, machine, comment, user)
                 return ToolChange(**row)
 
         return retry_when_locked(write, f"recording the tool change on {machine}", self.retry_for_s)
