@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
             self.modeller.start(_champion, self._paths)
         else:
             self._score()
-            if not self._machines():  # the demo replays the loaded dataset
+            if not self.machine_specs():  # the demo replays the loaded dataset
                 self.start_live()
 
     def _on_model(self, model: ActiveModel) -> None:
@@ -290,14 +290,14 @@ class MainWindow(QMainWindow):
         self.state.set_scores(scores)
 
     # -- live machines ---------------------------------------------------------------------------
-    def _machines(self) -> list[str]:
+    def machine_specs(self) -> list[str]:
         return self.machines_override if self.machines_override is not None else list(self.state.settings.machines)
 
     def start_live(self) -> None:
         """(Re)start the live engine: the configured machines, or the demo on the loaded dataset."""
         if self.state.model is None:
             return
-        self.live.start(self.state.settings, self.state.model, self.state.dataset, self._machines())
+        self.live.start(self.state.settings, self.state.model, self.state.dataset, self.machine_specs())
 
     def _on_operator_action(self, what: str, _transitions) -> None:
         self.statusBar().showMessage(what, 10_000)

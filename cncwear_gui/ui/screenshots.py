@@ -38,6 +38,7 @@ def render_screenshots(app, window, target: Path) -> int:
     views = [window.tabs.widget(i) for i in range(window.tabs.count())]
     if not _wait_for(window, lambda: all(_loaded(v) for v in views if v not in later), deadline):
         return 1
+    _teach_demo(window)
     training.set_choices(engine="flaml", budget_s=SCREENSHOT_TRAINING_BUDGET_S, register=True)
     training.start_training()
     if not _wait_for(window, lambda: training.loaded, deadline):
@@ -68,6 +69,36 @@ def render_screenshots(app, window, target: Path) -> int:
         _grab(window, target / f"{name}.png")
     window.close()
     return 0
+
+
+def _teach_demo(window) -> None:
+    """Teach the demo machines as `cncwear teach` would, so the Operator view shows taught tiles:
+    each machine's setup from the unworn run of that setup (the paired protocol's teach-in), the
+    last machine left NOT TAUGHT. Written to the store; the running node takes them up on its next
+    poll. Demo machines only: configured machines keep what their site taught."""
+    from ..data.setup import setup_of_meta
+    from ..monitoring.teach_in import TeachError, teach, windows_of_samples
+    from ..store.taught_references import TaughtReferenceStore
+    from .live_service import DEMO_MACHINES
+
+    dataset, settings = window.state.dataset, window.state.settings
+    if dataset is None or window.machine_specs():  # configured machines keep what their site taught
+        return
+    unworn = {setup_of_meta(e.meta): e for e in dataset.experiments.values()
+              if e.meta is not None and e.meta.tool_condition == "unworn"}
+    with TaughtReferenceStore(settings.feature_store_url or None) as store:
+        for machine, number in list(DEMO_MACHINES.items())[:-1]:
+            experiment = dataset.experiments.get(number)
+            taught_on = unworn.get(setup_of_meta(experiment.meta)) if experiment and experiment.meta else None
+            if taught_on is None or store.active(machine, setup_of_meta(taught_on.meta).text) is not None:
+                continue
+            try:
+                reference = teach(windows_of_samples(taught_on.samples), machine, setup_of_meta(taught_on.meta),
+                                  runs=[taught_on.path.name])
+            except TeachError as error:
+                print(f"cncwear gui --screenshot: {machine} not taught: {error}", file=sys.stderr)
+                continue
+            store.save(machine, reference.setup.text, reference.to_json(), "screenshot", "screenshot mode demo")
 
 
 def _grab(window, path: Path) -> None:

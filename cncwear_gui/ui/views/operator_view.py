@@ -42,6 +42,7 @@ from ..theme import TAUGHT_BAND, TAUGHT_LOOK, THRESHOLD_LINE, TILE_COLOURS, TREN
 
 TREND_SECONDS = 300  # the last five minutes of machine time
 FULL_SIZE_TEXT_WIDTH = 330  # pixels "REPLACE TOOL" needs at the full state font (30 pt), beside its symbol
+MIN_TEXT_PT = 10.0  # a narrow tile scales its texts down, never below what reads at arm's length
 
 _LOOK = {
     WearState.OK: ("●", "TOOL OK", *TILE_COLOURS["ok"]),
@@ -168,7 +169,7 @@ class MachineTile(QFrame):
         if scale != self._scale:
             self._scale = scale
             for label, points in ((self.name, 20), (self.symbol, 40), (self.status, 30), (self.probability, 18)):
-                label.setStyleSheet(f"font-size: {points * scale:.1f}pt;")
+                label.setStyleSheet(f"font-size: {max(MIN_TEXT_PT, points * scale):.1f}pt;")
 
     def show_view(self, view, threshold: float, now: float) -> None:
         """Copy one machine's state (live.engine.MachineView) into the widgets."""
@@ -206,12 +207,17 @@ class MachineTile(QFrame):
             self.taught_detail.setText("")
             return
         symbol, text, colour = TAUGHT_LOOK.get(taught.state, TAUGHT_LOOK["not_taught"])
-        load = "—" if taught.load_pct is None or np.isnan(taught.load_pct) else f"{taught.load_pct:.0f} %"
-        self.taught.setText(f"{symbol} Taught: {text.format(load=load)}")
+        latest = "—" if taught.load_pct is None or np.isnan(taught.load_pct) else f"{taught.load_pct:.0f} %"
+        line = f"{symbol} Taught: {text.format(load=latest)}"
+        if taught.state in ("warning", "alarm") and taught.judgement is not None:
+            # the window that carries the state, as the sentence below names it; the latest beside it
+            line = f"{symbol} Taught: {text.format(load=f'{taught.judgement.load_pct:.0f} %')} (now {latest})"
+        self.taught.setText(line)
         self.taught.setToolTip("The taught monitor: the load against the reference taught for this machine and setup")
         if (colour, self._scale) != self._taught_look:  # restyle only when it changes
             self._taught_look = (colour, self._scale)
-            self.taught.setStyleSheet(f"color: {colour}; font-size: {14 * self._scale:.1f}pt; font-weight: bold;")
+            self.taught.setStyleSheet(f"color: {colour}; font-size: {max(MIN_TEXT_PT, 14 * self._scale):.1f}pt; "
+                                      "font-weight: bold;")
         self.taught_detail.setText(taught.sentence)
         life = f"tool: {view.tool_runs} run(s), {view.tool_cutting_s / 60:.1f} min cutting since the change"
         version = f" · reference v{taught.reference_version}" if taught.reference_version else ""
@@ -220,6 +226,8 @@ class MachineTile(QFrame):
     def _show_trend(self, view) -> None:
         """The load against the taught band once the setup is taught, else P(worn) against the threshold."""
         loads = view.taught_loads
+        if loads is None and view.trend_values is None:  # a pass without the trend: keep what is drawn
+            return
         taught = view.taught is not None and view.taught.state in ("ok", "warning", "alarm")
         if taught and loads is not None and len(loads):
             if self._trend_mode != "load":
