@@ -170,9 +170,9 @@ class LiveService(QObject):
         with self._latest_lock:
             waiting = self._latest is not None
             if waiting and views and self._latest[0] and views[0].trend_values is None and self._latest[0][0].trend_values is not None:
-                trends = {v.machine: v.trend_values for v in self._latest[0]}
+                trends = {v.machine: (v.trend_values, v.taught_loads) for v in self._latest[0]}
                 for view in views:
-                    view.trend_values = trends.get(view.machine)
+                    view.trend_values, view.taught_loads = trends.get(view.machine, (None, None))
             self._latest = (views, at)
         if not waiting:
             self._pass_ready.emit()

@@ -52,3 +52,18 @@ def test_a_taught_tile_draws_the_load_against_the_band_and_keeps_it_between_tren
     if taught.state in ("warning", "alarm"):  # the headline's load is the sentence's, the latest beside it
         assert f"{taught.judgement.load_pct:.0f} %" in tile.taught.text() and "(now " in tile.taught.text()
         assert f"{taught.judgement.load_pct:.0f} %" in taught.sentence
+
+    # the window's service keeps only the newest pass: one without trends must not drop the trends
+    # (the P(worn) values and the taught loads) of the pass it replaces before the screen took it
+    from cncwear_gui.ui.live_service import LiveService
+
+    service = LiveService()
+    shown = []
+    service.updated.connect(lambda views, at: shown.append(views))
+    import threading
+
+    engine = threading.Thread(target=lambda: (service._on_pass([with_trend], 1.0), service._on_pass([without], 2.0)))
+    engine.start()  # as the engine thread does: both passes arrive before the GUI thread takes one
+    engine.join()
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert len(shown) == 1 and shown[-1][0].taught_loads is not None and len(shown[-1][0].taught_loads) == len(with_trend.taught_loads)
