@@ -125,9 +125,9 @@ class LiveNode:
         self.library = library or TaughtLibrary(None, self.config.limits)
         self.tool_changes, self.floor_runs = tool_changes, floor_runs
         self._floor_writer: ThreadPoolExecutor | None = None  # labelled runs are written off the engine thread
-        self._floor_writes: list = []
+        self._last_floor_write = None  # the writer runs them in order: the last one done means all are
         self._tool_change_seen = 0  # the newest tool-change id applied
-        self._tool_change_polled = 0.0
+        self._polled_at = 0.0
         self._engine_actions: deque = deque()  # operator actions applied on the engine thread
         self.clock = clock
         self.stop_event = threading.Event()
@@ -509,21 +509,21 @@ class LiveNode:
         # storing a 20-minute run takes ~0.6 s: every machine's screen would stall that long
         if self._floor_writer is None:
             self._floor_writer = ThreadPoolExecutor(1, thread_name_prefix="floor-runs")
-        self._floor_writes = [f for f in self._floor_writes if not f.done()] + [self._floor_writer.submit(write)]
+        self._last_floor_write = self._floor_writer.submit(write)
 
     def wait_for_floor_runs(self, timeout_s: float | None = None) -> None:
         """Until the labelled runs handed to the store are written (closing waits too)."""
-        for future in list(self._floor_writes):
-            future.result(timeout_s)
+        if self._last_floor_write is not None:
+            self._last_floor_write.result(timeout_s)
 
     def _poll_other_processes(self) -> None:
         """What another process wrote for these machines: tool changes (``cncwear tool-change``) and
         taught references or limits (``cncwear teach``, another window)."""
         now = time.monotonic()
-        if now - self._tool_change_polled < self.config.tool_change_poll_s:
+        if now - self._polled_at < self.config.tool_change_poll_s:
             return
-        self._tool_change_polled = now
-        if self.library is not None and self.library.changed_elsewhere():
+        self._polled_at = now
+        if self.library.changed_elsewhere():
             for machine in self.machines:
                 if machine.monitor.teach_in is not None and machine.monitor.teach_in.reload():
                     log.info("machine %s: taught reference of %s reloaded", machine.name,

@@ -89,12 +89,12 @@ def _teach_demo(window) -> None:
     with TaughtReferenceStore(settings.feature_store_url or None) as store:
         for machine, number in list(DEMO_MACHINES.items())[:-1]:
             experiment = dataset.experiments.get(number)
-            taught_on = unworn.get(setup_of_meta(experiment.meta)) if experiment and experiment.meta else None
-            if taught_on is None or store.active(machine, setup_of_meta(taught_on.meta).text) is not None:
+            setup = setup_of_meta(experiment.meta) if experiment and experiment.meta else None
+            taught_on = unworn.get(setup)
+            if taught_on is None or store.active(machine, setup.text) is not None:
                 continue
             try:
-                reference = teach(windows_of_samples(taught_on.samples), machine, setup_of_meta(taught_on.meta),
-                                  runs=[taught_on.path.name])
+                reference = teach(windows_of_samples(taught_on.samples), machine, setup, runs=[taught_on.path.name])
             except TeachError as error:
                 print(f"cncwear gui --screenshot: {machine} not taught: {error}", file=sys.stderr)
                 continue
