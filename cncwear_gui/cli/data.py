@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 from .base import EXIT_BAD_INPUT, EXIT_OK, BadInput, emit
-from .common import (NO_MANUAL_META, add_data_paths, champion_with_reference, explained_model, load_data,
-                     loaded_or_bad_input, print_reports, redact)
+from .common import (add_data_paths, add_manual_meta, champion_with_reference, explained_model,
+                     load_data, manual_meta, print_reports, redact, training_data)
 
 
 def cmd_validate(args) -> int:
@@ -48,10 +48,11 @@ def cmd_drift(args) -> int:
     from ..monitoring.reference import setup_reference_for
     from ..pipeline.watch import TriggerInputError, setup_drift_of_files
 
-    model = explained_model("champion", lambda: loaded_or_bad_input(args))
-    reference = setup_reference_for(model, lambda: loaded_or_bad_input(args))
+    typed_in = manual_meta(args)  # checked before the champion loads
+    model = explained_model("champion", lambda: training_data(args))
+    reference = setup_reference_for(model, lambda: training_data(args))
     try:
-        files = setup_drift_of_files(args.files, model, reference)
+        files = setup_drift_of_files(args.files, model, reference, typed_in)
     except TriggerInputError as error:
         raise BadInput(str(error)) from None
 
@@ -122,4 +123,5 @@ def register(commands) -> None:
     drifter.add_argument("--data", nargs="+", metavar="PATH", help="training data for a first-start champion (default: bundled)")
     drifter.add_argument("--top", type=int, default=10, help="features to list (default 10)")
     drifter.add_argument("--json", action="store_true")
-    drifter.set_defaults(func=cmd_drift, **NO_MANUAL_META)
+    add_manual_meta(drifter)
+    drifter.set_defaults(func=cmd_drift)

@@ -17,11 +17,18 @@ import pandas as pd
 from ..tasks import Task, ensure_task
 from .csvtext import read_csv_text
 from .experiment_file import (
+    data_stem,
     experiment_number_from_name,
     looks_like_experiment_header,
     read_experiment_file,
 )
-from .metadata import ExperimentMeta, looks_like_metadata_header, read_metadata_file
+from .metadata import (
+    ExperimentMeta,
+    looks_like_metadata_header,
+    read_metadata_file,
+    read_sidecar_metadata,
+    sidecar_path,
+)
 from .report import DataError, FileReport
 from .schema import PROCESS_COLUMN, SIGNAL_COLUMNS
 from .validation import check_values
@@ -29,9 +36,14 @@ from .validation import check_values
 METADATA_FILE_NAME = "train.csv"
 
 
+def is_unlabelled_key(number: int) -> bool:
+    """Files without an experiment number are keyed -1, -2, … in the order given (never stored)."""
+    return number < 0
+
+
 @dataclass
 class Experiment:
-    number: int
+    number: int  # negative for an unlabelled file (see is_unlabelled_key)
     path: Path
     sha256: str
     samples: pd.DataFrame  # signals, Machining_Process, phase, quality_flags, line
@@ -40,6 +52,15 @@ class Experiment:
     @property
     def rows(self) -> int:
         return len(self.samples)
+
+    @property
+    def unlabelled(self) -> bool:
+        return is_unlabelled_key(self.number)
+
+    @property
+    def title(self) -> str:
+        """``experiment 4``, or the file's name for an unlabelled file."""
+        return f"{self.path.name} (unlabelled)" if self.unlabelled else f"experiment {self.number}"
 
 
 @dataclass
@@ -86,10 +107,16 @@ class Dataset:
             keep &= (frame["quality_flags"].to_numpy() & exclude_flags) == 0
         return frame if keep.all() else frame.loc[keep].reset_index(drop=True)
 
+    @property
+    def unlabelled(self) -> int:
+        """Usable files without an experiment number (status ``warning: unlabelled``)."""
+        return sum(1 for report in self.reports if report.unlabelled and report.usable)
+
     def to_json(self) -> dict:
         return {
             "files": [report.to_json() for report in self.reports],
             "experiments": len(self.experiments),
+            "unlabelled": self.unlabelled,
             "rows": self.rows,
         }
 
@@ -155,11 +182,10 @@ def load_dataset(
     if manual_meta is None and not metadata_sources:
         metadata, metadata_sources = _sibling_metadata(dataset, [ef.path for _, ef in experiment_files])
 
+    unlabelled_keys = iter(range(-1, -len(experiment_files) - 1, -1))
     for report, experiment_file in experiment_files:
         task.check()
         samples = experiment_file.samples
-        number = manual_meta.experiment if manual_meta else experiment_number_from_name(experiment_file.path)
-        report.experiment = number
         report.rows = len(samples)
         flags = check_values(
             experiment_file.values,
@@ -170,26 +196,52 @@ def load_dataset(
             experiment_file.column_numbers,
             samples[PROCESS_COLUMN].to_numpy(),
         )
+        own = manual_meta
+        if own is None:
+            own = _own_metadata(report, experiment_file.path)
+            if not report.usable:
+                continue
+        named = experiment_number_from_name(experiment_file.path)
+        number = own.experiment if own is not None and own.experiment is not None else named
+        if own is not None and own.experiment is not None and named is not None and named != own.experiment:
+            report.reject(f"the file name says experiment {named}, its metadata ({own.source}) says {own.experiment}")
+            continue
         if number is None:
-            report.reject(
-                "cannot tell the experiment number from the file name; name it experiment_NN.csv "
-                "or enter its metadata by hand"
-            )
-            continue
-        if number in dataset.experiments:
-            report.reject(f"experiment {number} is already given by {dataset.experiments[number].path}")
-            continue
-        meta = manual_meta or metadata.get(number)
-        if meta is None and metadata_sources:
+            number = next(unlabelled_keys)
+            report.unlabelled = True
+            report.warn("unlabelled: no experiment number in the file name or metadata; usable for predict, "
+                        "drift and explain, not for training")
+        else:
+            report.experiment = number
+            if number in dataset.experiments:
+                report.reject(f"experiment {number} is already given by {dataset.experiments[number].path}")
+                continue
+        if own is not None and own.source != "manual" and number in metadata:
+            report.warn(f"metadata from {own.source}; the row of experiment {number} in "
+                        f"{metadata[number].source} is not used")
+        meta = own or (None if report.unlabelled else metadata.get(number))
+        if meta is None and metadata_sources and not report.unlabelled:
             report.reject(f"experiment {number} has no row in {', '.join(metadata_sources)}")
             continue
-        if meta is None:
+        if meta is None and not report.unlabelled:
             report.warn("no metadata (no train.csv beside it): tool condition unknown, usable for prediction only")
         samples["quality_flags"] = flags
         samples["line"] = experiment_file.line_numbers.astype(np.int32)
         dataset.experiments[number] = Experiment(number, experiment_file.path, experiment_file.sha256, samples, meta)
     task.progress(1.0, "loaded")
     return dataset
+
+
+def _own_metadata(report: FileReport, path: Path) -> ExperimentMeta | None:
+    """The file's ``NAME.meta.json``, when there is one (a problem in it rejects the file)."""
+    candidate = sidecar_path(path, data_stem(path))
+    if not candidate.is_file():
+        return None
+    try:
+        return read_sidecar_metadata(candidate)
+    except DataError as error:
+        report.reject(error.problem.located(error.path))
+        return None
 
 
 def _sibling_metadata(dataset: Dataset, experiment_paths: list[Path]) -> tuple[dict, list[str]]:

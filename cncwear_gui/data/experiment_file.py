@@ -39,9 +39,26 @@ class ExperimentFile:
     warnings: list[Problem] = field(default_factory=list)
 
 
+#: File name endings of the data formats read (compression last): ``x.csv.gz`` has the stem ``x``.
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
+COMPRESSED_SUFFIXES = (".gz", ".zip")
+
+
+def data_stem(path: str | Path) -> str:
+    """The file name without its format endings: ``mill3.csv.gz`` → ``mill3``."""
+    name = Path(path).name
+    for suffixes in (COMPRESSED_SUFFIXES, DATA_SUFFIXES):
+        for suffix in suffixes:
+            if name.lower().endswith(suffix) and len(name) > len(suffix):
+                name = name[: -len(suffix)]
+                break
+    return name
+
+
 def experiment_number_from_name(path: str | Path) -> int | None:
-    """``experiment_07.csv`` → 7; None when the name does not say (we never guess further)."""
-    match = _EXPERIMENT_NAME.search(Path(path).stem)
+    """``experiment_07.csv`` (or ``.csv.gz``, ``.parquet``…) → 7; None when the name does not say
+    (we never guess further)."""
+    match = _EXPERIMENT_NAME.search(data_stem(path))
     return int(match.group(1)) if match else None
 
 
