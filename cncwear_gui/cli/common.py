@@ -48,11 +48,13 @@ def manual_meta(args):
     )
 
 
-def load_data(paths: list[str], args):
+def load_data(paths: list[str], args, **options):
+    """The dataset of ``paths`` (default: the bundled one) with the metadata typed in;
+    ``options`` go to ``load_dataset`` (``keep_samples``, ``on_chunk``, ``task``)."""
     from ..data.dataset import load_dataset
     from ..paths import bundled_dataset_dir
 
-    return load_dataset(paths or [bundled_dataset_dir()], manual_meta=manual_meta(args))
+    return load_dataset(paths or [bundled_dataset_dir()], manual_meta=manual_meta(args), **options)
 
 
 def loaded_or_bad_input(args):

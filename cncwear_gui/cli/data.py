@@ -5,12 +5,18 @@ from __future__ import annotations
 import sys
 
 from .base import EXIT_BAD_INPUT, EXIT_OK, BadInput, emit
-from .common import (add_data_paths, add_manual_meta, champion_with_reference, explained_model,
+from .common import (TerminalProgress, add_data_paths, add_manual_meta, champion_with_reference, explained_model,
                      load_data, manual_meta, print_reports, redact, training_data)
 
 
 def cmd_validate(args) -> int:
-    dataset = load_data(args.paths, args)
+    from ..tasks import Task
+
+    progress = TerminalProgress(args)
+    try:  # samples are not kept: a file of any size is validated chunk by chunk in bounded memory
+        dataset = load_data(args.paths, args, keep_samples=False, task=Task(progress))
+    finally:
+        progress.close()
     emit(args, dataset.to_json(), lambda: print_reports(dataset))
     return EXIT_OK if dataset.ok else EXIT_BAD_INPUT
 

@@ -12,48 +12,52 @@ import math
 from pathlib import Path
 
 from .base import EXIT_OK, BadInput, emit
-from .common import TerminalProgress, add_data_paths, explained_model, load_data, training_data
+from .common import TerminalProgress, add_data_paths, explained_model, load_data, manual_meta, training_data
 
 OUT_SUFFIXES = (".csv", ".parquet")
-CHUNK_ROWS = 100_000  # samples scored at once: bounds the feature matrix of a long file
 
 
 def cmd_predict(args) -> int:
     from ..models.file_predictions import FilePrediction, FileScorer
     from ..settings import load_settings
+    from ..tasks import Task
 
     out = _out_path(args.out)
     threshold = load_settings().worn_threshold if args.threshold is None else args.threshold
     if not 0.0 < threshold < 1.0:
         raise BadInput(f"--threshold must be between 0 and 1 (exclusive), got {threshold}")
-    progress = TerminalProgress(args)
-    dataset = _scored_data(args, progress)
+    manual_meta(args)  # a mistake in the typed-in metadata is said before the model loads
     model = explained_model(args.model, lambda: training_data(args))
-    _check_constants(model, dataset)
+    scorers: dict[int, tuple] = {}  # experiment key -> (FileScorer, per-sample frames kept for --json)
+    progress = TerminalProgress(args)
 
-    predictions, samples = [], []
-    experiments = list(dataset.experiments.values())
-    all_samples = dataset.samples()
     try:
         with _ScoresOut(out) as writer:
-            for index, experiment in enumerate(experiments):
+            def score(experiment, samples) -> None:
+                """Each chunk as it is read and validated: scored, written, then let go."""
+                entry = scorers.get(experiment.number)
                 number = None if experiment.unlabelled else experiment.number
-                prediction = FilePrediction(str(experiment.path), number, _setup_text(experiment.meta))
-                scorer = FileScorer(model, threshold, prediction)
-                rows = all_samples[all_samples["experiment"].to_numpy() == experiment.number]
-                kept = []
-                for start in range(0, len(rows), CHUNK_ROWS):
-                    progress((index + start / max(1, len(rows))) / len(experiments), f"scoring {experiment.path.name}")
-                    chunk = scorer.add(rows.iloc[start:start + CHUNK_ROWS])
-                    frame = chunk.frame(prediction.path, number, start)
-                    if writer is not None:
-                        writer.write(frame)
-                    elif args.json:
-                        kept.append(frame)
-                predictions.append(scorer.finish())
-                samples.append(kept)
+                if entry is None:
+                    _check_constants(model, experiment)
+                    prediction = FilePrediction(str(experiment.path), number, _setup_text(experiment.meta))
+                    entry = scorers[experiment.number] = (FileScorer(model, threshold, prediction), [])
+                scorer, kept = entry
+                frame = scorer.add(samples).frame(str(experiment.path), number, int(samples["row"].iloc[0]))
+                if writer is not None:
+                    writer.write(frame)
+                elif args.json:
+                    kept.append(frame)
+
+            dataset = load_data(args.paths, args, keep_samples=False, on_chunk=score, task=Task(progress))
+            rejected = [r for r in dataset.reports if not r.usable]
+            if rejected:
+                raise BadInput(f"{rejected[0].errors[0].located(rejected[0].path)}")
+            if not dataset.experiments:
+                raise BadInput(f"no data files in {', '.join(args.paths)}")
     finally:
         progress.close()
+    predictions = [scorers[number][0].finish() for number in dataset.experiments]
+    samples = [scorers[number][1] for number in dataset.experiments]
 
     info = {"name": model.name, "version": model.version, "engine": model.engine, "run_id": model.run_id,
             "feature_set": model.feature_set.key}
@@ -97,24 +101,13 @@ def _out_path(out: str | None) -> Path | None:
     return path
 
 
-def _scored_data(args, progress):
-    dataset = load_data(args.paths, args)
-    rejected = [r for r in dataset.reports if not r.usable]
-    if rejected:
-        raise BadInput(f"{rejected[0].errors[0].located(rejected[0].path)}")
-    if not dataset.experiments:
-        raise BadInput(f"no data files in {', '.join(args.paths)}")
-    return dataset
-
-
-def _check_constants(model, dataset) -> None:
+def _check_constants(model, experiment) -> None:
     """A model on train.csv's constants cannot score a file without them: say which and how to give them."""
     if not model.feature_set.uses_experiment_constants:
         return
-    for experiment in dataset.experiments.values():
-        meta = experiment.meta
-        if meta is None or not (math.isfinite(meta.feedrate) and math.isfinite(meta.clamp_pressure)):
-            raise BadInput(f"{experiment.path}: {model.label} ({model.feature_set.key}) uses feedrate and clamp_pressure, "
+    meta = experiment.meta
+    if meta is None or not (math.isfinite(meta.feedrate) and math.isfinite(meta.clamp_pressure)):
+        raise BadInput(f"{experiment.path}: {model.label} ({model.feature_set.key}) uses feedrate and clamp_pressure, "
                            "which this file lacks; give --feedrate and --clamp-pressure, a NAME.meta.json beside it, "
                            "or a train.csv row")
 
