@@ -162,17 +162,30 @@ class CsvReader:
         return _Counted(handle, handle, hasher=hashlib.sha256())
 
     def _read(self, stream, size: int, line: int) -> bytes:
-        """Read decompressed bytes; a broken compression names the line it broke in."""
-        try:
+        """Read up to ``size`` decompressed bytes; a broken compression names the line it broke in
+        (a compressed stream is read in pieces, so the lines before the break are counted)."""
+        if self.compression is None:
             block = stream.read(size)
-        except EOFError:
-            raise DataError(self.path, Problem(
-                f"the {self.compression} file is truncated: it ends before its end marker, in or after this line",
-                line)) from None
-        except (gzip.BadGzipFile, zipfile.BadZipFile, zlib.error, OSError) as exc:
-            raise DataError(self.path, Problem(f"the {self.compression} data is corrupt: {exc}", line)) from None
+            self.bytes_read = stream.position()
+            return block
+        pieces: list[bytes] = []
+        got = 0
+        while got < size:
+            try:
+                piece = stream.read(min(_SNIFF_BYTES, size - got))
+            except EOFError:
+                where = line + sum(p.count(b"\n") + p.count(b"\r") - p.count(b"\r\n") for p in pieces)
+                raise DataError(self.path, Problem(
+                    f"the {self.compression} file is truncated: it ends before its end marker, in or after this line",
+                    where)) from None
+            except (gzip.BadGzipFile, zipfile.BadZipFile, zlib.error, OSError) as exc:
+                raise DataError(self.path, Problem(f"the {self.compression} data is corrupt: {exc}", line)) from None
+            if not piece:
+                break
+            pieces.append(piece)
+            got += len(piece)
         self.bytes_read = stream.position()
-        return block
+        return b"".join(pieces)
 
     def _peek_header(self) -> None:
         stream = self._open()

@@ -152,3 +152,42 @@ def test_predict_help_shows_the_command(cli):
     with pytest.raises(SystemExit) as done:
         main(["predict", "--help"])
     assert done.value.code == 0
+
+
+def _bad_files(folder, bundled_dir):
+    """The issue's bad input, each made from a real experiment: (file, what the message says)."""
+    import gzip
+    import zipfile
+
+    text = (bundled_dir / "experiment_04.csv").read_text()
+    lines = text.replace(",", ";").replace(".", ",").splitlines()
+    lines[300] = lines[300].replace(",", ".", 1)
+    ambiguous = folder / "ambiguous.csv"
+    ambiguous.write_text("\n".join(lines))
+    packed = gzip.compress(text.encode())
+    truncated = folder / "truncated.csv.gz"
+    truncated.write_bytes(packed[: len(packed) * 2 // 3])
+    frame = pd.read_csv(bundled_dir / "experiment_04.csv")
+    frame["S1_OutputPower"] = frame["S1_OutputPower"].astype(str)
+    wrong_type = folder / "wrong_type.parquet"
+    frame.to_parquet(wrong_type, index=False)
+    several = folder / "several.zip"
+    with zipfile.ZipFile(several, "w") as archive:
+        archive.writestr("a.csv", text)
+        archive.writestr("b.csv", text)
+    rows = text.splitlines()
+    cut = folder / "cut.csv"
+    cut.write_text("\n".join(rows + [rows[5][: len(rows[5]) // 2]]))
+    return [(ambiguous, "ambiguous decimal separator"), (truncated, "gzip file is truncated"),
+            (wrong_type, "'S1_OutputPower' holds string values"), (several, "holds 2 CSV files (a.csv, b.csv)"),
+            (cut, "(the file looks truncated)")]
+
+
+def test_each_bad_input_exits_2_and_writes_nothing(cli, bundled_dir, tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for path, message in _bad_files(folder, bundled_dir):
+        for out in (tmp_path / "scores.csv", tmp_path / "scores.parquet"):
+            code, _, err = cli("predict", bundled_dir / "experiment_01.csv", path, "--out", out)
+            assert code == 2 and message in err and str(path) in err, (path, err)
+            assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
