@@ -32,7 +32,7 @@ import numpy as np
 
 from .report import DataError, Problem
 
-DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024  # of decompressed text: ~65,000 rows of 48 columns
+DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024  # of decompressed text: ~16,000 rows of 48 columns
 _SNIFF_BYTES = 64 * 1024
 _HEADER_MAX_BYTES = 1024 * 1024
 _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}

@@ -8,6 +8,7 @@ only the run in progress, so a shift-long file is scored in bounded memory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,17 @@ class ScoredChunk:
             "p_worn": self.probability, "predicted": np.where(self.worn, "worn", "unworn")})
 
 
+_THREADS = 2
+_SPLIT_ROWS = 4_096
+
+
+@lru_cache(maxsize=1)
+def _pool():
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(_THREADS, thread_name_prefix="cncwear-score")
+
+
 class FileScorer:
     """The samples of one file, fed in chunks (``Dataset.samples()``-shaped frames with ``line``)."""
 
@@ -76,8 +88,11 @@ class FileScorer:
 
     def add(self, samples: pd.DataFrame) -> ScoredChunk:
         features = self.model.feature_set.matrix(samples)
-        if len(features):
+        if len(features) >= 2 * _SPLIT_ROWS:  # rows split over threads: each row's sum is the same, bit for bit
+            proba = np.concatenate(list(_pool().map(self._estimator.predict_proba, np.array_split(features, _THREADS))))
+        elif len(features):
             proba = self._estimator.predict_proba(features)
+        if len(features):
             probability = proba[:, list(self._estimator.classes_).index(WORN)]
         else:
             probability = np.empty(0)
