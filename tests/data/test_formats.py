@@ -164,3 +164,20 @@ def test_a_zip_holding_several_csvs_is_refused_naming_them(floor, bundled_dir, t
         for number in (1, 2):
             archive.write(bundled_dir / f"experiment_{number:02d}.csv", f"experiment_{number:02d}.csv")
     _validate_refuses(tmp_path, path, "holds 2 CSV files", "experiment_01.csv, experiment_02.csv", "none was read")
+
+
+def test_progress_runs_through_a_file_and_cancel_stops_it_between_chunks(bundled_dir):
+    from cncwear_gui.tasks import Cancelled, Task
+
+    seen = []
+    load_dataset([bundled_dir / "experiment_04.csv"], task=Task(lambda f, m: seen.append((f, m))), chunk_bytes=20_000)
+    reading = [f for f, m in seen if m.startswith("reading")]
+    assert len(reading) > 5 and reading == sorted(reading) and 0 < reading[0] < reading[-1] <= 1
+
+    def cancel_after_a_chunk(fraction, message):
+        if message.startswith("reading") and fraction > reading[2]:
+            task.cancel()
+
+    task = Task(cancel_after_a_chunk)
+    with pytest.raises(Cancelled):
+        load_dataset([bundled_dir / "experiment_04.csv"], task=task, chunk_bytes=20_000)
