@@ -191,3 +191,20 @@ def test_each_bad_input_exits_2_and_writes_nothing(cli, bundled_dir, tmp_path):
             code, _, err = cli("predict", bundled_dir / "experiment_01.csv", path, "--out", out)
             assert code == 2 and message in err and str(path) in err, (path, err)
             assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_drift_and_explain_take_an_unlabelled_file(cli, bundled_dir, tmp_path):
+    path = tmp_path / "mill3_2026-12-01.csv"
+    shutil.copyfile(bundled_dir / "experiment_01.csv", path)
+    code, out, err = cli("drift", path, "--json")
+    assert code == 0, err
+    [file] = json.loads(out)["files"]
+    assert file["setup"] == "setup unknown" and file["unfamiliar"] and not file["drifted"]
+    code, out, err = cli("drift", path, "--feedrate", "6", "--clamp-pressure", "4", "--json")
+    assert code == 0, err
+    [file] = json.loads(out)["files"]
+    assert file["setup"] == "feed 6 · clamp 4" and not file["unfamiliar"]
+    code, out, err = cli("explain", "--file", path, "--method", "lime", "--row", "100", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["sample"]["source"] == path.name and result["sample"]["worn"] == -1
