@@ -10,7 +10,9 @@ from .base import BadInput
 
 
 def add_data_paths(parser: argparse.ArgumentParser, nargs: str = "*") -> None:
-    parser.add_argument("paths", nargs=nargs, metavar="PATH", help="experiment files and/or folders (default: the bundled dataset)")
+    default = "" if nargs == "+" else " (default: the bundled dataset)"
+    parser.add_argument("paths", nargs=nargs, metavar="PATH",
+                        help=f"data files (.csv, .tsv, .csv.gz, .zip, .parquet) and/or folders{default}")
     add_manual_meta(parser)
 
 

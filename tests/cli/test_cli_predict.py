@@ -148,10 +148,16 @@ def test_job_constants_from_options_or_a_metadata_file_beside_it(cli, bundled_di
     assert code == 2 and "mill3.meta.json" in err and "unknown key(s) ['clamp']" in err
 
 
-def test_predict_help_shows_the_command(cli):
+def test_predict_help_shows_the_command(capsys):
     with pytest.raises(SystemExit) as done:
         main(["predict", "--help"])
-    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert done.value.code == 0 and "cncwear predict" in text and "PATH [PATH ...]" in text
+    assert "--out SCORES" in text and "--model MODEL" in text and "--json" in text
+    from helpers import ROOT
+
+    assert "cncwear predict PATH... [--model champion|RUN_ID] [--json] [--out scores.csv|scores.parquet]" in (
+        ROOT / "README.md").read_text()
 
 
 def _bad_files(folder, bundled_dir):
