@@ -10,12 +10,19 @@ from .base import BadInput
 
 
 def add_data_paths(parser: argparse.ArgumentParser, nargs: str = "*") -> None:
-    parser.add_argument("paths", nargs=nargs, metavar="PATH", help="experiment files and/or folders (default: the bundled dataset)")
-    manual = parser.add_argument_group("metadata entered by hand (for a single experiment file without train.csv)")
-    manual.add_argument("--experiment", type=int, help="experiment number")
-    manual.add_argument("--feedrate", type=float)
-    manual.add_argument("--clamp-pressure", type=float)
-    manual.add_argument("--tool-condition", choices=["worn", "unworn", "unknown"])
+    default = "" if nargs == "+" else " (default: the bundled dataset)"
+    parser.add_argument("paths", nargs=nargs, metavar="PATH",
+                        help=f"data files (.csv, .tsv, .csv.gz, .zip, .parquet) and/or folders{default}")
+    add_manual_meta(parser)
+
+
+def add_manual_meta(parser: argparse.ArgumentParser) -> None:
+    """The options that describe a single file by hand (its experiment number, job constants, label)."""
+    manual = parser.add_argument_group("metadata entered by hand (for a single file without train.csv or NAME.meta.json)")
+    manual.add_argument("--experiment", type=int, help="experiment number (without it the file is unlabelled)")
+    manual.add_argument("--feedrate", type=float, help="job constant (needed for per-setup drift and some models)")
+    manual.add_argument("--clamp-pressure", type=float, help="job constant, as --feedrate")
+    manual.add_argument("--tool-condition", choices=["worn", "unworn", "unknown"], help="the label (needs --experiment)")
     manual.add_argument("--material", default="wax")
 
 
@@ -24,11 +31,12 @@ NO_MANUAL_META = {"experiment": None, "feedrate": None, "clamp_pressure": None, 
 
 
 def manual_meta(args):
+    """The metadata typed in: job constants alone describe an unlabelled file; a label needs a number."""
     if args.experiment is None:
-        given = [o for o in ("feedrate", "clamp_pressure", "tool_condition") if getattr(args, o) is not None]
-        if given:
-            raise BadInput(f"--{given[0].replace('_', '-')} needs --experiment as well")
-        return None
+        if args.tool_condition not in (None, "unknown"):
+            raise BadInput("--tool-condition needs --experiment as well (training groups rows by experiment)")
+        if args.feedrate is None and args.clamp_pressure is None:
+            return None
     from ..data.metadata import ExperimentMeta
 
     condition = None if args.tool_condition in (None, "unknown") else args.tool_condition
@@ -42,11 +50,13 @@ def manual_meta(args):
     )
 
 
-def load_data(paths: list[str], args):
+def load_data(paths: list[str], args, **options):
+    """The dataset of ``paths`` (default: the bundled one) with the metadata typed in;
+    ``options`` go to ``load_dataset`` (``keep_samples``, ``on_chunk``, ``task``)."""
     from ..data.dataset import load_dataset
     from ..paths import bundled_dataset_dir
 
-    return load_dataset(paths or [bundled_dataset_dir()], manual_meta=manual_meta(args))
+    return load_dataset(paths or [bundled_dataset_dir()], manual_meta=manual_meta(args), **options)
 
 
 def loaded_or_bad_input(args):
@@ -57,10 +67,17 @@ def loaded_or_bad_input(args):
     return dataset
 
 
+def training_data(args):
+    """What a first-start champion trains on: ``--data`` or the bundled set, without the metadata
+    typed in (that describes the file under test, not the training data)."""
+    return loaded_or_bad_input(argparse.Namespace(**{**vars(args), **NO_MANUAL_META}))
+
+
 def print_reports(dataset) -> None:
     for report in dataset.reports:
         label = f"experiment {report.experiment}" if report.experiment is not None else report.kind
-        print(f"{report.status.upper():9} {report.path}  ({label}, {report.rows} rows)")
+        status = report.status.upper() + (": unlabelled" if report.status_text == "warning: unlabelled" else "")
+        print(f"{status:9} {report.path}  ({'no experiment number' if report.unlabelled else label}, {report.rows} rows)")
         for problem in report.errors:
             print(f"  error: {problem.located(report.path)}")
         for problem in report.warnings:
@@ -68,7 +85,8 @@ def print_reports(dataset) -> None:
         raised = {k: v for k, v in report.flags.items() if v}
         if raised:
             print("  flags: " + ", ".join(f"{k}={v}" for k, v in raised.items()))
-    print(f"{len(dataset.experiments)} experiment(s), {dataset.rows} rows usable")
+    unlabelled = f" ({dataset.unlabelled} unlabelled)" if dataset.unlabelled else ""
+    print(f"{len(dataset.experiments)} experiment(s){unlabelled}, {dataset.rows} rows usable")
 
 
 def progress_printer(args):
@@ -103,8 +121,8 @@ def champion_with_reference(args):
     """The champion (trained on first start) and its training reference for drift checks."""
     from ..monitoring.reference import reference_for
 
-    model = explained_model("champion", lambda: loaded_or_bad_input(args))
-    return model, reference_for(model, lambda: loaded_or_bad_input(args))
+    model = explained_model("champion", lambda: training_data(args))
+    return model, reference_for(model, lambda: training_data(args))
 
 
 def redact(url: str) -> str:
@@ -115,3 +133,33 @@ def redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url
+
+
+class TerminalProgress:
+    """A one-line progress bar on stderr, only when stderr is a terminal and the output is not JSON."""
+
+    WIDTH = 30
+
+    def __init__(self, args):
+        import sys
+
+        self.stream = sys.stderr
+        self.shown = self.stream.isatty() and not getattr(args, "json", False) and not getattr(args, "progress_json", False)
+        self._last = ""
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        if not self.shown:
+            return
+        fraction = min(1.0, max(0.0, fraction))
+        filled = int(round(fraction * self.WIDTH))
+        line = f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {fraction:4.0%} {message[:60]}"
+        if line != self._last:
+            self.stream.write(line.ljust(len(self._last)))
+            self.stream.flush()
+            self._last = line
+
+    def close(self) -> None:
+        if self.shown and self._last:
+            self.stream.write("\r" + " " * len(self._last) + "\r")
+            self.stream.flush()
+            self._last = ""

@@ -5,12 +5,18 @@ from __future__ import annotations
 import sys
 
 from .base import EXIT_BAD_INPUT, EXIT_OK, BadInput, emit
-from .common import (NO_MANUAL_META, add_data_paths, champion_with_reference, explained_model, load_data,
-                     loaded_or_bad_input, print_reports, redact)
+from .common import (TerminalProgress, add_data_paths, add_manual_meta, champion_with_reference, explained_model,
+                     load_data, manual_meta, print_reports, redact, training_data)
 
 
 def cmd_validate(args) -> int:
-    dataset = load_data(args.paths, args)
+    from ..tasks import Task
+
+    progress = TerminalProgress(args)
+    try:  # samples are not kept: a file of any size is validated chunk by chunk in bounded memory
+        dataset = load_data(args.paths, args, keep_samples=False, task=Task(progress))
+    finally:
+        progress.close()
     emit(args, dataset.to_json(), lambda: print_reports(dataset))
     return EXIT_OK if dataset.ok else EXIT_BAD_INPUT
 
@@ -48,10 +54,11 @@ def cmd_drift(args) -> int:
     from ..monitoring.reference import setup_reference_for
     from ..pipeline.watch import TriggerInputError, setup_drift_of_files
 
-    model = explained_model("champion", lambda: loaded_or_bad_input(args))
-    reference = setup_reference_for(model, lambda: loaded_or_bad_input(args))
+    typed_in = manual_meta(args)  # checked before the champion loads
+    model = explained_model("champion", lambda: training_data(args))
+    reference = setup_reference_for(model, lambda: training_data(args))
     try:
-        files = setup_drift_of_files(args.files, model, reference)
+        files = setup_drift_of_files(args.files, model, reference, typed_in)
     except TriggerInputError as error:
         raise BadInput(str(error)) from None
 
@@ -122,4 +129,5 @@ def register(commands) -> None:
     drifter.add_argument("--data", nargs="+", metavar="PATH", help="training data for a first-start champion (default: bundled)")
     drifter.add_argument("--top", type=int, default=10, help="features to list (default 10)")
     drifter.add_argument("--json", action="store_true")
-    drifter.set_defaults(func=cmd_drift, **NO_MANUAL_META)
+    add_manual_meta(drifter)
+    drifter.set_defaults(func=cmd_drift)

@@ -1,15 +1,17 @@
-"""Reading one UMich experiment file (47 signals + Machining_Process) into a DataFrame."""
+"""Reading one UMich experiment file (47 signals + Machining_Process) into a DataFrame, whole or
+chunk by chunk, from delimited text (csvtext.py: plain, gzip, zip) or Parquet."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
-from .csvtext import CsvText, read_csv_text
+from .csvtext import DEFAULT_CHUNK_BYTES, PARQUET_MAGIC, CsvReader, CsvText, file_magic, file_sha256
 from .report import DataError, Problem
 from .schema import (
     EXPERIMENT_COLUMNS,
@@ -39,9 +41,26 @@ class ExperimentFile:
     warnings: list[Problem] = field(default_factory=list)
 
 
+#: File name endings of the data formats read (compression last): ``x.csv.gz`` has the stem ``x``.
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
+COMPRESSED_SUFFIXES = (".gz", ".zip")
+
+
+def data_stem(path: str | Path) -> str:
+    """The file name without its format endings: ``mill3.csv.gz`` → ``mill3``."""
+    name = Path(path).name
+    for suffixes in (COMPRESSED_SUFFIXES, DATA_SUFFIXES):
+        for suffix in suffixes:
+            if name.lower().endswith(suffix) and len(name) > len(suffix):
+                name = name[: -len(suffix)]
+                break
+    return name
+
+
 def experiment_number_from_name(path: str | Path) -> int | None:
-    """``experiment_07.csv`` → 7; None when the name does not say (we never guess further)."""
-    match = _EXPERIMENT_NAME.search(Path(path).stem)
+    """``experiment_07.csv`` (or ``.csv.gz``, ``.parquet``…) → 7; None when the name does not say
+    (we never guess further)."""
+    match = _EXPERIMENT_NAME.search(data_stem(path))
     return int(match.group(1)) if match else None
 
 
@@ -51,23 +70,123 @@ def looks_like_experiment_header(header: list[str]) -> bool:
 
 
 def read_experiment_file(path: str | Path, text: CsvText | None = None) -> ExperimentFile:
-    text = text or read_csv_text(path)
+    """A whole experiment file (any format) as one :class:`ExperimentFile`, or raise DataError."""
     path = Path(path)
-    columns, warnings = _map_columns(path, text.header)
-    if text.skipped_blank_lines:
-        first = text.skipped_blank_lines[0]
-        warnings.append(Problem(f"{len(text.skipped_blank_lines)} blank line(s) skipped", first))
+    if text is not None:
+        columns, warnings = _map_columns(path, text.header)
+        chunk = _experiment_of_csv(path, text, columns)
+        if text.skipped_blank_lines:
+            warnings.append(blank_lines_warning(text.skipped_blank_lines))
+        chunk.warnings = warnings
+        chunk.sha256 = text.sha256
+        return chunk
+    source = open_data_file(path)
+    chunks = list(iter_experiment_chunks(source))
+    whole = chunks[0] if len(chunks) == 1 else ExperimentFile(
+        path, "", pd.concat([c.samples for c in chunks], ignore_index=True),
+        np.concatenate([c.values for c in chunks]), np.concatenate([c.line_numbers for c in chunks]),
+        chunks[0].column_numbers)
+    whole.sha256 = source.sha256
+    whole.warnings = experiment_warnings(source)
+    return whole
 
-    signal_positions = [columns[name] for name in SIGNAL_COLUMNS]
+
+class ParquetReader:
+    """A Parquet file read in row batches; the same attributes as csvtext.CsvReader.
+
+    Parquet has no lines: a problem's "line" is the row number (1 = the first row)."""
+
+    def __init__(self, path: str | Path, chunk_rows: int = 65_536):
+        self.path = Path(path)
+        self.chunk_rows = chunk_rows
+        self.size = self.path.stat().st_size
+        self.bytes_read, self.rows, self.sha256, self.skipped_blank_lines = 0, 0, None, []
+        try:
+            import pyarrow.parquet as pq
+
+            self._file = pq.ParquetFile(self.path)
+        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, … for a broken file
+            raise DataError(self.path, Problem(f"not a readable Parquet file: {exc}")) from None
+        self.header = list(self._file.schema_arrow.names)
+        self._total = max(1, self._file.metadata.num_rows)
+
+    def check_types(self, columns: dict[str, int]) -> None:
+        """Signal columns must hold numbers: a string (or any other) column is refused, named."""
+        import pyarrow as pa
+
+        schema = self._file.schema_arrow
+        for name in SIGNAL_COLUMNS:
+            kind = schema.field(columns[name]).type
+            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind)):
+                raise DataError(self.path, Problem(f"column '{name}' holds {kind} values in this Parquet file; "
+                                                   "expected numbers", None, columns[name] + 1))
+
+    def batches(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        done = 0
+        try:
+            for batch in self._file.iter_batches(batch_size=self.chunk_rows):
+                frame = batch.to_pandas()
+                lines = np.arange(done + 1, done + 1 + len(frame), dtype=np.int64)
+                done += len(frame)
+                self.bytes_read = int(self.size * done / self._total)
+                yield frame, lines
+        except DataError:
+            raise
+        except Exception as exc:
+            raise DataError(self.path, Problem(f"the Parquet file cannot be read past row {done}: {exc}", done + 1)) from None
+        self.rows = done
+        if not done:
+            raise DataError(self.path, Problem("the Parquet file has no rows"))
+        self.sha256 = file_sha256(self.path)
+
+
+def open_data_file(path: str | Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES):
+    """A :class:`csvtext.CsvReader` or a :class:`ParquetReader`, told apart by the file's bytes."""
+    path = Path(path)
+    if file_magic(path) == PARQUET_MAGIC:
+        return ParquetReader(path, chunk_rows=max(1, chunk_bytes // 500))  # ~500 bytes a row as text
+    return CsvReader(path, chunk_bytes)
+
+
+def experiment_warnings(source) -> list[Problem]:
+    """The whole file's reading warnings (ignored columns, skipped blank lines); after its chunks."""
+    _, warnings = _map_columns(source.path, source.header)
+    if source.skipped_blank_lines:
+        warnings.append(blank_lines_warning(source.skipped_blank_lines))
+    return warnings
+
+
+def iter_experiment_chunks(source) -> Iterator[ExperimentFile]:
+    """The samples of an experiment file, chunk by chunk (line numbers run on across chunks)."""
+    columns, _ = _map_columns(source.path, source.header)
+    if isinstance(source, ParquetReader):
+        source.check_types(columns)
+        for frame, lines in source.batches():
+            yield _experiment_of_frame(source.path, frame, columns, lines)
+        return
+    for text in source.chunks():
+        yield _experiment_of_csv(source.path, text, columns)
+
+
+def blank_lines_warning(lines: list[int]) -> Problem:
+    return Problem(f"{len(lines)} blank line(s) skipped", lines[0])
+
+
+def _experiment_of_csv(path: Path, text: CsvText, columns: dict[str, int]) -> ExperimentFile:
     # Plain options on purpose: usecols, dtype maps and custom NA lists make pandas ~50 % slower.
     frame = pd.read_csv(text.buffer(), header=0, engine="c", low_memory=False)
+    return _experiment_of_frame(path, frame, columns, text.line_numbers)
+
+
+def _experiment_of_frame(path: Path, frame: pd.DataFrame, columns: dict[str, int], lines: np.ndarray) -> ExperimentFile:
+    signal_positions = [columns[name] for name in SIGNAL_COLUMNS]
     kinds = frame.dtypes.iloc[signal_positions].map(lambda dtype: dtype.kind)
     if kinds.isin(("f", "i", "u")).all():  # the usual, fast path: every signal cell is a number
         block = frame.iloc[:, signal_positions].to_numpy(dtype=np.float64)
     else:  # find and name the offending cell
         block = np.column_stack(
             [
-                _as_float(path, frame.iloc[:, pos], name, pos + 1, text.line_numbers)
+                _as_float(path, frame.iloc[:, pos], name, pos + 1, lines)
                 for name, pos in zip(SIGNAL_COLUMNS, signal_positions)
             ]
         )
@@ -80,12 +199,11 @@ def read_experiment_file(path: str | Path, text: CsvText | None = None) -> Exper
     samples["phase"] = label_codes[codes]
     return ExperimentFile(
         path=path,
-        sha256=text.sha256,
+        sha256="",
         samples=samples,
         values=block,
-        line_numbers=text.line_numbers,
+        line_numbers=lines,
         column_numbers={name: pos + 1 for name, pos in columns.items()},
-        warnings=warnings,
     )
 
 

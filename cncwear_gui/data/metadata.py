@@ -21,9 +21,14 @@ _YES_NO = ("yes", "no")
 _ALIASES = {"feed_rate": "feedrate", "machining_completed": "machining_finalized"}
 
 
+#: A data file's own metadata, beside it: ``mill3_2026-12-01.csv`` → ``mill3_2026-12-01.meta.json``.
+SIDECAR_SUFFIX = ".meta.json"
+_SIDECAR_KEYS = ("experiment", "material", "feedrate", "clamp_pressure", "tool_condition")
+
+
 @dataclass(frozen=True)
 class ExperimentMeta:
-    experiment: int
+    experiment: int | None  # None: a file without experiment number (job constants only)
     material: str = "wax"
     feedrate: float = math.nan
     clamp_pressure: float = math.nan
@@ -105,3 +110,54 @@ def read_metadata_file(path: str | Path, text: CsvText | None = None) -> dict[in
             values["material"] = cell("material")[0] or "wax"
         result[number] = ExperimentMeta(**values)
     return result
+
+
+def sidecar_path(data_path: str | Path, stem: str) -> Path:
+    """Where a data file's own metadata would be: ``STEM.meta.json`` in its folder."""
+    return Path(data_path).with_name(stem + SIDECAR_SUFFIX)
+
+
+def read_sidecar_metadata(path: str | Path) -> ExperimentMeta:
+    """A ``NAME.meta.json`` beside a data file: its job constants and, optionally, number and label.
+
+    ``{"feedrate": 6, "clamp_pressure": 4}`` is enough to predict and compare a setup; a label
+    (``tool_condition``) needs ``experiment`` as well, since training groups rows by experiment.
+    """
+    import json
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DataError(path, Problem(f"cannot read file: {exc.strerror or exc}")) from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line, column = (exc.lineno, exc.colno) if isinstance(exc, json.JSONDecodeError) else (None, None)
+        raise DataError(path, Problem(f"not a JSON metadata file: {exc}", line, column)) from None
+    if not isinstance(data, dict):
+        raise DataError(path, Problem("a metadata file holds one JSON object, e.g. {\"feedrate\": 6, \"clamp_pressure\": 4}", 1, 1))
+    unknown = [key for key in data if key not in _SIDECAR_KEYS]
+    if unknown:
+        raise DataError(path, Problem(f"unknown key(s) {unknown}; known: {list(_SIDECAR_KEYS)}"))
+    values: dict[str, object] = {"source": str(path), "experiment": None}
+    number = data.get("experiment")
+    if number is not None:
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise DataError(path, Problem(f"experiment must be a positive whole number, got {number!r}"))
+        values["experiment"] = number
+    for name in ("feedrate", "clamp_pressure"):
+        value = data.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise DataError(path, Problem(f"{name} must be a positive number, got {value!r}"))
+        values[name] = float(value)
+    condition = data.get("tool_condition")
+    if condition is not None:
+        if str(condition).lower() not in TOOL_CONDITIONS:
+            raise DataError(path, Problem(f"tool_condition {condition!r} is neither 'worn' nor 'unworn'"))
+        if values["experiment"] is None:
+            raise DataError(path, Problem("tool_condition needs an experiment number as well (training groups rows by experiment)"))
+        values["tool_condition"] = str(condition).lower()
+    if data.get("material"):
+        values["material"] = str(data["material"])
+    return ExperimentMeta(**values)

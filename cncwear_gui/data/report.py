@@ -42,6 +42,7 @@ class FileReport:
     rows: int = 0
     experiment: int | None = None
     sha256: str | None = None
+    unlabelled: bool = False  # valid signals, no experiment number: predict, drift, explain; not training
     flags: dict[str, int] = field(default_factory=dict)
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
@@ -51,6 +52,11 @@ class FileReport:
         if self.errors:
             return "rejected"
         return "warning" if self.warnings else "ok"
+
+    @property
+    def status_text(self) -> str:
+        """The status as shown: ``warning: unlabelled`` for a usable file without experiment number."""
+        return "warning: unlabelled" if self.unlabelled and self.usable else self.status
 
     @property
     def usable(self) -> bool:
@@ -69,6 +75,7 @@ class FileReport:
             "experiment": self.experiment,
             "rows": self.rows,
             "status": self.status,
+            "unlabelled": self.unlabelled,
             "flags": dict(self.flags),
             "errors": [p.to_json() for p in self.errors],
             "warnings": [p.to_json() for p in self.warnings],

@@ -26,6 +26,7 @@ class ExperimentScore:
     phase: np.ndarray
     true_worn: int  # 1, 0, or -1 when unknown
     threshold: float
+    source: str = ""  # the file's name (what an unlabelled file, numbered below 0, is shown by)
 
     @property
     def time_s(self) -> np.ndarray:
@@ -75,6 +76,7 @@ def score_dataset(model: ActiveModel, dataset: Dataset, threshold: float = 0.5, 
             phase=rows["phase"].to_numpy(),
             true_worn=int(rows["worn"].iloc[0]) if len(rows) else -1,
             threshold=threshold,
+            source=dataset.experiments[number].path.name,
         )
     task.progress(1.0, "scored")
     return scored

@@ -13,6 +13,8 @@ pool pays off there.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..automl.forest_sum import MAX_ROWS, ForestSum
@@ -52,11 +54,15 @@ class SmallBatchForest(ClassifierContract):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-def for_small_batches(estimator, feature_names: list[str] | None = None):
-    """A :class:`SmallBatchForest` for a fitted single-output forest classifier, else ``estimator``."""
+def for_small_batches(estimator, feature_names: list[str] | None = None, max_rows: int = MAX_ROWS):
+    """A :class:`SmallBatchForest` for a fitted single-output forest classifier, else ``estimator``.
+
+    ``max_rows=None``: every batch summed here, in tree order, never by scikit-learn's thread pool:
+    the same rows give the same bits in any batch (what scoring files needs: a renamed copy of a
+    file must get exactly the probabilities of the original)."""
     from sklearn.ensemble._forest import ForestClassifier
 
     if (isinstance(estimator, ForestClassifier) and getattr(estimator, "n_outputs_", None) == 1
             and not hasattr(estimator, "feature_names_in_")):  # fitted on arrays, as the live engine scores
-        return SmallBatchForest(estimator, feature_names=feature_names)
+        return SmallBatchForest(estimator, sys.maxsize if max_rows is None else max_rows, feature_names)
     return estimator

@@ -143,3 +143,44 @@ class RunVerdictTracker:
         """Share of samples called worn per phase of this run (the phase breakdown a tile shows)."""
         return {PHASES[code]: worn / samples for code, (samples, worn) in sorted(self._phase_counts.items())
                 if samples and 0 <= code < len(PHASES)}
+
+
+_START_ARRAY = np.array(sorted(_RUN_START_CODES))
+_CUTTING_ARRAY = np.array(sorted(_CUTTING_CODES))
+
+
+@dataclass
+class RunSplitter:
+    """Cuts a stream of samples into runs by the rule :class:`RunVerdictTracker` restarts on (a
+    Starting/Prep sample after a cutting phase), chunk by chunk and vectorised, for scoring files.
+
+    :meth:`feed` returns the runs a chunk completed, each as ``(calls, phase_codes, lines)``;
+    :meth:`finish` the last one. Only the run in progress is held, so memory stays bounded by a run.
+    """
+
+    _cut: bool = False
+    _pending: list = field(default_factory=list)  # (calls, phases, lines) pieces of the open run
+
+    def feed(self, calls: np.ndarray, phases: np.ndarray, lines: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        finished = []
+        calls, phases, lines = np.asarray(calls), np.asarray(phases), np.asarray(lines)
+        while len(phases):
+            cutting = np.isin(phases, _CUTTING_ARRAY)
+            seen_before = np.concatenate(([self._cut], np.logical_or.accumulate(cutting)[:-1] | self._cut))
+            starts = np.flatnonzero(np.isin(phases, _START_ARRAY) & seen_before)
+            if not starts.size:
+                self._pending.append((calls, phases, lines))
+                self._cut = self._cut or bool(cutting.any())
+                break
+            cut = int(starts[0])
+            self._pending.append((calls[:cut], phases[:cut], lines[:cut]))
+            finished.append(self._close())
+            calls, phases, lines = calls[cut:], phases[cut:], lines[cut:]
+        return finished
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        return self._close() if any(len(piece[0]) for piece in self._pending) else None
+
+    def _close(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pieces, self._pending, self._cut = self._pending, [], False
+        return tuple(np.concatenate([piece[i] for piece in pieces]) for i in range(3))

@@ -66,10 +66,10 @@ def usable_dataset(paths: list[str] | None):
     return dataset
 
 
-def _files_dataset(paths: list[str]):
+def _files_dataset(paths: list[str], manual_meta=None):
     from ..data.dataset import load_dataset
 
-    dataset = load_dataset(paths)
+    dataset = load_dataset(paths, manual_meta=manual_meta)
     rejected = [r for r in dataset.reports if not r.usable]
     if rejected:
         raise TriggerInputError(rejected[0].errors[0].located(rejected[0].path))
@@ -85,13 +85,14 @@ def drift_of_files(paths: list[str], model, reference):
     return drift_of_samples(model, reference, _files_dataset(paths).samples())
 
 
-def setup_drift_of_files(paths: list[str], model, setup_reference) -> list[tuple[str, object]]:
+def setup_drift_of_files(paths: list[str], model, setup_reference, manual_meta=None) -> list[tuple[str, object]]:
     """Drift of each experiment file against the training runs of its own setup (the setup from
     its train.csv row): ``(file, DriftReport)`` per file; a file of a setup the reference has no
-    run of (or without metadata) has ``unfamiliar`` set, not ``drifted``."""
+    run of (or without metadata) has ``unfamiliar`` set, not ``drifted``. ``manual_meta``: the
+    metadata typed in for a single file (``data.metadata.ExperimentMeta``)."""
     from ..monitoring.reference import setup_drift_of_samples
 
-    dataset = _files_dataset(paths)
+    dataset = _files_dataset(paths, manual_meta)
     reports = setup_drift_of_samples(model, setup_reference, dataset.samples())
     return [(str(dataset.experiments[number].path), reports[number]) for number in sorted(dataset.experiments)]
 

@@ -213,6 +213,10 @@ class FeatureStore:
         if rejected:
             names = ", ".join(Path(r.path).name for r in rejected)
             raise ImportRejected(f"nothing imported: {len(rejected)} file(s) rejected ({names})")
+        unlabelled = [e.path.name for e in dataset.experiments.values() if e.unlabelled]
+        if unlabelled:
+            raise ImportRejected(f"nothing imported: {len(unlabelled)} unlabelled file(s) ({', '.join(unlabelled[:5])}); "
+                                 "give each an experiment number (--experiment, or NAME.meta.json beside it)")
         reserved = [number for number in dataset.experiments if is_floor_run(number)]
         if reserved:
             raise ImportRejected(f"nothing imported: experiment number(s) {reserved[:5]} are in the floor-labelled runs' "

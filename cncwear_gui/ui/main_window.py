@@ -394,7 +394,7 @@ class MainWindow(QMainWindow):
         ))
 
     def choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open experiment files", "", "CSV files (*.csv);;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(self, "Open data files", "", "Data files (*.csv *.tsv *.txt *.gz *.zip *.parquet);;All files (*)")
         if files:
             self.load([Path(f) for f in files])
 

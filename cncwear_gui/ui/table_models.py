@@ -147,11 +147,11 @@ class ReportTableModel(_Table):
         if role != Qt.DisplayRole:
             return None
         if column == 0:
-            return STATUS_TEXT[report.status]
+            return STATUS_TEXT[report.status] + (": unlabelled" if report.status_text == "warning: unlabelled" else "")
         if column == 1:
             return Path(report.path).name
         if column == 2:
-            return "" if report.experiment is None else str(report.experiment)
+            return "none" if report.unlabelled else "" if report.experiment is None else str(report.experiment)
         if column == 3:
             return f"{report.rows:,}"
         if column in self._FLAG_COLUMNS:
@@ -222,7 +222,7 @@ class VerdictTableModel(_Table):
         truth = {1: "worn", 0: "unworn"}.get(score.true_worn, "unknown")
         match = {True: "✔ yes", False: "✖ no", None: "—"}[score.correct]
         values = (
-            str(score.experiment),
+            f"{score.source} (unlabelled)" if score.experiment < 0 else str(score.experiment),
             "▲ WORN" if score.verdict_worn else "● OK",
             f"{score.mean_probability:.2f}",
             f"{score.confidence:.0%}",

@@ -60,10 +60,18 @@ def test_truncated_last_line(tmp_path, bundled_dir):
 
 
 def test_wrong_delimiter(tmp_path, bundled_dir):
-    text = "\n".join(line.replace(",", ";") for line in _experiment_lines(bundled_dir))
+    text = "\n".join(line.replace(",", "|") for line in _experiment_lines(bundled_dir))
     _, path = _folder(tmp_path, bundled_dir, "experiment_04.csv", text)
     error = _the_error(_validate(path))
-    assert "delimiter" in error["message"] and "semicolon" in error["message"] and error["line"] == 1
+    assert "delimiter" in error["message"] and "pipes" in error["message"] and error["line"] == 1
+
+
+def test_mixed_delimiters_in_the_header(tmp_path, bundled_dir):
+    lines = _experiment_lines(bundled_dir)
+    lines[0] = lines[0].replace(",", ";", 3)
+    _, path = _folder(tmp_path, bundled_dir, "experiment_04.csv", "\n".join(lines))
+    error = _the_error(_validate(path))
+    assert "mixes delimiters" in error["message"] and "3 semicolon" in error["message"] and error["line"] == 1
 
 
 def test_non_numeric_cell_is_located(tmp_path, bundled_dir):
@@ -84,16 +92,14 @@ def test_binary_file(tmp_path, bundled_dir):
     assert "not a CSV text file" in error["message"]
 
 
-def test_100_mb_file_is_refused_without_being_read(tmp_path, bundled_dir):
-    lines = _experiment_lines(bundled_dir)
-    folder, path = _folder(tmp_path, bundled_dir, "experiment_04.csv", "")
-    body = ("\n".join(lines[1:]) + "\n").encode()
-    with open(path, "wb") as handle:
-        handle.write((lines[0] + "\n").encode())
-        while handle.tell() < 100 * 1024 * 1024:
-            handle.write(body)
-    error = _the_error(_validate(path))
-    assert "MB" in error["message"] and "limit" in error["message"]
+def test_an_explicit_size_limit_refuses_a_file_without_reading_it(tmp_path, bundled_dir):
+    from cncwear_gui.data.csvtext import CsvReader
+    from cncwear_gui.data.report import DataError
+
+    _, path = _folder(tmp_path, bundled_dir, "experiment_04.csv", (bundled_dir / "experiment_04.csv").read_bytes())
+    with pytest.raises(DataError, match=r"file is 0\.\d MB, more than the size limit of 0 MB; it was not read"):
+        CsvReader(path, max_bytes=100_000)
+    assert CsvReader(path).header[0] == "X1_ActualPosition"  # no limit by default
 
 
 def test_experiment_without_metadata_row(tmp_path, bundled_dir):

@@ -165,31 +165,38 @@ class DataView(QWidget):
                 self.sample_table.setColumnWidth(self.samples.COLUMNS.index(name), width)
         rejected = sum(not r.usable for r in dataset.reports)
         text = f"{len(dataset.experiments)} experiments · {dataset.rows:,} samples"
+        if dataset.unlabelled:
+            text += f" · {dataset.unlabelled} unlabelled file(s): scored and explained, not trained on"
         if rejected:
             text += f" · {rejected} file(s) rejected (see the first column)"
         self.summary.setText(text)
         self.experiment_box.blockSignals(True)
         self.experiment_box.clear()
-        for number in sorted(dataset.experiments):
-            meta = dataset.experiments[number].meta
+        for number in sorted(dataset.experiments, key=lambda n: (n < 0, abs(n))):
+            experiment = dataset.experiments[number]
+            meta = experiment.meta
             condition = meta.tool_condition if meta and meta.tool_condition else "unknown"
-            self.experiment_box.addItem(f"Experiment {number} ({condition})", number)
+            title = experiment.title if experiment.unlabelled else f"Experiment {number} ({condition})"
+            self.experiment_box.addItem(title, number)
         self.experiment_box.blockSignals(False)
         self._replot()
 
     def _file_clicked(self, index) -> None:
         """Click through from a file to its rows: the first flagged row, else the first row."""
         report = self.reports.reports[index.row()]
-        if report.experiment is None or self.state.dataset is None or report.experiment not in self.state.dataset.experiments:
+        dataset = self.state.dataset
+        if dataset is None:
             return
-        experiment = self.state.dataset.experiments[report.experiment]
+        experiment = next((e for e in dataset.experiments.values() if str(e.path) == report.path), None)
+        if experiment is None:
+            return
         flagged = np.flatnonzero(experiment.samples["quality_flags"].to_numpy() & ~FLAG_BITS["m1_program_nonzero"])  # near-universal: skip
         row = int(flagged[0]) if flagged.size else 0
-        table_row = self.samples.row_of(report.experiment, row)
+        table_row = self.samples.row_of(experiment.number, row)
         if table_row is not None:
             self.sample_table.selectRow(table_row)
             self.sample_table.scrollTo(self.samples.index(table_row, 0), QAbstractItemView.PositionAtCenter)
-        self.experiment_box.setCurrentIndex(self.experiment_box.findData(report.experiment))
+        self.experiment_box.setCurrentIndex(self.experiment_box.findData(experiment.number))
 
     def _replot(self) -> None:
         self.plot.clear()
