@@ -6,11 +6,14 @@ single model call (one call per wake-up instead of one per machine keeps the CPU
 hands each machine its share: smoothing, the ISA-18.2 alarm, the Prometheus metrics, the
 prediction log and the audit trail. A failing source or model is reported and retried; it never
 stops the loop or the other machines. Every ``drift_interval_s``, and at once when asked
-(:meth:`LiveNode.request_drift_check`), each machine's window is checked against the model's
-training reference: the drift gauges, and each monitor's ``last_check`` in the views. The
-reference comes with the machines, with :meth:`LiveNode.set_model`, or later with
-:meth:`LiveNode.set_reference` (the desktop app learns it after the engine started). Operators' actions (acknowledge, shelve) arrive from
-other threads and are written to the audit trail before they take effect.
+(:meth:`LiveNode.request_drift_check`), each machine's window is checked against the training
+runs of its setup (the model's ``SetupDriftReference``; a setup it has no run of is reported as
+unfamiliar): the drift gauges, and each monitor's ``last_check`` in the views. The reference
+comes with the machines, with :meth:`LiveNode.set_model`, or later with
+:meth:`LiveNode.set_reference` (the desktop app learns it after the engine started); ``cncwear
+serve`` and the window hand over the same kind, so both run the same check. Operators' actions
+(acknowledge, shelve) arrive from other threads and are written to the audit trail before they
+take effect.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from ..monitoring.teach_in import Limits
 from ..store.tool_changes import REASONS as TOOL_CHANGE_REASONS
 from ..store.tool_changes import label_for
 from .alarms import AlarmBoard, AlarmError, AlarmState, AlarmTransition
-from .machine_monitor import DriftCheck, MachineMonitor
+from .machine_monitor import DriftCheck, MachineMonitor, checked_reference
 from .replay import ReplaySource
 from .samples import RECEIVED_AT, SAMPLE_TIME
 from .sources import LiveSource, MachineSpec, SourceHealth, SourceState
@@ -335,15 +338,17 @@ class LiveNode:
 
     # -- the model -----------------------------------------------------------------------------
     def set_model(self, model, reference=None) -> None:
-        """Score with ``model`` from the next pass on (callable from any thread)."""
-        self._pending_model = (model, reference)
+        """Score with ``model`` from the next pass on (callable from any thread); ``reference``:
+        its per-setup drift reference (``monitoring.reference.setup_reference_for``)."""
+        self._pending_model = (model, checked_reference(reference))
         self.wake.set()
 
     def set_reference(self, reference, version: str | None = None) -> None:
-        """Check drift against ``reference`` from the next pass on, and once at once (callable from
-        any thread). ``version``: the model version the reference belongs to; a reference of
-        another version or feature set than the model scoring then is ignored."""
-        self._pending_reference = (reference, version)
+        """Check drift against ``reference`` (a ``SetupDriftReference``; TypeError for another
+        kind) from the next pass on, and once at once (callable from any thread). ``version``: the
+        model version the reference belongs to; a reference of another version or feature set than
+        the model scoring then is ignored."""
+        self._pending_reference = (checked_reference(reference), version)
         self.request_drift_check()
 
     def _apply_reference(self) -> None:
