@@ -118,6 +118,7 @@ class MonitoringView(QWidget):
     machine_box = on_panel("drift")
     check_button = on_panel("drift")
     drift_status = on_panel("drift")
+    unfamiliar_label = on_panel("drift")
     heatmap = on_panel("drift")
     group_plot = on_panel("group_trend")
     drift_verdict = on_panel("latest")

@@ -60,6 +60,8 @@ class DriftHeatmapPanel(QGroupBox):
         self.check_button.clicked.connect(self.check_drift_now)
         self.drift_status = text_label(f"Every {DRIFT_CHECK_S} s each machine's last window (up to 10 minutes) is "
                                        "compared with the champion's training runs of the same setup.")
+        self.unfamiliar_label = text_label("")  # machines whose setup the champion never trained on
+        self.unfamiliar_label.setVisible(False)
         self.heatmap = DriftHeatmap()
         picker = QHBoxLayout()
         picker.addWidget(QLabel("Machine"))
@@ -70,7 +72,8 @@ class DriftHeatmapPanel(QGroupBox):
                              "run of the same setup, phase by phase: grey < 0.1 no real change, amber 0.1–0.25 moderate, "
                              "red ≥ 0.25 significant. Watch for features that turn red and stay red. An empty column: "
                              "not judged (an unfamiliar setup, or no whole phase in the window yet).")
-        fill_box(self, picker, self.drift_status, self.heatmap, self.heatmap.hovered, caption, grow=self.heatmap)
+        fill_box(self, picker, self.drift_status, self.unfamiliar_label, self.heatmap, self.heatmap.hovered, caption,
+                 grow=self.heatmap)
 
     @property
     def waiting(self) -> bool:
@@ -145,8 +148,10 @@ class DriftHeatmapPanel(QGroupBox):
                 + (f"◆ Drifted: {', '.join(c.machine for c in states['drifted'])}." if states["drifted"]
                    else "No machine's window drifted.")
                 + (f" ● No drift: {', '.join(c.machine for c in states['ok'])}." if states["ok"] else ""))
-        for check in states["unfamiliar"]:
-            text += f"\n? {unfamiliar_text(check)}"
+        unfamiliar = [self.latest_of(machine) for machine in self.drift_history]
+        unfamiliar = [c for c in unfamiliar if c is not None and c.state == "unfamiliar"]
+        show_status(self.unfamiliar_label, "\n".join(f"? {unfamiliar_text(c)}" for c in unfamiliar), "warning")
+        self.unfamiliar_label.setVisible(bool(unfamiliar))
         if failed:
             text += " ✖ Not compared: " + "; ".join(f"{c.machine}: {c.error}" for c in failed)
         self._set_status(text, failed=bool(failed))
