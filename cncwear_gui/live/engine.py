@@ -5,8 +5,8 @@ One loop serves all machines. It wakes when a replay's next sample is due or a p
 single model call (one call per wake-up instead of one per machine keeps the CPU low), then
 hands each machine its share: smoothing, the ISA-18.2 alarm, the Prometheus metrics, the
 prediction log and the audit trail. A failing source or model is reported and retried; it never
-stops the loop or the other machines. Every ``drift_interval_s``, and at once when asked
-(:meth:`LiveNode.request_drift_check`), each machine's window is checked against the training
+stops the loop or the other machines. Every ``drift_interval_s`` (one machine per pass), and all
+at once when asked (:meth:`LiveNode.request_drift_check`), each machine's window is checked against the training
 runs of its setup (the model's ``SetupDriftReference``; a setup it has no run of is reported as
 unfamiliar): the drift gauges, and each monitor's ``last_check`` in the views. The reference
 comes with the machines, with :meth:`LiveNode.set_model`, or later with
@@ -138,6 +138,7 @@ class LiveNode:
         self._pending_model = None
         self._pending_reference = None
         self._drift_requested = threading.Event()  # a drift check in the next pass (any thread asks)
+        self._drift_due: deque = deque()  # machines whose periodic check is due: one per pass
         self._started = False
         self._peaks: dict[str, float] = {}  # alarm id → the highest P(worn) seen in its transitions
         self._trend_sent = 0.0
@@ -179,7 +180,7 @@ class LiveNode:
             while not self.stop_event.is_set():
                 last_step = time.monotonic()
                 if last_step - last_drift >= self.config.drift_interval_s:
-                    self._drift_requested.set()  # checked in this pass, so its views carry the checks
+                    self.schedule_drift_checks()
                     last_drift = last_step
                 self.step()
                 now = time.monotonic()
@@ -236,7 +237,10 @@ class LiveNode:
                 self._score(batches)
         if self._drift_requested.is_set():
             self._drift_requested.clear()
+            self._drift_due.clear()
             self.check_drift()
+        elif self._drift_due:
+            self.check_drift([self._drift_due.popleft()])
         now = time.monotonic()
         with_trend = now - self._trend_sent >= TREND_EVERY_S
         if with_trend:
@@ -304,11 +308,17 @@ class LiveNode:
                 self.metrics.samples_rejected.labels(name, reason).inc(count - seen)
                 machine._seen_rejected[reason] = count
 
-    def check_drift(self) -> None:
-        """Every machine's window against the reference (on the engine thread: the monitors'
-        windows are its own); the checks of one call share their moment."""
+    def schedule_drift_checks(self) -> None:
+        """The periodic check: every machine's window, one machine per pass from the next one on
+        (a check of a 10-minute window takes milliseconds; eight in one pass would hold that
+        pass's samples back from the screen for all of them)."""
+        self._drift_due.extend(m for m in self.machines if m not in self._drift_due)
+
+    def check_drift(self, machines: list[LiveMachine] | None = None) -> None:
+        """The machines' windows (default: all) against the reference (on the engine thread: the
+        monitors' windows are its own); the checks of one call share their moment."""
         at = datetime.now(timezone.utc)
-        for machine in self.machines:
+        for machine in self.machines if machines is None else machines:
             try:
                 machine.monitor.check_drift(at)
             except Exception as error:

@@ -235,6 +235,22 @@ def test_a_reference_handed_over_later_is_checked_at_once_and_the_views_carry_th
     assert metric(metrics, "cncwear_drift_checks_total", machine="worn-mill") == 2
 
 
+def test_the_periodic_check_takes_one_machine_per_pass_a_request_all_at_once(live, champion, setup_reference):
+    node, run_for, _, metrics = live
+    run_for(20)
+    node.set_reference(setup_reference, str(champion.version))
+    node.step()  # the hand-over is a request: every machine at once
+    checks = [metric(metrics, "cncwear_drift_checks_total", machine=m.name) for m in node.machines]
+    assert checks == [1, 1]
+    node.schedule_drift_checks()
+    node.step()
+    assert [metric(metrics, "cncwear_drift_checks_total", machine=m.name) for m in node.machines] == [2, 1]
+    node.schedule_drift_checks()  # the next interval: worn-mill again after unworn-mill, which is still due once
+    for expected in ([2, 2], [3, 2], [3, 2]):
+        node.step()
+        assert [metric(metrics, "cncwear_drift_checks_total", machine=m.name) for m in node.machines] == expected
+
+
 def _setup_drift_node(champion, bundled_dataset, setup_reference, replays: dict, seconds: float = 600):
     """A live engine (its own metrics, a stepped clock) whose replays ran ``seconds`` (10 s steps),
     with the per-setup reference handed over and one drift check made."""

@@ -202,7 +202,7 @@ class GroupPsiPlot(pg.PlotWidget):
         x = np.arange(len(times), dtype=np.float64) + 0.5
         for group, curve in self.curves.items():
             values = np.array([np.nan if v is None else v for v in groups.get(group, [])], dtype=np.float64)
-            if values.size != x.size:
+            if values.size != x.size or not np.isfinite(values).any():  # nothing judged: no curve (not a line at 0)
                 curve.setData([], [])
                 continue
             curve.setData(x, np.clip(values, MIN_LOG_PSI, None), connect="finite")

@@ -141,21 +141,24 @@ class DriftHeatmapPanel(QGroupBox):
         for machine in self.drift_history:
             if machine not in known:
                 self.machine_box.addItem(machine)
-        failed = [c for c in checks if c.error]
-        states = {state: [c for c in checks if c.state == state] for state in ("drifted", "ok", "unfamiliar")}
-        when = checks[0].checked_at if checks else datetime.now(timezone.utc)
-        text = (f"Last check {when:%H:%M:%S} UTC of {len(checks)} machine(s); next in {DRIFT_CHECK_S} s. "
+        # the status says every machine's latest check: the engine's periodic checks come one machine per pass
+        latest = [c for c in (self.latest_of(machine) for machine in self.drift_history) if c is not None]
+        failed = [c for c in latest if c.error]
+        states = {state: [c for c in latest if c.state == state] for state in ("drifted", "ok", "unfamiliar")}
+        when = max(c.checked_at for c in latest) if latest else datetime.now(timezone.utc)
+        text = (f"Last check {when:%H:%M:%S} UTC; {len(latest)} machine(s), each every {DRIFT_CHECK_S} s. "
                 + (f"◆ Drifted: {', '.join(c.machine for c in states['drifted'])}." if states["drifted"]
                    else "No machine's window drifted.")
                 + (f" ● No drift: {', '.join(c.machine for c in states['ok'])}." if states["ok"] else ""))
-        unfamiliar = [self.latest_of(machine) for machine in self.drift_history]
-        unfamiliar = [c for c in unfamiliar if c is not None and c.state == "unfamiliar"]
-        show_status(self.unfamiliar_label, "\n".join(f"? {unfamiliar_text(c)}" for c in unfamiliar), "warning")
-        self.unfamiliar_label.setVisible(bool(unfamiliar))
+        show_status(self.unfamiliar_label, "\n".join(f"? {unfamiliar_text(c)}" for c in states["unfamiliar"]),
+                    "warning")
+        self.unfamiliar_label.setVisible(bool(states["unfamiliar"]))
         if failed:
             text += " ✖ Not compared: " + "; ".join(f"{c.machine}: {c.error}" for c in failed)
         self._set_status(text, failed=bool(failed))
-        self.show_drift()
+        selected = self.selected_machine()
+        if selected is None or any(c.machine == selected for c in checks):
+            self.show_drift()
 
     def latest_of(self, machine: str) -> DriftCheck | None:
         checks = self.drift_history.get(machine)
