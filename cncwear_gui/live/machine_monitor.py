@@ -290,7 +290,7 @@ class MachineMonitor:
 
     def window_phases_and_setups(self) -> tuple[np.ndarray, np.ndarray]:
         """The drift window's phase codes (-1 unknown) and setup key texts, oldest first."""
-        texts = np.asarray(self._setup_texts + [""], dtype=object)
+        texts = np.asarray(self._setup_texts, dtype=object)
         return self._phases.read()[:, 0], texts[self._setups.read()[:, 0]]
 
     def check_drift(self, checked_at: datetime | None = None):
