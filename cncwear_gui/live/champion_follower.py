@@ -2,7 +2,7 @@
 
 The automated pipeline, the desktop app and ``cncwear promote`` all move the ``champion`` alias.
 A headless node started on the champion checks the alias every interval in this thread; when it
-points at another version, the new model and its training reference are loaded here (minutes of
+points at another version, the new model and its per-setup drift reference are loaded here (minutes of
 work never stall scoring) and handed to the node, which swaps them in between two passes. A
 champion that cannot be loaded is reported once and the node keeps scoring with the model it has.
 """
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 class ChampionFollower(threading.Thread):
     def __init__(self, node, version: str, load: Callable[[object], tuple[object, object]],
                  on_change: Callable[[object], None], on_error: Callable[[str, str], None], interval_s: float):
-        """``load(champion_ref)`` returns (model, reference); ``on_change(model)`` runs after the
+        """``load(champion_ref)`` returns (model, its ``SetupDriftReference``); ``on_change(model)`` runs after the
         swap was requested; ``on_error(version, message)`` once per version that failed to load."""
         super().__init__(name="champion-follower", daemon=True)
         self.node, self.version, self.load = node, version, load

@@ -5,12 +5,15 @@ One loop serves all machines. It wakes when a replay's next sample is due or a p
 single model call (one call per wake-up instead of one per machine keeps the CPU low), then
 hands each machine its share: smoothing, the ISA-18.2 alarm, the Prometheus metrics, the
 prediction log and the audit trail. A failing source or model is reported and retried; it never
-stops the loop or the other machines. Every ``drift_interval_s``, and at once when asked
-(:meth:`LiveNode.request_drift_check`), each machine's window is checked against the model's
-training reference: the drift gauges, and each monitor's ``last_check`` in the views. The
-reference comes with the machines, with :meth:`LiveNode.set_model`, or later with
-:meth:`LiveNode.set_reference` (the desktop app learns it after the engine started). Operators' actions (acknowledge, shelve) arrive from
-other threads and are written to the audit trail before they take effect.
+stops the loop or the other machines. Every ``drift_interval_s`` (one machine per pass), and all
+at once when asked (:meth:`LiveNode.request_drift_check`), each machine's window is checked against the training
+runs of its setup (the model's ``SetupDriftReference``; a setup it has no run of is reported as
+unfamiliar): the drift gauges, and each monitor's ``last_check`` in the views. The reference
+comes with the machines, with :meth:`LiveNode.set_model`, or later with
+:meth:`LiveNode.set_reference` (the desktop app learns it after the engine started); ``cncwear
+serve`` and the window hand over the same kind, so both run the same check. Operators' actions
+(acknowledge, shelve) arrive from other threads and are written to the audit trail before they
+take effect.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from ..monitoring.teach_in import Limits
 from ..store.tool_changes import REASONS as TOOL_CHANGE_REASONS
 from ..store.tool_changes import label_for
 from .alarms import AlarmBoard, AlarmError, AlarmState, AlarmTransition
-from .machine_monitor import DriftCheck, MachineMonitor
+from .machine_monitor import DriftCheck, MachineMonitor, checked_reference
 from .replay import ReplaySource
 from .samples import RECEIVED_AT, SAMPLE_TIME
 from .sources import LiveSource, MachineSpec, SourceHealth, SourceState
@@ -138,6 +141,7 @@ class LiveNode:
         self._pending_model = None
         self._pending_reference = None
         self._drift_requested = threading.Event()  # a drift check in the next pass (any thread asks)
+        self._drift_due: deque = deque()  # machines whose periodic check is due: one per pass
         self._started = False
         self._peaks: dict[str, float] = {}  # alarm id → the highest P(worn) seen in its transitions
         self._trend_sent = 0.0
@@ -179,7 +183,7 @@ class LiveNode:
             while not self.stop_event.is_set():
                 last_step = time.monotonic()
                 if last_step - last_drift >= self.config.drift_interval_s:
-                    self._drift_requested.set()  # checked in this pass, so its views carry the checks
+                    self.schedule_drift_checks()
                     last_drift = last_step
                 self.step()
                 now = time.monotonic()
@@ -236,7 +240,10 @@ class LiveNode:
                 self._score(batches)
         if self._drift_requested.is_set():
             self._drift_requested.clear()
+            self._drift_due.clear()
             self.check_drift()
+        elif self._drift_due:
+            self.check_drift([self._drift_due.popleft()])
         now = time.monotonic()
         with_trend = now - self._trend_sent >= TREND_EVERY_S
         if with_trend:
@@ -304,11 +311,17 @@ class LiveNode:
                 self.metrics.samples_rejected.labels(name, reason).inc(count - seen)
                 machine._seen_rejected[reason] = count
 
-    def check_drift(self) -> None:
-        """Every machine's window against the reference (on the engine thread: the monitors'
-        windows are its own); the checks of one call share their moment."""
+    def schedule_drift_checks(self) -> None:
+        """The periodic check: every machine's window, one machine per pass from the next one on
+        (a check of a 10-minute window takes milliseconds; eight in one pass would hold that
+        pass's samples back from the screen for all of them)."""
+        self._drift_due.extend(m for m in self.machines if m not in self._drift_due)
+
+    def check_drift(self, machines: list[LiveMachine] | None = None) -> None:
+        """The machines' windows (default: all) against the reference (on the engine thread: the
+        monitors' windows are its own); the checks of one call share their moment."""
         at = datetime.now(timezone.utc)
-        for machine in self.machines:
+        for machine in self.machines if machines is None else machines:
             try:
                 machine.monitor.check_drift(at)
             except Exception as error:
@@ -341,15 +354,17 @@ class LiveNode:
 
     # -- the model -----------------------------------------------------------------------------
     def set_model(self, model, reference=None) -> None:
-        """Score with ``model`` from the next pass on (callable from any thread)."""
-        self._pending_model = (model, reference)
+        """Score with ``model`` from the next pass on (callable from any thread); ``reference``:
+        its per-setup drift reference (``monitoring.reference.setup_reference_for``)."""
+        self._pending_model = (model, checked_reference(reference))
         self.wake.set()
 
     def set_reference(self, reference, version: str | None = None) -> None:
-        """Check drift against ``reference`` from the next pass on, and once at once (callable from
-        any thread). ``version``: the model version the reference belongs to; a reference of
-        another version or feature set than the model scoring then is ignored."""
-        self._pending_reference = (reference, version)
+        """Check drift against ``reference`` (a ``SetupDriftReference``; TypeError for another
+        kind) from the next pass on, and once at once (callable from any thread). ``version``: the
+        model version the reference belongs to; a reference of another version or feature set than
+        the model scoring then is ignored."""
+        self._pending_reference = (checked_reference(reference), version)
         self.request_drift_check()
 
     def _apply_reference(self) -> None:

@@ -8,9 +8,13 @@ The live engine scores the batches of all machines in one model call and hands e
 share (:meth:`MachineMonitor.ingest`); :meth:`MachineMonitor.score` does both for one machine.
 
 Scoring and drift feed the Prometheus metrics; the last ``window`` samples (10 minutes at
-10 Hz) are kept for the drift check against the model's training reference. Each check is kept
-as the monitor's :class:`DriftCheck` (``last_check``), which the live engine hands to its views
-(the window's Monitoring view draws them; ``cncwear serve`` only exports the gauges).
+10 Hz: features, P(worn), flags, phase code and setup) are kept for the drift check against the
+model's per-setup reference (``monitoring.setup_drift``): the window's current setup (that of its
+newest samples) is compared with the training runs of that setup, phase by phase; a setup the
+reference has no run of is *unfamiliar*, never drift. Each check is kept as the monitor's
+:class:`DriftCheck` (``last_check``), which the live engine hands to its views (the window's
+Monitoring view draws them; ``cncwear serve`` only exports the gauges; both through
+:meth:`AppMetrics.set_drift`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ..data.schema import SIGNAL_COLUMNS
 from ..data.setup import setups_of_rows
 from ..models.verdict import RunVerdictTracker, ToolVerdict
 from ..monitoring.metrics import AppMetrics
+from ..monitoring.setup_drift import SetupDriftReference
 from ..monitoring.teach_in import signal_matrix
 from .teach_state import MachineTeachIn
 from .wear_state import WearState, WearStateTracker
@@ -38,9 +43,15 @@ _RUN_COLUMNS = frozenset((*SIGNAL_COLUMNS, "phase", "Machining_Process", "feedra
                           "program", "quality_flags"))
 
 
+DRIFT_STATES = ("failed", "unfamiliar", "not_judged", "drifted", "ok")
+
+
 @dataclass
 class DriftCheck:
-    """One machine's window compared with the training reference at one moment."""
+    """One machine's window compared with the training runs of its setup at one moment.
+
+    ``rows``: the window's rows of the current setup (those compared); ``left_out``: the older
+    rows of the window from before the setup last changed."""
 
     machine: str
     checked_at: datetime
@@ -49,6 +60,21 @@ class DriftCheck:
     error: str = ""
     prediction_fractions: np.ndarray | None = None  # the window's P(worn) on the reference's 10 bins
     model_version: str = ""  # the model that scored the window (its reference was compared)
+    setup: str = ""  # the setup key text of the rows compared
+    left_out: int = 0
+
+    @property
+    def state(self) -> str:
+        """One of :data:`DRIFT_STATES`: failed (not compared), unfamiliar (no training run of this
+        setup: no drift judgement), not_judged (no whole phase in the window), drifted or ok."""
+        report = self.report
+        if report is None:
+            return "failed"
+        if report.unfamiliar:
+            return "unfamiliar"
+        if report.drifted:
+            return "drifted"
+        return "ok" if any(f.psi is not None for f in report.features) else "not_judged"
 
     def psi_of(self, columns: list[str]) -> np.ndarray:
         """PSI per column in the given order (NaN where not compared)."""
@@ -91,7 +117,7 @@ class MachineMonitor:
     kind: str
     model: object  # models.active.ActiveModel
     metrics: AppMetrics
-    reference: object | None = None  # drift.ReferenceProfile of the model's training data
+    reference: SetupDriftReference | None = None  # the model's per-setup drift reference
     threshold: float = 0.5
     window: int = DRIFT_WINDOW
     tracker: WearStateTracker = None  # smoothed P(worn), for the trend
@@ -111,6 +137,10 @@ class MachineMonitor:
     _features: RingBuffer = field(default=None, repr=False)
     _probabilities: RingBuffer = field(default=None, repr=False)
     _flags: RingBuffer = field(default=None, repr=False)
+    _phases: RingBuffer = field(default=None, repr=False)
+    _setups: RingBuffer = field(default=None, repr=False)  # codes into _setup_texts
+    _setup_texts: list = field(default_factory=list, repr=False)
+    _setup_codes: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         self.tracker = self.tracker or WearStateTracker(threshold=self.threshold)
@@ -149,8 +179,9 @@ class MachineMonitor:
         Returns the alarm transitions the batch caused (empty without an alarm)."""
         taught_alarm = False
         self.teach_events = []
+        setups = setups_of_rows(rows) if rows is not None else np.full(len(probability), "setup unknown", dtype=object)
         if self.teach_in is not None and rows is not None and phases is not None:
-            taught_alarm = self._feed_teach_in(rows, phases)
+            taught_alarm = self._feed_teach_in(rows, phases, setups)
         self.metrics.prediction_latency.labels(self.machine).observe(latency_s)
         worn = int(np.count_nonzero(probability >= self.threshold))
         self.metrics.predictions.labels(self.machine, "worn").inc(worn)
@@ -182,9 +213,18 @@ class MachineMonitor:
         self._flags.extend(flags.reshape(-1, 1))
         self._features.extend(features)
         self._probabilities.extend(probability.reshape(-1, 1))
+        self._phases.extend(phase_codes_of(phase_codes).reshape(-1, 1))
+        self._setups.extend(np.fromiter((self._setup_code(s) for s in setups), np.int64, len(setups)).reshape(-1, 1))
         return transitions
 
-    def _feed_teach_in(self, rows: pd.DataFrame, phases: np.ndarray) -> bool:
+    def _setup_code(self, setup: str) -> int:
+        code = self._setup_codes.get(setup)
+        if code is None:
+            code = self._setup_codes[setup] = len(self._setup_texts)
+            self._setup_texts.append(setup)
+        return code
+
+    def _feed_teach_in(self, rows: pd.DataFrame, phases: np.ndarray, setups: np.ndarray) -> bool:
         """The taught monitor's share of the batch; True while its alarm is raised."""
         teach_in = self.teach_in
         before = teach_in.setup
@@ -193,7 +233,6 @@ class MachineMonitor:
         except KeyError as error:
             teach_in.problem = str(error)
             return False
-        setups = setups_of_rows(rows)
         ended_before = teach_in.runs
         self.teach_events = teach_in.feed(signals, phases, setups)
         if teach_in.runs != ended_before or teach_in.setup != before:
@@ -228,15 +267,17 @@ class MachineMonitor:
 
     def set_model(self, model, reference=None) -> None:
         """Score with another model from the next batch on; the drift window restarts with it."""
-        self.model, self.reference = model, reference
+        self.model, self.reference = model, checked_reference(reference)
         self._features = RingBuffer(self.window, len(model.feature_set.columns))
         self._probabilities = RingBuffer(self.window, 1)
         self._flags = RingBuffer(self.window, 1, dtype=np.int64)
+        self._phases = RingBuffer(self.window, 1, dtype=np.int64)
+        self._setups = RingBuffer(self.window, 1, dtype=np.int64)
 
     def set_reference(self, reference) -> None:
-        """Check drift against ``reference`` (the current model's training profile) from now on;
-        the window is kept."""
-        self.reference = reference
+        """Check drift against ``reference`` (the current model's per-setup reference) from now
+        on; the window is kept."""
+        self.reference = checked_reference(reference)
 
     @property
     def window_size(self) -> int:
@@ -247,29 +288,54 @@ class MachineMonitor:
         features = pd.DataFrame(self._features.read(), columns=list(self.model.feature_set.columns))
         return features, self._probabilities.read()[:, 0], self._flags.read()[:, 0]
 
+    def window_phases_and_setups(self) -> tuple[np.ndarray, np.ndarray]:
+        """The drift window's phase codes (-1 unknown) and setup key texts, oldest first."""
+        texts = np.asarray(self._setup_texts, dtype=object)
+        return self._phases.read()[:, 0], texts[self._setups.read()[:, 0]]
+
     def check_drift(self, checked_at: datetime | None = None):
-        """Drift of the current window against the training reference; None without either, or
-        when the window cannot be compared (the check then carries the error)."""
+        """Drift of the window's current setup (the rows since the setup last changed) against
+        that setup's training runs; None without a reference or a window, or when the window
+        cannot be compared (the check then carries the error)."""
         if self.reference is None or self._features.size < 2:
             return None
-        from ..monitoring.drift import compute_drift, prediction_histogram
+        from ..monitoring.drift import prediction_histogram
+        from ..monitoring.setup_drift import compare
 
         checked_at = checked_at or datetime.now(timezone.utc)
         features, probability, flags = self.drift_window()
+        phases, codes = self._phases.read()[:, 0], self._setups.read()[:, 0]
+        changed = np.flatnonzero(codes != codes[-1])
+        start = int(changed[-1]) + 1 if changed.size else 0  # older rows are of another setup: left out
+        setup = self._setup_texts[codes[-1]]
         version = str(getattr(self.model, "version", ""))
+        rows = len(features) - start
         try:
-            report = compute_drift(self.reference, features, probability, flags)
+            report = compare(self.reference, features.iloc[start:], phases[start:], setup,
+                             probability[start:], flags[start:])
         except (ValueError, KeyError) as error:
-            self.last_check = DriftCheck(self.machine, checked_at, len(features), None,
-                                         f"{type(error).__name__}: {error}", model_version=version)
+            self.last_check = DriftCheck(self.machine, checked_at, rows, None, f"{type(error).__name__}: {error}",
+                                         model_version=version, setup=setup, left_out=start)
             raise
         self.last_drift = report
-        self.last_check = DriftCheck(self.machine, checked_at, len(features), report, "",
-                                     prediction_histogram(probability)[0], version)
-        for group, psi in report.group_psi.items():
-            self.metrics.drift_psi.labels(self.machine, group).set(psi)
-        self.metrics.drift_features.labels(self.machine).set(sum(f.level == "alarm" for f in report.features))
-        if report.prediction_psi is not None:
-            self.metrics.prediction_drift_psi.labels(self.machine).set(report.prediction_psi)
-        self.metrics.drift_checks.labels(self.machine).inc()
+        self.last_check = DriftCheck(self.machine, checked_at, rows, report, "",
+                                     prediction_histogram(probability[start:])[0], version, setup, start)
+        self.metrics.set_drift(self.machine, report)
         return report
+
+
+def checked_reference(reference):
+    """``reference`` when it is a per-setup drift reference (or None); the live check has one kind."""
+    if reference is not None and not isinstance(reference, SetupDriftReference):
+        raise TypeError(f"the live drift check needs the model's per-setup reference "
+                        f"(monitoring.setup_drift.SetupDriftReference, setup_reference_for), not {type(reference).__name__}")
+    return reference
+
+
+def phase_codes_of(phases: np.ndarray) -> np.ndarray:
+    """Phase codes as integers (-1 where unknown: never in a reference)."""
+    phases = np.asarray(phases)
+    if np.issubdtype(phases.dtype, np.integer):
+        return phases.astype(np.int64, copy=False)
+    values = phases.astype(np.float64)
+    return np.where(np.isfinite(values), values, -1).astype(np.int64)

@@ -2,7 +2,7 @@
 
 :class:`HeadlessNode` wires what the command only configures: the Prometheus endpoint (started
 first, so a busy port is reported before minutes of model loading), the model and its training
-reference, one live machine per source, the audit trail, prediction log and feedback store, and
+per-setup drift reference, one live machine per source, the audit trail, prediction log and feedback store, and
 the champion follower that swaps in a model promoted while serving. What happens is told as
 JSON-line events (see ``cncwear_gui.events``: serving, model, model-error, stopped) through
 ``on_event``. Input the caller must fix raises :class:`NodeInputError`.
@@ -105,7 +105,7 @@ class HeadlessNode:
         """Open the endpoint, load the model and its reference, open the machines and the stores."""
         from ..monitoring.endpoint import MetricsEndpoint, MetricsEndpointError
         from ..monitoring.model_info import describe_model
-        from ..monitoring.reference import model_evaluation, reference_for
+        from ..monitoring.reference import model_evaluation, setup_reference_for
 
         self.endpoint = MetricsEndpoint(self.metrics.registry, self.address, self.tls_cert, self.tls_key)
         try:
@@ -114,7 +114,11 @@ class HeadlessNode:
             raise NodeInputError(str(error)) from None
         model = load_model(self.model_spec, self.training_data, self.audit_url)
         describe_model(self.metrics, model, model_evaluation(model.run_id))
-        reference = reference_for(model, self.training_data)
+        try:
+            reference = setup_reference_for(model, self.training_data)
+        except ValueError as error:  # e.g. training rows without feed rate and clamp pressure
+            log.warning("no drift checks: the per-setup drift reference cannot be built: %s", error)
+            reference = None
         try:
             machines = [open_machine(spec, model, self.metrics, self.config, reference) for spec in self.specs]
         except ValueError as error:
@@ -129,14 +133,14 @@ class HeadlessNode:
         """Serve the champion that is promoted while serving: load it in a thread, swap it in, say so."""
         from ..models.champion import load_active_model
         from ..monitoring.model_info import describe_model
-        from ..monitoring.reference import model_evaluation, reference_for
+        from ..monitoring.reference import model_evaluation, setup_reference_for
         from .champion_follower import ChampionFollower
 
         node = self.node
 
         def load(champion):
             model = load_active_model(champion)
-            return model, reference_for(model, self.training_data)
+            return model, setup_reference_for(model, self.training_data)
 
         def changed(model):
             describe_model(self.metrics, model, model_evaluation(model.run_id))

@@ -134,14 +134,19 @@ class AppMetrics:
 
         # Drift and data quality.
         self.drift_psi = Gauge(
-            name("drift_psi"), "Largest population stability index in the feature group, last window vs training data.",
+            name("drift_psi"), "Largest population stability index in the feature group, last window vs the "
+            "training runs of its setup (NaN: not judged, e.g. an unfamiliar setup).",
             ["machine", "group"], registry=registry)
         self.drift_features = Gauge(
             name("drift_features_drifted"), "Features at alarm-level drift in the last window.",
             ["machine"], registry=registry)
         self.prediction_drift_psi = Gauge(
-            name("prediction_drift_psi"), "PSI of the predicted P(worn) distribution, last window vs training data.",
+            name("prediction_drift_psi"), "PSI of the predicted P(worn) distribution, last window vs training data "
+            "(NaN: not judged; the per-setup check has no P(worn) reference).",
             ["machine"], registry=registry)
+        self.drift_unfamiliar_setup = Gauge(
+            name("drift_unfamiliar_setup"), "1 when the machine's setup has no training run in the model's "
+            "reference: its window is not judged for drift.", ["machine"], registry=registry)
         self.drift_checks = Counter(
             name("drift_checks"), "Drift evaluations of a live window.", ["machine"], registry=registry)
         self.data_quality_flags = Counter(
@@ -189,6 +194,7 @@ class AppMetrics:
             self.drift_psi.labels(machine, group).set(0)
         self.drift_features.labels(machine).set(0)
         self.prediction_drift_psi.labels(machine).set(0)
+        self.drift_unfamiliar_setup.labels(machine).set(0)
         self.drift_checks.labels(machine)
         for flag in FLAG_NAMES:
             self.data_quality_flags.labels(machine, flag)
@@ -207,6 +213,18 @@ class AppMetrics:
                 self.setup_info.remove(machine, current)
             self._setups[machine] = setup
             self.setup_info.labels(machine, setup).set(1)
+
+    def set_drift(self, machine: str, report) -> None:
+        """One drift check of the machine's window (``monitoring.drift.DriftReport``): the group
+        PSIs (NaN for a group not compared), the features at alarm level, the prediction PSI (NaN
+        without one), whether the setup is unfamiliar, and the check counted."""
+        nan = float("nan")
+        for group in FEATURE_GROUPS:
+            self.drift_psi.labels(machine, group).set(report.group_psi.get(group, nan))
+        self.drift_features.labels(machine).set(len(report.alarms))
+        self.prediction_drift_psi.labels(machine).set(nan if report.prediction_psi is None else report.prediction_psi)
+        self.drift_unfamiliar_setup.labels(machine).set(1 if report.unfamiliar else 0)
+        self.drift_checks.labels(machine).inc()
 
     def set_alarm_state(self, machine: str, state: str) -> None:
         for known in ALARM_STATES:

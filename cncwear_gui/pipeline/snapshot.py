@@ -13,14 +13,15 @@ from ..tasks import Task, ensure_task
 def monitoring_snapshot(settings: Settings, dataset_loader, task: Task | None = None, history_limit: int = 50) -> dict:
     from ..models.champion import load_active_model, resolve_champion
     from ..monitoring.evaluation_data import run_statistics
-    from ..monitoring.reference import model_evaluation, reference_for
+    from ..monitoring.reference import model_evaluation, reference_for, setup_reference_for
     from ..store.pipeline_history import PipelineHistory
     from . import triggers
 
     task = ensure_task(task)
     champion = resolve_champion(dataset_loader, task.child(0.0, 0.4, "model: "), settings.feature_store_url or None)
     model = load_active_model(champion)
-    reference = reference_for(model, dataset_loader, task.child(0.4, 0.8, "reference: "))
+    reference = reference_for(model, dataset_loader, task.child(0.4, 0.6, "reference: "))
+    setup_reference = setup_reference_for(model, dataset_loader, task.child(0.6, 0.8, "per-setup reference: "))
     task.progress(0.8, "model statistics")
     statistics, statistics_source = run_statistics(champion.run_id, settings.worn_threshold)
     evaluation = {}
@@ -41,7 +42,8 @@ def monitoring_snapshot(settings: Settings, dataset_loader, task: Task | None = 
         "model": {**champion.to_json(), "label": model.label, "evaluation": evaluation},
         "statistics": statistics and statistics.to_json(),
         "statistics_source": statistics_source,
-        "reference": reference.to_json(),
+        "reference": reference.to_json(),  # the pooled training profile: its P(worn) distribution, its size
+        "setup_reference": setup_reference.to_json(),  # what the live drift checks compare with
         "triggers": [{"trigger": c.trigger, "fires": c.fires, "reason": c.reason} for c in checks],
         "history": firings,
         "pipeline": {"engine": settings.pipeline_engine, "budget_s": settings.pipeline_budget_s,

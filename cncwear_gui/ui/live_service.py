@@ -11,8 +11,9 @@ Machines come from Settings (``ID=SOURCE`` specs, or ``cncwear gui --machine``);
 configured, the demo: eight machines replaying recorded runs of the loaded dataset.
 
 Drift is checked by the engine, as in ``cncwear serve`` (every ``DRIFT_CHECK_S``, the drift
-gauges of /metrics): the model's training reference comes from the Monitoring view's snapshot
-(a ``cncwear monitor`` child reads it from MLflow) and is handed over with :meth:`set_reference`;
+gauges of /metrics): the model's per-setup drift reference (``monitoring.setup_drift``, the kind
+``cncwear serve`` loads) comes from the Monitoring view's snapshot (a ``cncwear monitor`` child
+reads it from MLflow) and is handed over with :meth:`set_reference`;
 the service keeps it for the next start. The checks reach the views with the passes
 (``MachineView.drift``); **Check now** is :meth:`check_drift_now`, a request to the engine thread.
 """
@@ -99,7 +100,7 @@ class LiveService(QObject):
         self._actions = ThreadPoolExecutor(max_workers=1, thread_name_prefix="operator-action")
         self._stores: list = []
         self._generation = 0
-        self._reference = None  # (ReferenceProfile, model version) once known: handed to every node
+        self._reference = None  # (SetupDriftReference, model version) once known: handed to every node
         self._latest = None  # the newest pass not yet shown; older ones are dropped, never queued
         self._latest_lock = threading.Lock()
         self._pass_ready.connect(self._deliver)
@@ -200,8 +201,8 @@ class LiveService(QObject):
             self.node.set_model(model, reference)
 
     def set_reference(self, reference, version: str) -> None:
-        """The training reference of model ``version``: the engine checks drift against it (the
-        engine ignores it while it scores with another version)."""
+        """The per-setup drift reference of model ``version``: the engine checks drift against it
+        (the engine ignores it while it scores with another version)."""
         self._reference = (reference, str(version))
         node = self.node
         if node is not None:

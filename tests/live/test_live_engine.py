@@ -173,11 +173,22 @@ def test_the_drift_window_holds_what_was_scored(live, champion, bundled_dataset)
     np.testing.assert_array_equal(features["quality_flags"].to_numpy(), rows["quality_flags"].to_numpy())
 
 
-def test_a_reference_handed_over_later_is_checked_at_once_and_the_views_carry_the_checks(live, champion, bundled_dataset):
+@pytest.fixture(scope="module")
+def setup_reference(champion, bundled_dataset):
+    """The champion's per-setup drift reference, built from its training runs (the bundled data)."""
+    from cncwear_gui.monitoring.reference import build_setup_reference
+
+    return build_setup_reference(champion, bundled_dataset)
+
+
+def test_a_reference_handed_over_later_is_checked_at_once_and_the_views_carry_the_checks(
+        live, champion, bundled_dataset, setup_reference):
     """The desktop app's path: the engine starts without a reference, learns it later (any thread),
-    checks at once in its next pass and every time it is asked; each view carries its machine's check."""
-    from cncwear_gui.monitoring.drift import compute_drift
+    checks at once in its next pass and every time it is asked; each view carries its machine's check,
+    the same per-setup comparison ``cncwear drift`` makes."""
+    from cncwear_gui.data.setup import setups_of_rows
     from cncwear_gui.monitoring.reference import build_model_reference
+    from cncwear_gui.monitoring.setup_drift import compare
 
     node, run_for, _, metrics = live
     run_for(20)
@@ -185,27 +196,34 @@ def test_a_reference_handed_over_later_is_checked_at_once_and_the_views_carry_th
     node.check_drift()  # no reference: nothing is checked, no gauge moves
     assert metric(metrics, "cncwear_drift_checks_total", machine="worn-mill") == 0
     assert all(v.drift is None for v in node.views())
+    with pytest.raises(TypeError, match="per-setup reference"):  # one kind of reference, one check
+        node.set_reference(build_model_reference(champion, bundled_dataset), str(champion.version))
 
-    reference = build_model_reference(champion, bundled_dataset)
-    node.set_reference(reference, "not-this-version")  # a reference of another model is ignored
+    node.set_reference(setup_reference, "not-this-version")  # a reference of another model is ignored
     node.step()
     assert all(m.monitor.reference is None for m in node.machines)
     assert metric(metrics, "cncwear_drift_checks_total", machine="worn-mill") == 0
 
-    node.set_reference(reference, str(champion.version))
+    node.set_reference(setup_reference, str(champion.version))
     views = {v.machine: v for v in node.step()}  # no new samples: the check of this pass is on the same window
     check = views["worn-mill"].drift
     monitor = node.machines[0].monitor
     assert check is monitor.last_check and check.report is monitor.last_drift and check.error == ""
-    assert check.rows == 200 and check.model_version == str(champion.version)
+    assert check.rows == 200 and check.model_version == str(champion.version) and check.left_out == 0
+    rows = bundled_dataset.samples()
+    rows = rows[rows["experiment"] == WORN].iloc[:200]
+    assert check.setup == setups_of_rows(rows)[0] == "feed 6 · clamp 4"
     features, probability = node.windows()["worn-mill"]
-    expected = compute_drift(reference, champion.feature_set.build(features), probability,
-                             features["quality_flags"].to_numpy())
-    assert check.report.group_psi == pytest.approx(expected.group_psi, rel=1e-12)
-    for group, psi in expected.group_psi.items():
-        assert metric(metrics, "cncwear_drift_psi", machine="worn-mill", group=group) == pytest.approx(psi, rel=1e-12)
+    expected = compare(setup_reference, champion.feature_set.build(features), rows["phase"].to_numpy(), check.setup,
+                       probability, features["quality_flags"].to_numpy())
+    assert check.report.reasons == expected.reasons and check.report.group_psi == pytest.approx(expected.group_psi)
+    assert check.state == ("ok" if expected.group_psi else "not_judged") and not check.report.drifted
+    for group in ("X1", "Y1", "Z1", "S1", "M1", "process"):
+        value = metric(metrics, "cncwear_drift_psi", machine="worn-mill", group=group)
+        assert value == pytest.approx(expected.group_psi[group]) if group in expected.group_psi else np.isnan(value)
     assert metric(metrics, "cncwear_drift_checks_total", machine="worn-mill") == 1
-    assert metric(metrics, "cncwear_prediction_drift_psi", machine="worn-mill") == pytest.approx(expected.prediction_psi)
+    assert metric(metrics, "cncwear_drift_unfamiliar_setup", machine="worn-mill") == 0
+    assert np.isnan(metric(metrics, "cncwear_prediction_drift_psi", machine="worn-mill"))  # none per setup
     fractions = np.histogram(np.clip(probability, 0, 1), bins=np.linspace(0, 1, 11))[0] / len(probability)
     np.testing.assert_allclose(check.prediction_fractions, fractions)
 
@@ -215,6 +233,103 @@ def test_a_reference_handed_over_later_is_checked_at_once_and_the_views_carry_th
     node.step()
     assert node.views()[0].drift is not check and node.views()[0].drift.rows == 210
     assert metric(metrics, "cncwear_drift_checks_total", machine="worn-mill") == 2
+
+
+def test_the_periodic_check_takes_one_machine_per_pass_a_request_all_at_once(live, champion, setup_reference):
+    node, run_for, _, metrics = live
+    run_for(20)
+    node.set_reference(setup_reference, str(champion.version))
+    node.step()  # the hand-over is a request: every machine at once
+    checks = [metric(metrics, "cncwear_drift_checks_total", machine=m.name) for m in node.machines]
+    assert checks == [1, 1]
+    node.schedule_drift_checks()
+    node.step()
+    assert [metric(metrics, "cncwear_drift_checks_total", machine=m.name) for m in node.machines] == [2, 1]
+    node.schedule_drift_checks()  # the next interval: worn-mill again after unworn-mill, which is still due once
+    for expected in ([2, 2], [3, 2], [3, 2]):
+        node.step()
+        assert [metric(metrics, "cncwear_drift_checks_total", machine=m.name) for m in node.machines] == expected
+
+
+def _setup_drift_node(champion, bundled_dataset, setup_reference, replays: dict, seconds: float = 600):
+    """A live engine (its own metrics, a stepped clock) whose replays ran ``seconds`` (10 s steps),
+    with the per-setup reference handed over and one drift check made."""
+    clock = SteppedClock()
+    metrics = AppMetrics(process_metrics=False)
+    config = LiveConfig()
+    machines = [open_machine(MachineSpec(name, "replay", "memory"), champion, metrics, config,
+                             source=ReplaySource(rows, clock=clock)) for name, rows in replays.items()]
+    node = LiveNode(machines, champion, metrics, config, clock=clock)
+    node.start_sources()
+    node.set_reference(setup_reference, str(champion.version))
+    for _ in range(int(seconds / 10)):
+        clock.now += 10
+        node.step()
+    node.check_drift()
+    return node, {m.name: m.monitor.last_check for m in node.machines}, metrics
+
+
+SIGNAL = "S1_CurrentFeedback"
+
+
+@pytest.mark.parametrize("fault", ["gain", "frozen"])
+def test_a_replay_of_a_training_run_has_no_drift_a_faulty_signal_is_named(champion, bundled_dataset, setup_reference,
+                                                                          fault):
+    """Ten minutes of experiment 3 (its replay loops) against the training runs of its setup: no
+    drift; the same run with a 15 % gain on (or a frozen) spindle current: drifted, naming it."""
+    samples = bundled_dataset.samples()
+    clean = samples[samples["experiment"] == 3]
+    faulty = clean.copy()
+    faulty[SIGNAL] = clean[SIGNAL] * 1.15 if fault == "gain" else float(clean[SIGNAL].iloc[0])
+    node, checks, metrics = _setup_drift_node(champion, bundled_dataset, setup_reference,
+                                              {"clean": clean, "faulty": faulty})
+    ok, bad = checks["clean"], checks["faulty"]
+    assert ok.rows == bad.rows == 6000 and ok.setup == bad.setup == "feed 6 · clamp 3"
+    assert ok.state == "ok" and not ok.report.drifted and not ok.report.alarms, ok.report.reasons
+    assert bad.state == "drifted" and [f.name for f in bad.report.alarms] == [SIGNAL], bad.report.reasons
+    assert any(SIGNAL in reason for reason in bad.report.reasons)
+    assert metric(metrics, "cncwear_drift_features_drifted", machine="faulty") == 1
+    assert metric(metrics, "cncwear_drift_features_drifted", machine="clean") == 0
+    assert metric(metrics, "cncwear_drift_psi", machine="faulty", group="S1") >= 0.25
+    assert metric(metrics, "cncwear_drift_psi", machine="clean", group="S1") < 0.25
+
+
+def test_a_setup_the_model_never_trained_on_is_unfamiliar_not_drift(champion, bundled_dataset, setup_reference):
+    samples = bundled_dataset.samples()
+    run = samples[samples["experiment"] == 3]
+    new_job = run.assign(feedrate=20.0, clamp_pressure=2.5)  # the same signals, a job the reference lacks
+    node, checks, metrics = _setup_drift_node(champion, bundled_dataset, setup_reference,
+                                              {"known": run, "new-job": new_job}, seconds=120)
+    unfamiliar = checks["new-job"]
+    assert unfamiliar.state == "unfamiliar" and unfamiliar.setup == "feed 20 · clamp 2.5"
+    assert unfamiliar.report.unfamiliar and not unfamiliar.report.drifted and not unfamiliar.report.alarms
+    assert unfamiliar.report.reasons == ["unfamiliar setup feed 20 · clamp 2.5: no reference run; not judged as drift"]
+    assert checks["known"].state == "ok"
+    assert metric(metrics, "cncwear_drift_unfamiliar_setup", machine="new-job") == 1
+    assert metric(metrics, "cncwear_drift_unfamiliar_setup", machine="known") == 0
+    assert np.isnan(metric(metrics, "cncwear_drift_psi", machine="new-job", group="S1"))  # not judged: no value
+    assert metric(metrics, "cncwear_drift_features_drifted", machine="new-job") == 0
+    assert metric(metrics, "cncwear_drift_checks_total", machine="new-job") == 2  # at the hand-over, and now
+    assert node.views()[1].drift is unfamiliar
+
+
+def test_after_a_setup_change_only_the_new_setups_rows_are_compared(champion, bundled_dataset, setup_reference):
+    """A machine that ran experiment 3 (feed 6 · clamp 3) and then experiment 14 (feed 3 · clamp 3):
+    the window's older rows of the first job are left out; the new job is judged on its own rows."""
+    import pandas as pd
+
+    samples = bundled_dataset.samples()
+    first, then = samples[samples["experiment"] == 3], samples[samples["experiment"] == 14]
+    node, checks, _ = _setup_drift_node(champion, bundled_dataset, setup_reference,
+                                        {"mill": pd.concat([first, then], ignore_index=True)},
+                                        seconds=(len(first) + len(then)) / 10)
+    check, monitor = checks["mill"], node.machines[0].monitor
+    assert check.setup == "feed 3 · clamp 3" and check.left_out == len(first)
+    assert check.rows == monitor.window_size - len(first) > 600
+    assert check.state == "ok" and "14" in check.report.reasons[0].partition("run(s)")[2], check.report.reasons
+    phases, setups = monitor.window_phases_and_setups()
+    assert list(setups[[0, -1]]) == ["feed 6 · clamp 3", "feed 3 · clamp 3"]
+    np.testing.assert_array_equal(phases, np.concatenate([first["phase"], then["phase"]])[:monitor.window_size])
 
 
 @pytest.mark.parametrize("text, message", [

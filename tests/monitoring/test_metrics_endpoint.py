@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import signal
 import socket
@@ -157,10 +158,12 @@ def test_serve_refuses_bad_machines_and_a_busy_port_with_exit_2(home, bundled_di
 
 
 @pytest.mark.slow
-def test_serve_scores_eight_machines_and_stops_cleanly_on_sigterm(home, bundled_dir):
+def test_serve_scores_eight_machines_checks_drift_per_setup_and_stops_cleanly_on_sigterm(home, bundled_dir):
     port = free_port()
     worn, unworn = (6, 8, 9, 10), (1, 2, 3, 4)  # tool_condition in train.csv
     machines = [f"mill-{n}=replay:{bundled_dir / f'experiment_{n:02d}.csv'}@50" for n in worn + unworn]
+    # and a ninth on a job the champion never trained on: its drift is not judged, it is unfamiliar
+    machines.append(f"new-job=replay:{bundled_dir / 'experiment_03.csv'}@50?feedrate=20&clamp_pressure=2.5")
     arguments = [sys.executable, "-m", "cncwear_gui.cli", "serve", "--metrics-addr", f"127.0.0.1:{port}",
                  "--drift-interval", "1"]
     for machine in machines:
@@ -180,9 +183,14 @@ def test_serve_scores_eight_machines_and_stops_cleanly_on_sigterm(home, bundled_
         scored = {}
         for sample in families["cncwear_predictions"].samples:
             scored[sample.labels["machine"]] = scored.get(sample.labels["machine"], 0) + sample.value
-        assert len(scored) == 8 and all(v > 0 for v in scored.values())
+        assert len(scored) == 9 and all(v > 0 for v in scored.values())
         checks = {s.labels["machine"]: s.value for s in families["cncwear_drift_checks"].samples}
         assert all(v >= 1 for v in checks.values())
+        # the node checks each machine against the training runs of its own setup (the same check as the window's)
+        unfamiliar = {s.labels["machine"]: s.value for s in families["cncwear_drift_unfamiliar_setup"].samples}
+        assert unfamiliar == {**{f"mill-{n}": 0.0 for n in worn + unworn}, "new-job": 1.0}
+        psi = {(s.labels["machine"], s.labels["group"]): s.value for s in families["cncwear_drift_psi"].samples}
+        assert math.isnan(psi[("new-job", "S1")]) and psi[("mill-1", "S1")] < 0.25
         up = {s.labels["machine"]: s.value for s in families["cncwear_source_up"].samples}
         assert set(up.values()) == {1.0}
         info = families["cncwear_model_info"].samples[0].labels

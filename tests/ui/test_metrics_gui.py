@@ -1,6 +1,7 @@
 """The desktop app's /metrics endpoint: served from the settings' address, fed by the replays,
 and a busy port reported without stopping the app."""
 
+import math
 import socket
 import urllib.request
 from dataclasses import replace
@@ -89,7 +90,7 @@ def test_a_busy_port_is_shown_and_another_port_can_be_chosen(qtbot, champion_hom
 
 def test_the_window_serves_the_drift_gauges_of_its_engine_checks(qtbot, champion_home, monkeypatch):
     """One drift loop: the window's live engine checks drift as ``cncwear serve`` does, once the
-    Monitoring view's snapshot has handed it the training reference; /metrics carries the gauges of
+    Monitoring view's snapshot has handed it the per-setup reference; /metrics carries the gauges of
     those checks, and the Monitoring view shows the engine's own reports."""
     monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))
     port = free_port()
@@ -109,7 +110,7 @@ def test_the_window_serves_the_drift_gauges_of_its_engine_checks(qtbot, champion
         report = monitor.last_drift
         assert report is not None and monitor.last_check.report is report
         assert view.selected_machine() == "Mill 1"
-        assert view.drift_verdict.text().startswith(f"Mill 1 · {monitor.last_check.rows:,} samples")
+        assert view.drift_verdict.text().startswith(f"Mill 1 · feed 6 · clamp 4 · {monitor.last_check.rows:,} samples")
         assert view.drift_table.item(0, 0).text() == report.top(1)[0].name
 
         families = _scrape(f"http://127.0.0.1:{port}/metrics")
@@ -122,6 +123,9 @@ def test_the_window_serves_the_drift_gauges_of_its_engine_checks(qtbot, champion
         drifted = {s.labels["machine"]: s.value for s in families["cncwear_drift_features_drifted"].samples}
         assert drifted["Mill 1"] == len(report.alarms)
         shift = {s.labels["machine"]: s.value for s in families["cncwear_prediction_drift_psi"].samples}
-        assert shift["Mill 1"] == pytest.approx(report.prediction_psi)
+        assert report.prediction_psi is None and math.isnan(shift["Mill 1"])  # per setup: no P(worn) reference
+        # the demo machines replay runs the champion trained on: every setup is familiar
+        unfamiliar = {s.labels["machine"]: s.value for s in families["cncwear_drift_unfamiliar_setup"].samples}
+        assert unfamiliar == {f"Mill {n}": 0.0 for n in range(1, 9)}
     finally:
         window.close()

@@ -28,6 +28,7 @@ from .training_jobs import CANCEL_GRACE_S, dataset_files
 if TYPE_CHECKING:
     from ...monitoring.drift import ReferenceProfile
     from ...monitoring.model_stats import ModelStatistics
+    from ...monitoring.setup_drift import SetupDriftReference
 
 HISTORY_LIMIT = 50  # pipeline firings shown
 CLEANUP_TIMEOUT_S = 60.0
@@ -41,12 +42,15 @@ def loaded_files(dataset) -> list[str] | None:
 
 @dataclass
 class MonitoringSnapshot:
-    """``cncwear monitor``'s snapshot, with the statistics and the reference parsed."""
+    """``cncwear monitor``'s snapshot, with the statistics and the references parsed: the pooled
+    training profile (its P(worn) distribution and size, shown) and the per-setup reference the
+    live engine checks drift against (``setup_reference``)."""
 
     model: dict
     statistics: ModelStatistics | None
     statistics_source: str
     reference: ReferenceProfile
+    setup_reference: SetupDriftReference
     triggers: list[dict]
     history: list[dict]
     pipeline: dict
@@ -56,6 +60,7 @@ class MonitoringSnapshot:
     def from_json(cls, data: dict) -> MonitoringSnapshot:
         from ...monitoring.drift import ReferenceProfile
         from ...monitoring.model_stats import ModelStatistics
+        from ...monitoring.setup_drift import SetupDriftReference
 
         statistics = data.get("statistics")
         return cls(
@@ -63,6 +68,7 @@ class MonitoringSnapshot:
             statistics=None if statistics is None else ModelStatistics.from_json(statistics),
             statistics_source=str(data.get("statistics_source") or ""),
             reference=ReferenceProfile.from_json(data["reference"]),
+            setup_reference=SetupDriftReference.from_json(data["setup_reference"]),
             triggers=list(data.get("triggers") or []),
             history=list(data.get("history") or []),
             pipeline=dict(data.get("pipeline") or {}),

@@ -96,8 +96,8 @@ class _TimeAxis(pg.AxisItem):
 class DriftHeatmap(pg.GraphicsLayoutWidget):
     """PSI per feature (rows, grouped X1, Y1, Z1, S1, M1, process) × check (columns, oldest left).
 
-    ``matrix`` keeps the raw PSI (NaN where a feature was not compared); the colours are clipped
-    at ``PSI_CLIP``. Hovering a cell names the feature, the time and its PSI in ``hover_text``.
+    ``matrix`` keeps the raw PSI (NaN where a feature was not compared: drawn empty, not as "no
+    change"); the colours are clipped at ``PSI_CLIP``. Hovering a cell names the feature, the time and its PSI in ``hover_text``.
     """
 
     def __init__(self, parent=None):
@@ -137,7 +137,7 @@ class DriftHeatmap(pg.GraphicsLayoutWidget):
             self.placeholder.setPos(0.5, 0.5)
             self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
             return
-        clipped = np.clip(np.nan_to_num(self.matrix, nan=0.0), 0.0, PSI_CLIP)
+        clipped = np.clip(self.matrix, 0.0, PSI_CLIP)  # NaN (not compared, e.g. an unfamiliar setup) stays empty
         self.image.setImage(clipped.T, levels=(0.0, PSI_CLIP), autoLevels=False)  # col-major: [check, feature]
         self.image.setRect(0, 0, n_checks, n_features)
         self.plot.getAxis("left").setTicks([[(i + 0.5, name) for i, name in enumerate(self.features)]])
@@ -202,7 +202,7 @@ class GroupPsiPlot(pg.PlotWidget):
         x = np.arange(len(times), dtype=np.float64) + 0.5
         for group, curve in self.curves.items():
             values = np.array([np.nan if v is None else v for v in groups.get(group, [])], dtype=np.float64)
-            if values.size != x.size:
+            if values.size != x.size or not np.isfinite(values).any():  # nothing judged: no curve (not a line at 0)
                 curve.setData([], [])
                 continue
             curve.setData(x, np.clip(values, MIN_LOG_PSI, None), connect="finite")

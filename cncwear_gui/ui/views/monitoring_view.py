@@ -7,9 +7,10 @@ A stack of panels (views/monitoring/), each with its own worker and state:
   now**, which runs the automated pipeline in a child process with progress and Cancel, then shows
   its outcome; under it, how reading the snapshot goes;
 * drift over time (``drift_panels``): every ``DRIFT_CHECK_S`` the live engine compares each
-  machine's last window with the champion's training reference (PSI and KS per feature, on the
-  engine's thread, the checks ``cncwear serve`` runs; the snapshot hands the reference over with
-  ``reference_ready``) and its passes bring the checks here (``on_pass``); a heatmap per machine,
+  machine's last window with the champion's training runs of the same setup (PSI and KS per
+  feature and phase, on the engine's thread, the checks ``cncwear serve`` runs; the snapshot hands
+  the per-setup reference over with ``reference_ready``; a setup without training runs is named
+  as unfamiliar, not drifted) and its passes bring the checks here (``on_pass``); a heatmap per machine,
   the largest PSI per feature group over time, the latest check's top features and reasons, and
   the window's predicted P(worn) distribution against the reference's;
 * model statistics from the snapshot: confusion matrix, ROC, precision/recall vs threshold;
@@ -47,7 +48,7 @@ from .monitoring_jobs import MonitoringSnapshot, load_snapshot, loaded_files
 
 class MonitoringView(QWidget):
     champion_changed = Signal()  # a retrain promoted a new champion: the main window reloads it
-    reference_ready = Signal(object, str)  # the champion's training reference and its version: for the live engine
+    reference_ready = Signal(object, str)  # the champion's per-setup drift reference and its version: for the live engine
 
     def __init__(self, state: AppState, request_check: CheckRequest | None = None, parent=None):
         """``request_check``: asks the live engine for a drift check (``LiveService.check_drift_now``);
@@ -117,6 +118,7 @@ class MonitoringView(QWidget):
     machine_box = on_panel("drift")
     check_button = on_panel("drift")
     drift_status = on_panel("drift")
+    unfamiliar_label = on_panel("drift")
     heatmap = on_panel("drift")
     group_plot = on_panel("group_trend")
     drift_verdict = on_panel("latest")
@@ -218,7 +220,7 @@ class MonitoringView(QWidget):
         self.pipeline.set_snapshot(snapshot)
         self.drift.set_snapshot(snapshot)
         self.drift.show_drift()
-        self.reference_ready.emit(snapshot.reference, snapshot.version)  # the engine checks at once with it
+        self.reference_ready.emit(snapshot.setup_reference, snapshot.version)  # the engine checks at once with it
         self.check_drift_now()
 
     def _show_checks(self, machine: str | None, checks: list) -> None:

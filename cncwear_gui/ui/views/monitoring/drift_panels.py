@@ -1,9 +1,11 @@
 """Drift over time, as the live engine checks it: every ``DRIFT_CHECK_S`` (and at **Check now**)
-the engine compares each machine's last window with the champion's training reference (PSI and
-KS per feature, on its own thread, the same checks ``cncwear serve`` runs) and its passes carry
-each machine's last check. The checker panel keeps the checks per machine and draws them as a
-heatmap; the group trend, the latest check and the predicted P(worn) distribution show the
-selected machine's checks it hands on."""
+the engine compares each machine's last window with the champion's training runs of the same
+setup (PSI and KS per feature and phase, on its own thread, the same checks ``cncwear serve``
+runs) and its passes carry each machine's last check. A machine whose setup the champion never
+trained on is named as *unfamiliar* (no drift judgement), apart from drifted and OK machines.
+The checker panel keeps the checks per machine and draws them as a heatmap; the group trend, the
+latest check and the predicted P(worn) distribution show the selected machine's checks it hands
+on."""
 
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ class DriftHeatmapPanel(QGroupBox):
         self.request_check = request_check
         self.snapshot: MonitoringSnapshot | None = None
         self.drift_history: dict[str, deque[DriftCheck]] = {}
-        self._columns: list[str] = []  # heatmap rows: the reference's feature columns
+        self._columns: list[str] = []  # heatmap rows: the per-setup reference's feature columns
         self._seen: dict[str, object] = {}  # machine → the last check taken from a pass
         self._requested_at: float | None = None  # Check now asked, no new check arrived since
 
@@ -57,18 +59,21 @@ class DriftHeatmapPanel(QGroupBox):
                                      f"(automatically every {DRIFT_CHECK_S} s).")
         self.check_button.clicked.connect(self.check_drift_now)
         self.drift_status = text_label(f"Every {DRIFT_CHECK_S} s each machine's last window (up to 10 minutes) is "
-                                       "compared with the champion's training data.")
+                                       "compared with the champion's training runs of the same setup.")
+        self.unfamiliar_label = text_label("")  # machines whose setup the champion never trained on
+        self.unfamiliar_label.setVisible(False)
         self.heatmap = DriftHeatmap()
         picker = QHBoxLayout()
         picker.addWidget(QLabel("Machine"))
         picker.addWidget(self.machine_box)
         picker.addWidget(self.check_button)
         picker.addStretch(1)
-        caption = text_label("PSI (population stability index) of each feature's distribution in the window vs the "
-                             "training data: grey < 0.1 no real change, amber 0.1–0.25 moderate, red ≥ 0.25 significant. "
-                             "A window of one run always differs somewhat from the pooled training runs (feedrate, "
-                             "positions): watch for features that turn red and stay red.")
-        fill_box(self, picker, self.drift_status, self.heatmap, self.heatmap.hovered, caption, grow=self.heatmap)
+        caption = text_label("PSI (population stability index) of each feature in the window vs the nearest training "
+                             "run of the same setup, phase by phase: grey < 0.1 no real change, amber 0.1–0.25 moderate, "
+                             "red ≥ 0.25 significant. Watch for features that turn red and stay red. An empty column: "
+                             "not judged (an unfamiliar setup, or no whole phase in the window yet).")
+        fill_box(self, picker, self.drift_status, self.unfamiliar_label, self.heatmap, self.heatmap.hovered, caption,
+                 grow=self.heatmap)
 
     @property
     def waiting(self) -> bool:
@@ -90,7 +95,7 @@ class DriftHeatmapPanel(QGroupBox):
         if previous is not None and (previous.version, previous.reference.feature_set) != (
                 snapshot.version, snapshot.reference.feature_set):
             self.drift_history.clear()
-        self._columns = list(snapshot.reference.columns)
+        self._columns = list(snapshot.setup_reference.columns)
 
     def _set_status(self, text: str, failed: bool = False) -> None:
         show_status(self.drift_status, text, "failed" if failed else "")
@@ -136,15 +141,28 @@ class DriftHeatmapPanel(QGroupBox):
         for machine in self.drift_history:
             if machine not in known:
                 self.machine_box.addItem(machine)
-        failed = [c for c in checks if c.error]
-        drifted = [c.machine for c in checks if c.report is not None and c.report.drifted]
-        when = checks[0].checked_at if checks else datetime.now(timezone.utc)
-        text = (f"Last check {when:%H:%M:%S} UTC of {len(checks)} machine(s); next in {DRIFT_CHECK_S} s. "
-                + (f"Drifted: {', '.join(drifted)}." if drifted else "No machine's window drifted."))
+        # the status says every machine's latest check: the engine's periodic checks come one machine per pass
+        latest = [c for c in (self.latest_of(machine) for machine in self.drift_history) if c is not None]
+        failed = [c for c in latest if c.error]
+        states = {state: [c for c in latest if c.state == state] for state in ("drifted", "ok", "unfamiliar")}
+        when = max(c.checked_at for c in latest) if latest else datetime.now(timezone.utc)
+        text = (f"Last check {when:%H:%M:%S} UTC; {len(latest)} machine(s), each every {DRIFT_CHECK_S} s. "
+                + (f"◆ Drifted: {', '.join(c.machine for c in states['drifted'])}." if states["drifted"]
+                   else "No machine's window drifted.")
+                + (f" ● No drift: {', '.join(c.machine for c in states['ok'])}." if states["ok"] else ""))
+        show_status(self.unfamiliar_label, "\n".join(f"? {unfamiliar_text(c)}" for c in states["unfamiliar"]),
+                    "warning")
+        self.unfamiliar_label.setVisible(bool(states["unfamiliar"]))
         if failed:
             text += " ✖ Not compared: " + "; ".join(f"{c.machine}: {c.error}" for c in failed)
         self._set_status(text, failed=bool(failed))
-        self.show_drift()
+        selected = self.selected_machine()
+        if selected is None or any(c.machine == selected for c in checks):
+            self.show_drift()
+
+    def latest_of(self, machine: str) -> DriftCheck | None:
+        checks = self.drift_history.get(machine)
+        return checks[-1] if checks else None
 
     def selected_machine(self) -> str | None:
         return self.machine_box.currentText() or None
@@ -156,6 +174,12 @@ class DriftHeatmapPanel(QGroupBox):
         matrix = np.column_stack([c.psi_of(columns) for c in checks]) if checks else np.zeros((len(columns), 0))
         self.heatmap.show_checks(columns, [c.checked_at for c in checks], matrix)
         self.checks_shown.emit(machine, checks)
+
+
+def unfamiliar_text(check: DriftCheck) -> str:
+    """"Mill 3: setup feed 20 · clamp 2.5 is unfamiliar to model v4 — no drift judgement"."""
+    version = f"model v{check.model_version}" if check.model_version else "the model"
+    return f"{check.machine}: setup {check.setup} is unfamiliar to {version} — no drift judgement"
 
 
 class GroupTrendPanel(QGroupBox):
@@ -194,15 +218,25 @@ class LatestCheckPanel(QGroupBox):
         report = check.report
         alarms, compared = len(report.alarms), sum(1 for f in report.features if f.psi is not None)
         warnings = sum(1 for f in report.features if f.level == "warn")
-        head = f"{machine} · {check.rows:,} samples · {check.checked_at:%H:%M:%S} UTC: "
+        head = f"{machine} · {check.setup} · {check.rows:,} samples · {check.checked_at:%H:%M:%S} UTC: "
+        if check.state == "unfamiliar":
+            show_status(self.drift_verdict, "? " + unfamiliar_text(check), "warning")
+            self.reasons_label.setText("• The champion has no training run of this setup (feed rate, clamp pressure), "
+                                       "so there is nothing of this job to compare with; this is not drift. Train on "
+                                       f"runs of it to have it judged.{left_out_text(check)}")
+            self.drift_table.setRowCount(0)
+            return
         if report.drifted:
             show_status(self.drift_verdict, head + f"◆ DRIFTED ({alarms} of {compared} features at alarm level)", "failed")
         elif alarms or warnings:
             show_status(self.drift_verdict,
                         head + f"▲ some change ({alarms} alarm, {warnings} warn; not drifted as a whole)", "warning")
+        elif check.state == "not_judged":
+            show_status(self.drift_verdict, head + "○ not judged yet")
         else:
             show_status(self.drift_verdict, head + "● no drift")
-        self.reasons_label.setText("\n".join(f"• {reason}" for reason in report.reasons) or "• nothing stands out")
+        self.reasons_label.setText(("\n".join(f"• {reason}" for reason in report.reasons) or "• nothing stands out")
+                                   + left_out_text(check))
         top = report.top(TOP_FEATURES)
         self.drift_table.setRowCount(len(top))
         for row, feature in enumerate(top):
@@ -214,6 +248,11 @@ class LatestCheckPanel(QGroupBox):
                      table_item("—" if feature.ks is None else f"{feature.ks:.3f}", align_right=True), level)
             for column, cell in enumerate(cells):
                 self.drift_table.setItem(row, column, cell)
+
+
+def left_out_text(check: DriftCheck) -> str:
+    return (f"\n• {check.left_out:,} older samples of another setup in the window were left out."
+            if check.left_out else "")
 
 
 class PredictionShiftPanel(QGroupBox):
@@ -235,10 +274,8 @@ class PredictionShiftPanel(QGroupBox):
         if report.prediction_mean is None:
             self.prediction_caption.setText("No P(worn) for this window.")
         else:
-            before = "—" if report.reference_prediction_mean is None else f"{report.reference_prediction_mean:.2f}"
-            psi = "—" if report.prediction_psi is None else f"{report.prediction_psi:.2f}"
-            level = ("" if report.prediction_psi is None else
-                     " ◆ shifted" if report.prediction_psi >= THRESHOLDS.prediction_psi_alarm else " ● within limits")
-            self.prediction_caption.setText(f"Mean P(worn): training {before} → window {report.prediction_mean:.2f} · "
-                                            f"PSI {psi}{level}. A run of one tool is mostly one class; the training "
-                                            "data holds both.")
+            shift = ("" if report.prediction_psi is None else f" · PSI {report.prediction_psi:.2f}" + (
+                " ◆ shifted" if report.prediction_psi >= THRESHOLDS.prediction_psi_alarm else " ● within limits"))
+            self.prediction_caption.setText(f"Mean P(worn) of this window {report.prediction_mean:.2f}{shift}. A run "
+                                            "of one tool is mostly one class and the training data holds both, so the "
+                                            "bars are shown, not judged as drift.")
