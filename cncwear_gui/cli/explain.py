@@ -57,9 +57,11 @@ def cmd_explain(args) -> int:
         if summary:
             print(f"\n{summary}")
         if taught is not None:
-            print(f"\n[taught monitor] {taught.state.upper().replace('_', ' ')}: {taught.sentence}")
-            if taught.run is not None:
-                print(f"  the run: {taught.run.state.upper().replace('_', ' ')}: {taught.run.sentence}")
+            print(f"\n[taught monitor] {_state(taught.state)}\n  {taught.sentence}")
+            if taught.judgement is not None and taught.judgement.windows_judged:
+                judgement = taught.judgement
+                print(f"  the run: {_state(judgement.run.state)}: {judgement.run.sentence} {judgement.windows_over} "
+                      f"of {judgement.windows_judged} window(s) over the alarm limit.")
         if args.out:
             print(f"\nreport written to {args.out}")
 
@@ -69,6 +71,10 @@ def cmd_explain(args) -> int:
                 "taught": taught.to_json() if taught is not None else None,
                 **{m: r.to_json() for m, r in results.items()}}, text, indent=1)
     return EXIT_OK
+
+
+def _state(state: str) -> str:
+    return state.upper().replace("_", " ")
 
 
 def _check_machine(machine: str | None) -> None:

@@ -72,6 +72,12 @@ class TaughtExplanation:
     limits: Limits = field(default_factory=Limits)
     judgement: SampleJudgement | None = None  # None without a setup
     problem: str = ""  # a stored reference that could not be used
+    reference_text: str = ""  # "(Reference: mill-1 · feed 6 · clamp 4 v1, taught on …)"
+
+    @property
+    def headline(self) -> str:
+        """The sentence without which reference judged it (a card shows that beside it)."""
+        return self.judgement.window.sentence if self.reference_version and self.judgement else self.sentence
 
     @property
     def window(self) -> TaughtVerdict | None:
@@ -85,6 +91,7 @@ class TaughtExplanation:
         return {"state": self.state, "sentence": self.sentence, "setup": self.setup, "machine": self.machine,
                 "machine_note": self.machine_note, "reference_version": self.reference_version,
                 "taught_on": list(self.taught_on), "limits": self.limits.to_json(), "problem": self.problem,
+                "reference_text": self.reference_text,
                 **(self.judgement.to_json() if self.judgement else {})}
 
 
@@ -125,4 +132,4 @@ def judge_recorded(samples, row: int, setup: SetupKey, source: str, store: Taugh
     window = judgement.window
     sentence = " ".join(part for part in (window.sentence, note, which) if part)
     return TaughtExplanation(window.state, sentence, setup.text, machine, note, reference.version,
-                             list(reference.runs), limits, judgement)
+                             list(reference.runs), limits, judgement, reference_text=which)

@@ -505,8 +505,10 @@ def judge_sample(samples, row: int, reference: TaughtReference | None, limits: L
 
     levels = [j.level for j in judged if j.level != NOT_TAUGHT]
     longest = streak = 0
+    streaks = []  # the length of the stretch over the alarm limit each judged window ends
     for level in levels:
         streak = streak + 1 if level == OVER else 0
+        streaks.append(streak)
         longest = max(longest, streak)
     counts = dict(windows=len(windows), windows_judged=len(levels), windows_over=levels.count(OVER), longest_over=longest)
 
@@ -516,8 +518,12 @@ def judge_sample(samples, row: int, reference: TaughtReference | None, limits: L
         run = TaughtVerdict(NOT_CUTTING, setup=setup, reference_version=version,
                             sentence="The run has no cutting window: the taught monitor had nothing to judge.")
     elif monitor.alarm:
-        run = TaughtVerdict("alarm", monitor.alarm_window.load_pct, longest, monitor.alarm_window, setup, version,
-                            describe(monitor.alarm_window, limits, longest))
+        at = monitor.alarm_at_window - 1  # the alarm's stretch: from its start to its last window over
+        stretch = streaks[at]
+        while at + 1 < len(streaks) and streaks[at + 1] > streaks[at]:
+            at, stretch = at + 1, streaks[at + 1]
+        run = TaughtVerdict("alarm", monitor.alarm_window.load_pct, stretch, monitor.alarm_window, setup, version,
+                            describe(monitor.alarm_window, limits, stretch))
     elif monitor.worst is not None:
         worst = monitor.worst
         run = TaughtVerdict("warning" if worst.level in (WARNING, OVER) else "ok", worst.load_pct, 0, worst, setup,

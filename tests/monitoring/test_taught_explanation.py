@@ -82,6 +82,15 @@ def test_a_sample_of_experiment_6_is_judged_as_judge_does_offline(taught_home, d
     # the run: the worn tool raised the taught alarm on experiment 6, as the live judge does
     assert run.alarm and taught.run.state == "alarm"
     assert taught.run.judgement == run.alarm_window
+    # "for N windows": the stretch over the alarm limit that raised it, from its start to its end
+    levels = [j.level for j in judge(reference, windows_of_samples(dataset.experiments[6].samples), Limits())
+              if j.level != "not_taught"]
+    first = run.alarm_at_window - Limits().delay_windows
+    end = first
+    while end < len(levels) and levels[end] == OVER:
+        end += 1
+    assert taught.run.over_windows == end - first >= Limits().delay_windows
+    assert f"for {end - first} window(s)" in taught.run.sentence
     assert taught.judgement.windows_judged == run.windows
 
 
@@ -136,3 +145,12 @@ def test_a_sample_that_is_not_loaded_is_refused(taught_home, dataset):
         taught_explanation(dataset, 6, 99999)
     with pytest.raises(SampleNotFound, match="experiment 7 is not in the loaded data"):
         taught_explanation(dataset, 7, 0)
+
+
+def test_an_unusable_stored_reference_is_not_taught_and_says_why(home, dataset):
+    with TaughtReferenceStore() as store:
+        store.save("mill-3", SETUP, {"format": 99, "runs": []}, "someone")  # another version's format
+    taught = taught_explanation(dataset, 6, 400, machine="mill-3")
+    assert taught.state == "not_taught" and taught.problem.startswith("stored reference v1 is unusable")
+    assert ("SETUP NOT TAUGHT: feed 6 · clamp 4 has no reference on mill-3 (stored reference v1 is unusable "
+            "(unsupported taught-reference format 99); relearn it).") in taught.sentence

@@ -42,11 +42,20 @@ def test_the_card_shows_the_judgement_of_the_selected_sample(qtbot, view_on):
     assert (shown.state, shown.sentence) == (expected.state, expected.sentence)
     assert shown.state == "alarm"
     symbol, _, colour = TAUGHT_LOOK["alarm"]
-    assert view.taught.state.text() == f"{symbol} {shown.window.load_pct:.0f} % of taught — OVER THE LIMIT"
+    load = shown.window.load_pct
+    assert view.taught.state.text() == f"Taught monitor: {symbol} {load:.0f} % of taught — OVER THE LIMIT"
     assert colour in view.taught.state.styleSheet()
-    assert view.taught.sentence.text() == shown.sentence and "Layer 1 Down" in shown.sentence
-    assert view.taught.run.text().startswith("The run: ▲")
-    assert view.taught.bars.isVisible() and len(view.taught._items) == 5  # level, variability, three limits
+    assert view.taught.sentence.text() == shown.window.sentence and "Layer 1 Down" in shown.window.sentence
+    assert view.taught.sentence.toolTip() == shown.sentence  # with which reference judged it
+    assert "the only machine that taught feed 6 · clamp 4. Reference v1, taught on experiment_01.csv." in \
+        view.taught.detail.text()
+    assert view.taught.run.text().startswith("The run: ▲ ALARM — ")
+    assert view.taught.bars.isVisible()
+    labels = [item.textItem.toPlainText() for item in view.taught._items if hasattr(item, "textItem")]
+    statistic = shown.window.judgement.statistic
+    assert len(labels) == 7 and f"{load:.0f} %" in labels  # one bar per signal: the statistic carrying the load
+    assert labels == [f"{v:.0f} %" if v == v else "idle when taught: not judged"
+                      for v in shown.judgement.pcts[statistic]]
     assert "Waiting for the data and the model" in view.status.text()  # LIME and SHAP wait for a model
 
 
@@ -57,6 +66,6 @@ def test_an_untaught_setup_shows_not_taught_with_how_to_teach(qtbot, view_on):
     state.select_sample(2, 400)
     qtbot.waitUntil(lambda: view.taught_result is not None, timeout=30_000)
     symbol, text, colour = TAUGHT_LOOK["not_taught"]
-    assert view.taught.state.text() == f"{symbol} {text}" and colour in view.taught.state.styleSheet()
+    assert view.taught.state.text() == f"Taught monitor: {symbol} {text}" and colour in view.taught.state.styleSheet()
     assert "cncwear teach experiment_02.csv --machine M" in view.taught.sentence.text()
     assert not view.taught.bars.isVisible()

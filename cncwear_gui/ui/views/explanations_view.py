@@ -67,12 +67,11 @@ class ExplanationsView(QWidget):
         self.waterfall = WaterfallPanel()
         self.anchor = AnchorCard()
         self.anchor.setMinimumWidth(280)
-        self.taught = TaughtCard()
-        self.taught.setMinimumWidth(300)
         local = QSplitter(Qt.Horizontal)
-        for panel in (self.lime, self.waterfall, self.anchor, self.taught):
+        for panel in (self.lime, self.waterfall, self.anchor):
             local.addWidget(panel)
-        local.setSizes([640, 480, 280, 360])
+        local.setSizes([780, 520, 300])
+        self.taught = TaughtCard()  # the taught monitor's sentence under the model's
 
         self.dependence = DependencePanel()
         self.tree = SurrogateTreeView()
@@ -84,9 +83,10 @@ class ExplanationsView(QWidget):
         self.global_tabs.currentChanged.connect(lambda _index: self._fill_global_tab())
 
         split = QSplitter(Qt.Vertical)
+        split.addWidget(self.taught)
         split.addWidget(local)
         split.addWidget(self.global_tabs)
-        split.setSizes([440, 460])
+        split.setSizes([175, 400, 330])
         layout = QVBoxLayout(self)
         layout.addLayout(self._header)
         layout.addWidget(self.summary)

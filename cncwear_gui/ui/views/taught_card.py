@@ -12,7 +12,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout
 
 from ..theme import ALARM_LINE, DARK_BARS, LIGHT_GREY, REFERENCE_LINE, TAUGHT_LOOK, WARN_LINE
 from ...monitoring.teach_in import MONITORED_SIGNALS, SIGNAL_NAMES
@@ -32,7 +33,8 @@ class TaughtCard(QFrame):
         super().__init__(parent)
         self.setFrameShape(QFrame.StyledPanel)
         self.result = None
-        self.title = QLabel("<b>Taught monitor</b>")
+        self.setToolTip("The taught monitor, not the model: the sample's 2 s cutting window against the reference "
+                        "taught for this setup on a machine, as the operator tile judges it live")
         self.state = QLabel("waiting for a sample")
         self.state.setTextFormat(Qt.PlainText)
         self.state.setStyleSheet("font-size: 13pt; font-weight: bold;")
@@ -41,27 +43,37 @@ class TaughtCard(QFrame):
         self.sentence.setWordWrap(True)
         self.sentence.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.detail = QLabel("")
-        self.detail.setTextFormat(Qt.PlainText)
-        self.detail.setWordWrap(True)
         self.run = QLabel("")
-        self.run.setTextFormat(Qt.PlainText)
-        self.run.setWordWrap(True)
+        for label in (self.detail, self.run):
+            label.setTextFormat(Qt.PlainText)
+            label.setWordWrap(True)
+            label.setStyleSheet("font-size: 9pt;")
         self.bars = pg.PlotWidget()
         self.bars.setMouseEnabled(False, False)
         self.bars.hideButtons()
-        self.bars.setLabel("bottom", "% of taught (light: level, dark: variability)")
         self.bars.getAxis("bottom").enableAutoSIPrefix(False)
-        self.bars.setMinimumHeight(170)
+        small = QFont()
+        small.setPointSize(8)
+        for axis in ("left", "bottom"):
+            self.bars.getAxis(axis).setStyle(tickFont=small)
+            self.bars.getAxis(axis).label.setFont(small)
+        self.bars.setFixedWidth(520)
+        self.bars.setMinimumHeight(150)
         self.bars.setVisible(False)
         self._items: list = []
-        layout = QVBoxLayout(self)
-        for widget in (self.title, self.state, self.sentence, self.detail, self.run):
-            layout.addWidget(widget)
-        layout.addWidget(self.bars, 1)
+        text = QVBoxLayout()
+        text.setSpacing(3)
+        for widget in (self.state, self.sentence, self.detail, self.run):
+            text.addWidget(widget)
+        text.addStretch(1)
+        layout = QHBoxLayout(self)  # a strip under the model's sentence: the words, then the bars
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(text, 1)
+        layout.addWidget(self.bars)
 
     def show_message(self, text: str) -> None:
         self.result = None
-        self.state.setText(text)
+        self.state.setText(f"Taught monitor: {text}")
         self.state.setStyleSheet("font-size: 13pt; font-weight: bold;")
         for label in (self.sentence, self.detail, self.run):
             label.setText("")
@@ -72,9 +84,10 @@ class TaughtCard(QFrame):
         self.result = result
         window = result.window
         text, colour = taught_state_text(result.state, window.load_pct if window else None)
-        self.state.setText(text)
+        self.state.setText(f"Taught monitor: {text}")
         self.state.setStyleSheet(f"color: {colour}; font-size: 13pt; font-weight: bold;")
-        self.sentence.setText(result.sentence)
+        self.sentence.setText(result.headline)
+        self.sentence.setToolTip(result.sentence)
         judgement = result.judgement
         if judgement is None:
             self.detail.setText(f"Setup: {result.setup}")
@@ -82,18 +95,26 @@ class TaughtCard(QFrame):
             self.bars.setVisible(False)
             return
         where = f"rows {judgement.rows[0]}–{judgement.rows[1]}" if judgement.rows else "in no window"
-        machine = f"{result.machine} · v{result.reference_version} · " if result.reference_version else ""
         limits = result.limits
-        self.detail.setText(f"{machine}{result.setup} · {judgement.phase} · window {where} · limits "
-                            f"{100 + limits.warn_pct:.0f} % / {100 + limits.alarm_pct:.0f} % after "
+        which = ""
+        if result.reference_version:
+            which = (result.machine_note or f"Judged against {result.machine}'s reference.") + (
+                f" Reference v{result.reference_version}" + (f", taught on {', '.join(result.taught_on)}"
+                                                             if result.taught_on else "") + ". ")
+        self.detail.setText(f"{which}{result.setup} · {judgement.phase} · window {where} · limits: warning "
+                            f"{100 + limits.warn_pct:.0f} %, alarm {100 + limits.alarm_pct:.0f} % after "
                             f"{limits.delay_windows} window(s)")
-        run_text, _ = taught_state_text(judgement.run.state, judgement.run.load_pct)
+        run = judgement.run
+        symbol = TAUGHT_LOOK.get(run.state, TAUGHT_LOOK["not_taught"])[0]
         counts = (f" {judgement.windows_over} of {judgement.windows_judged} window(s) over the alarm limit."
                   if judgement.windows_judged else "")
-        self.run.setText(f"The run: {run_text}. {judgement.run.sentence}{counts}")
-        self._show_bars(judgement.pcts, limits)
+        self.run.setText(f"The run: {symbol} {run.state.upper().replace('_', ' ')} — {run.sentence}{counts}")
+        statistic = judgement.window.judgement.statistic if judgement.window.judgement else ""
+        self._show_bars(judgement.pcts.get(statistic or "level", []), statistic or "level", limits)
 
-    def _show_bars(self, pcts: dict, limits) -> None:
+    def _show_bars(self, pcts: list, statistic: str, limits) -> None:
+        """One bar per signal: the statistic that carries the window's load, as % of taught (the
+        report draws both statistics)."""
         for item in self._items:
             self.bars.removeItem(item)
         self._items = []
@@ -101,24 +122,29 @@ class TaughtCard(QFrame):
             self.bars.setVisible(False)
             return
         self.bars.setVisible(True)
-        y = np.arange(len(MONITORED_SIGNALS))[::-1].astype(float)
-        high = 100.0 + limits.alarm_pct
-        for offset, (name, brush) in enumerate(zip(("level", "variability"), (LIGHT_GREY, DARK_BARS))):
-            values = np.nan_to_num(np.asarray(pcts.get(name, []), float))
-            if not len(values):
-                continue
-            high = max(high, float(values.max()))
-            bars = pg.BarGraphItem(x0=np.zeros(len(values)), y=y + (0.2 if offset == 0 else -0.2), height=0.38,
-                                   width=values, brush=pg.mkBrush(*brush), pen=pg.mkPen(None))
-            self.bars.addItem(bars)
-            self._items.append(bars)
-        for value, pen, label in ((100.0, pg.mkPen(REFERENCE_LINE, width=1, style=Qt.DashLine), "taught"),
-                                  (100 + limits.warn_pct, pg.mkPen(WARN_LINE, width=2, style=Qt.DotLine), "warn"),
-                                  (100 + limits.alarm_pct, pg.mkPen(ALARM_LINE, width=2, style=Qt.DashLine), "alarm")):
-            line = pg.InfiniteLine(pos=value, angle=90, pen=pen, label=label,
-                                   labelOpts={"position": 0.96, "color": pen.color()})
+        values = np.asarray(pcts, float)
+        y = np.arange(len(values))[::-1].astype(float)
+        over = values >= 100 + limits.alarm_pct
+        bars = pg.BarGraphItem(x0=np.zeros(len(values)), y=y, height=0.7, width=np.nan_to_num(values),
+                               brushes=[pg.mkBrush(*(DARK_BARS if o else LIGHT_GREY)) for o in over],
+                               pens=[pg.mkPen(None)] * len(values))
+        self.bars.addItem(bars)
+        self._items.append(bars)
+        for value, position in zip(values, y):
+            finite = bool(np.isfinite(value))
+            label = pg.TextItem(f"{value:.0f} %" if finite else "idle when taught: not judged",
+                                color=pg.getConfigOption("foreground"), anchor=(0, 0.5))
+            label.setPos(value if finite else 0.0, position)
+            self.bars.addItem(label)
+            self._items.append(label)
+        for value, pen in ((100.0, pg.mkPen(REFERENCE_LINE, width=1, style=Qt.DashLine)),
+                           (100 + limits.warn_pct, pg.mkPen(WARN_LINE, width=2, style=Qt.DotLine)),
+                           (100 + limits.alarm_pct, pg.mkPen(ALARM_LINE, width=2, style=Qt.DashLine))):
+            line = pg.InfiniteLine(pos=value, angle=90, pen=pen)
             self.bars.addItem(line)
             self._items.append(line)
+        self.bars.setLabel("bottom", f"{statistic}, % of taught · dashed: taught · dotted: warning · red: alarm")
         self.bars.getAxis("left").setTicks([list(zip(y, (SIGNAL_NAMES[s] for s in MONITORED_SIGNALS)))])
-        self.bars.setXRange(0, high * 1.08, padding=0)
-        self.bars.setYRange(-0.7, len(y) - 0.3, padding=0)
+        high = max(100.0 + limits.alarm_pct, float(np.nanmax(values)) if np.isfinite(values).any() else 0.0)
+        self.bars.setXRange(0, high * 1.22, padding=0)
+        self.bars.setYRange(-0.6, len(y) - 0.4, padding=0)
