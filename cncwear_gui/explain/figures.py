@@ -103,12 +103,16 @@ def taught_bars(signals: list[str], pcts: dict[str, list[float]], warn_pct: floa
             if np.isfinite(value):
                 axes.annotate(f"{value:.0f} %", (value, position), xytext=(3, 0), textcoords="offset points",
                               va="center", fontsize=6)
+    for position, values in zip(y, zip(*[pcts[name] for name in names])):
+        if all(v is None or not np.isfinite(v) for v in values):
+            axes.annotate("idle when taught: not judged", (0, position), xytext=(3, 0), textcoords="offset points",
+                          va="center", fontsize=7)
     axes.set_yticks(y, signals, fontsize=8)
     axes.axvline(100, color="#222222", linestyle="--", linewidth=0.8, label="taught (100 %)")
     axes.axvline(100 + warn_pct, color="#cc8c28", linewidth=1.2, label=f"warning {100 + warn_pct:.0f} %")
     axes.axvline(100 + alarm_pct, color="#b00000", linewidth=1.2, label=f"alarm {100 + alarm_pct:.0f} %")
     axes.set_xlabel("% of the taught value", fontsize=8)
     axes.set_title(title, fontsize=9)
-    axes.legend(fontsize=7, loc="lower right")
+    axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=5, frameon=False)
     axes.margins(x=0.15)
     return _png(figure)
