@@ -482,6 +482,16 @@ def _window_verdict(judgement: WindowJudgement, over: int, limits: Limits, setup
     return TaughtVerdict(state, judgement.load_pct, over, judgement, setup, version, describe(judgement, limits, over))
 
 
+def _stretch(streaks: list[int], at: int) -> int:
+    """The length of the stretch over the alarm limit that judged window ``at`` is in (0: not over);
+    ``streaks``: per judged window, the stretch length it ends."""
+    if not streaks[at]:
+        return 0
+    while at + 1 < len(streaks) and streaks[at + 1] > streaks[at]:
+        at += 1
+    return streaks[at]
+
+
 def judge_sample(samples, row: int, reference: TaughtReference | None, limits: Limits,
                  setup: str = "") -> SampleJudgement:
     """The taught judgement of sample ``row`` of one run's samples (``Dataset`` shaped, phase
@@ -518,16 +528,14 @@ def judge_sample(samples, row: int, reference: TaughtReference | None, limits: L
         run = TaughtVerdict(NOT_CUTTING, setup=setup, reference_version=version,
                             sentence="The run has no cutting window: the taught monitor had nothing to judge.")
     elif monitor.alarm:
-        at = monitor.alarm_at_window - 1  # the alarm's stretch: from its start to its last window over
-        stretch = streaks[at]
-        while at + 1 < len(streaks) and streaks[at + 1] > streaks[at]:
-            at, stretch = at + 1, streaks[at + 1]
+        stretch = _stretch(streaks, monitor.alarm_at_window - 1)
         run = TaughtVerdict("alarm", monitor.alarm_window.load_pct, stretch, monitor.alarm_window, setup, version,
                             describe(monitor.alarm_window, limits, stretch))
     elif monitor.worst is not None:
         worst = monitor.worst
-        run = TaughtVerdict("warning" if worst.level in (WARNING, OVER) else "ok", worst.load_pct, 0, worst, setup,
-                            version, describe(worst, limits, longest))
+        stretch = _stretch(streaks, [j for j in judged if j.level != NOT_TAUGHT].index(worst))
+        run = TaughtVerdict("warning" if worst.level in (WARNING, OVER) else "ok", worst.load_pct, stretch, worst,
+                            setup, version, describe(worst, limits, stretch))
     else:
         run = TaughtVerdict("not_taught", setup=setup, reference_version=version,
                             sentence=describe(judged[0], limits))  # no phase of the run is taught
@@ -543,6 +551,7 @@ def judge_sample(samples, row: int, reference: TaughtReference | None, limits: L
     if reference is None:
         window = TaughtVerdict("not_taught", setup=setup, sentence=untaught)
         return SampleJudgement(window, run, phase, rows, **counts)
-    pcts = {name: [float(v) for v in values] for name, values in window_pcts(reference, windows, index).items()}
+    pcts = ({name: [float(v) for v in values] for name, values in window_pcts(reference, windows, index).items()}
+            if before[-1].level != NOT_TAUGHT else {})
     window = _window_verdict(before[-1], over_then, limits, setup, version)
     return SampleJudgement(window, run, phase, rows, pcts, **counts)

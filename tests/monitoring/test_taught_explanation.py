@@ -11,6 +11,7 @@ import pytest
 
 from cncwear_gui.cli import main
 from cncwear_gui.data.dataset import load_dataset
+from cncwear_gui.data.schema import CUTTING_PHASES, PHASE_CODES
 from cncwear_gui.explain.service import SampleNotFound
 from cncwear_gui.explain.taught import taught_explanation
 from cncwear_gui.monitoring.teach_in import (
@@ -113,6 +114,19 @@ def test_a_non_cutting_sample_is_in_no_window(taught_home, dataset):
     assert taught.state == "not_cutting" and taught.judgement.rows is None and taught.judgement.pcts == {}
     assert "Sample 0 is in Prep, not a cutting phase" in taught.sentence
     assert taught.run.state == "alarm"  # the run is still judged
+
+
+def test_a_sample_in_the_short_tail_of_a_cutting_phase_is_in_no_window(taught_home, dataset):
+    samples = dataset.experiments[6].samples
+    windows = windows_of_samples(samples)
+    covered = np.zeros(len(samples), bool)
+    for start in windows.start:
+        covered[start:start + WINDOW_SAMPLES] = True
+    cutting = np.isin(samples["phase"].to_numpy(), [PHASE_CODES[p] for p in CUTTING_PHASES])
+    tail = int(np.flatnonzero(cutting & ~covered)[0])
+    taught = taught_explanation(dataset, 6, tail)
+    assert taught.state == "not_cutting" and taught.judgement.rows is None
+    assert f"Sample {tail} is in the last samples of {taught.judgement.phase}, too few for a 2 s window" in taught.sentence
 
 
 def test_an_untaught_setup_is_not_taught_with_how_to_teach(taught_home, dataset):

@@ -83,6 +83,7 @@ class ExplanationsView(QWidget):
         self.global_tabs.currentChanged.connect(lambda _index: self._fill_global_tab())
 
         split = QSplitter(Qt.Vertical)
+        self.split = split
         split.addWidget(self.taught)
         split.addWidget(local)
         split.addWidget(self.global_tabs)
@@ -258,6 +259,14 @@ class ExplanationsView(QWidget):
     def _on_taught(self, result) -> None:
         self.taught_result = result
         self.taught.show_result(result)
+        self._fit_taught_strip()
+
+    def _fit_taught_strip(self) -> None:
+        """The strip as tall as its content (short without bars); LIME and SHAP get the rest."""
+        sizes = self.split.sizes()
+        wanted = min(max(self.taught.sizeHint().height(), self.taught.minimumSizeHint().height()), 180)
+        if sum(sizes) and wanted != sizes[0]:
+            self.split.setSizes([wanted, sizes[1] + sizes[0] - wanted, sizes[2]])
 
     def _on_taught_failed(self, message: str) -> None:
         self.taught_result = message

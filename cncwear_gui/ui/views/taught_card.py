@@ -1,4 +1,5 @@
-"""The Explanations view's taught-monitor card: the sample's window against the taught reference.
+"""The Explanations view's taught-monitor strip (under the model's sentence): the sample's window
+against the taught reference.
 
 It draws a ``monitoring.taught_lookup.TaughtExplanation`` computed in a worker: the state with
 the tile's look (symbol, words and colour: ``theme.TAUGHT_LOOK``), the operator's sentence, the
@@ -27,7 +28,7 @@ def taught_state_text(state: str, load_pct: float | None) -> tuple[str, str]:
 
 
 class TaughtCard(QFrame):
-    """The taught monitor on the explained sample (beside LIME, SHAP and the anchor)."""
+    """The taught monitor on the explained sample, beside the model's LIME, SHAP and anchor."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -94,21 +95,21 @@ class TaughtCard(QFrame):
             self.run.setText("")
             self.bars.setVisible(False)
             return
-        where = f"rows {judgement.rows[0]}–{judgement.rows[1]}" if judgement.rows else "in no window"
+        where = f"window rows {judgement.rows[0]}–{judgement.rows[1]}" if judgement.rows else "in no cutting window"
         limits = result.limits
         which = ""
         if result.reference_version:
             which = (result.machine_note or f"Judged against {result.machine}'s reference.") + (
                 f" Reference v{result.reference_version}" + (f", taught on {', '.join(result.taught_on)}"
                                                              if result.taught_on else "") + ". ")
-        self.detail.setText(f"{which}{result.setup} · {judgement.phase} · window {where} · limits: warning "
+        self.detail.setText(f"{which}{result.setup} · {judgement.phase} · {where} · limits: warning "
                             f"{100 + limits.warn_pct:.0f} %, alarm {100 + limits.alarm_pct:.0f} % after "
                             f"{limits.delay_windows} window(s)")
         run = judgement.run
         symbol = TAUGHT_LOOK.get(run.state, TAUGHT_LOOK["not_taught"])[0]
-        counts = (f" {judgement.windows_over} of {judgement.windows_judged} window(s) over the alarm limit."
-                  if judgement.windows_judged else "")
-        self.run.setText(f"The run: {symbol} {run.state.upper().replace('_', ' ')} — {run.sentence}{counts}")
+        counts = f" {judgement.windows_over} of {judgement.windows_judged} window(s) over the alarm limit."
+        self.run.setText(f"The run: {symbol} {run.state.upper().replace('_', ' ')} — {run.sentence}{counts}"
+                         if judgement.windows_judged else "")  # nothing judged: the sentence says why
         statistic = judgement.window.judgement.statistic if judgement.window.judgement else ""
         self._show_bars(judgement.pcts.get(statistic or "level", []), statistic or "level", limits)
 
