@@ -1,9 +1,10 @@
-"""``cncwear explain``: why the model called a sample worn (LIME, SHAP, Anchor, ICE/PDP, surrogate), and a report."""
+"""``cncwear explain``: why the model called a sample worn (LIME, SHAP, Anchor, ICE/PDP, surrogate),
+the taught monitor's judgement of it, and a report."""
 
 from __future__ import annotations
 
 from .base import EXIT_OK, BadInput, emit
-from .common import NO_MANUAL_META, explained_model, loaded_or_bad_input
+from .common import NO_MANUAL_META, audit_url, explained_model, loaded_or_bad_input
 
 EXPLAIN_METHODS = ("lime", "shap", "anchor", "ice", "pdp", "surrogate")
 
@@ -16,6 +17,7 @@ def cmd_explain(args) -> int:
         raise BadInput("give either --file (one experiment file) or --data, not both")
     if args.file:
         args.data = [args.file]
+    _check_machine(args.machine)
     dataset = loaded_or_bad_input(args)
     experiment = args.experiment_number
     if experiment is None:
@@ -33,11 +35,14 @@ def cmd_explain(args) -> int:
         results = {method: service.explain(method, experiment, args.row, feature=feature, centred=args.centred,
                                            depth=args.depth, threshold=args.threshold)
                    for method in methods}
+        taught = None
+        if args.out or args.machine or set(methods) & {"lime", "shap", "anchor"}:
+            taught = _taught(dataset, experiment, args.row, args.machine)
         report = None
         if args.out:
             from ..explain.report import build_report
 
-            report = build_report(service, experiment, args.row, feature=feature, depth=args.depth)
+            report = build_report(service, experiment, args.row, feature=feature, depth=args.depth, taught=taught)
     except (SampleNotFound, ValueError, KeyError) as error:
         raise BadInput(str(error.args[0] if error.args else error)) from None
     if report is not None:
@@ -51,14 +56,52 @@ def cmd_explain(args) -> int:
             print(f"\n[{method}] " + _describe(method, result))
         if summary:
             print(f"\n{summary}")
+        if taught is not None:
+            print(f"\n[taught monitor] {_state(taught.state)}\n  {taught.sentence}")
+            if taught.judgement is not None and taught.judgement.windows_judged:
+                judgement = taught.judgement
+                print(f"  the run: {_state(judgement.run.state)}: {judgement.run.sentence} {judgement.windows_over} "
+                      f"of {judgement.windows_judged} window(s) over the alarm limit.")
         if args.out:
             print(f"\nreport written to {args.out}")
 
     emit(args, {"model": {"name": model.name, "version": model.version, "engine": model.engine,
                           "run_id": model.run_id, "feature_set": model.feature_set.key},
                 "sample": sample.to_json(), "summary": summary,
+                "taught": taught.to_json() if taught is not None else None,
                 **{m: r.to_json() for m, r in results.items()}}, text, indent=1)
     return EXIT_OK
+
+
+def _state(state: str) -> str:
+    return state.upper().replace("_", " ")
+
+
+def _check_machine(machine: str | None) -> None:
+    """``--machine`` must be a configured machine or one the taught references know."""
+    from ..store.taught_references import TaughtReferenceStore
+    from .teach import configured_machines
+
+    if machine is None:
+        return
+    known = configured_machines()
+    if machine in known:
+        return
+    with TaughtReferenceStore(audit_url()) as store:
+        taught_on = sorted({stored.machine for stored in store.history()})
+    if machine not in taught_on:
+        raise BadInput(f"--machine: unknown machine {machine!r}; the configured machines are {', '.join(known)} "
+                       "(Settings → Machines)" + (f"; taught in the store: {', '.join(taught_on)}" if taught_on else ""))
+
+
+def _taught(dataset, experiment: int, row: int, machine: str | None):
+    """The taught monitor's judgement of the sample, against ``machine``'s reference (None: a
+    machine that taught the setup), with the settings' default limits."""
+    from ..explain.taught import taught_explanation
+    from ..live.teach_state import taught_limits
+    from ..settings import load_settings
+
+    return taught_explanation(dataset, experiment, row, audit_url(), machine, taught_limits(load_settings()))
 
 
 def _describe(method: str, result) -> str:
@@ -115,6 +158,9 @@ def register(commands) -> None:
     explainer.add_argument("--centred", action="store_true", help="centred ICE")
     explainer.add_argument("--depth", type=int, default=6, choices=range(1, 7), metavar="1-6", help="surrogate tree depth (default 6)")
     explainer.add_argument("--threshold", type=float, default=0.95, help="anchor precision threshold")
+    explainer.add_argument("--machine", metavar="ID",
+                           help="judge the sample against this machine's taught reference (default: a machine "
+                                "that taught the file's setup)")
     explainer.add_argument("--json", action="store_true")
     explainer.add_argument("--out", metavar="REPORT", help="write the full report: .html or .pdf")
     explainer.set_defaults(func=cmd_explain, **NO_MANUAL_META)

@@ -84,3 +84,35 @@ def importance(features: list[str], mean_abs: list[float]) -> bytes:
     axes.set_xlabel("mean |SHAP| (P(worn))", fontsize=8)
     axes.set_title("Global SHAP: the features that move P(worn) most", fontsize=9)
     return _png(figure)
+
+
+def taught_bars(signals: list[str], pcts: dict[str, list[float]], warn_pct: float, alarm_pct: float,
+                title: str) -> bytes:
+    """The window's level and variability per signal as % of taught, against the taught value
+    (100 %) and the warning and alarm limits; signals idle in the reference have no bar."""
+    names = list(pcts)
+    figure = _figure(len(signals) * len(names) // 2 + 1)
+    axes = figure.add_subplot()
+    height = 0.8 / max(len(names), 1)
+    y = np.arange(len(signals))[::-1]
+    for offset, (name, colour) in enumerate(zip(names, ("#9a9a9a", "#505050"))):
+        values = np.asarray([np.nan if v is None else v for v in pcts[name]], float)
+        positions = y + (len(names) / 2 - offset - 0.5) * height
+        axes.barh(positions, np.nan_to_num(values), height=height * 0.95, color=colour, label=name)
+        for position, value in zip(positions, values):
+            if np.isfinite(value):
+                axes.annotate(f"{value:.0f} %", (value, position), xytext=(3, 0), textcoords="offset points",
+                              va="center", fontsize=6)
+    for position, values in zip(y, zip(*[pcts[name] for name in names])):
+        if all(v is None or not np.isfinite(v) for v in values):
+            axes.annotate("idle when taught: not judged", (0, position), xytext=(3, 0), textcoords="offset points",
+                          va="center", fontsize=7)
+    axes.set_yticks(y, signals, fontsize=8)
+    axes.axvline(100, color="#222222", linestyle="--", linewidth=0.8, label="taught (100 %)")
+    axes.axvline(100 + warn_pct, color="#cc8c28", linewidth=1.2, label=f"warning {100 + warn_pct:.0f} %")
+    axes.axvline(100 + alarm_pct, color="#b00000", linewidth=1.2, label=f"alarm {100 + alarm_pct:.0f} %")
+    axes.set_xlabel("% of the taught value", fontsize=8)
+    axes.set_title(title, fontsize=9)
+    axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=5, frameon=False)
+    axes.margins(x=0.15)
+    return _png(figure)

@@ -14,12 +14,17 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..atomic_files import write_atomic
+from ..monitoring.teach_in import MONITORED_SIGNALS, SIGNAL_NAMES
 from ..tasks import Task, ensure_task
 from . import figures
 from .engine import DEFAULT_SURROGATE_DEPTH
 from .service import ExplanationService, SampleRef
+
+if TYPE_CHECKING:
+    from ..monitoring.taught_lookup import TaughtExplanation
 
 EXPLANATIONS_EXPERIMENT = "cncwear-explanations"
 
@@ -53,8 +58,10 @@ class ExplanationReport:
 
 
 def build_report(service: ExplanationService, experiment: int, row: int, feature: str | None = None,
-                 depth: int = DEFAULT_SURROGATE_DEPTH, task: Task | None = None) -> ExplanationReport:
-    """Compute (or take from the cache) every method for the sample and lay them out."""
+                 depth: int = DEFAULT_SURROGATE_DEPTH, task: Task | None = None,
+                 taught: TaughtExplanation | None = None) -> ExplanationReport:
+    """Compute (or take from the cache) every method for the sample and lay them out; ``taught``:
+    the taught monitor's judgement of the sample (``explain.taught.taught_explanation``)."""
     task = ensure_task(task)
     feature = feature or service.feature_names[0]
     sample = service.sample(experiment, row)
@@ -70,10 +77,11 @@ def build_report(service: ExplanationService, experiment: int, row: int, feature
     model_json = {"name": model.name, "version": model.version, "engine": model.engine, "run_id": model.run_id,
                   "trained_at": model.trained_at, "feature_set": model.feature_set.key}
     data = {"model": model_json, "sample": sample.to_json(), "summary": summary,
+            "taught": taught.to_json() if taught is not None else None,
             "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **{method: result.to_json() for method, result in results.items()}}
     task.progress(1.0, "report ready")
-    return ExplanationReport(_render(data, results, summary, sample, model_json), data, sample)
+    return ExplanationReport(_render(data, results, summary, sample, model_json, taught), data, sample)
 
 
 def _image(png: bytes, width: int = 640) -> str:
@@ -89,7 +97,40 @@ def _table(headers: list[str], rows: list[tuple]) -> str:
     return f'<table border="1" cellspacing="0" cellpadding="3"><tr>{head}</tr>{body}</table>'
 
 
-def _render(data: dict, results: dict, summary: str, sample: SampleRef, model: dict) -> str:
+TAUGHT_STATE_TEXT = {"ok": "OK", "warning": "WARNING", "alarm": "OVER THE LIMIT (alarm)",
+                     "not_taught": "SETUP NOT TAUGHT", "not_cutting": "NOT IN A CUTTING WINDOW",
+                     "no_setup": "SETUP UNKNOWN"}
+
+
+def _taught_section(taught: TaughtExplanation | None) -> str:
+    """The taught monitor's judgement: the window's state and sentence, the run's, and the bars."""
+    esc = html.escape
+    head = '<h2 id="taught">Taught monitor</h2>'
+    if taught is None:
+        return head + "<p>The taught monitor was not consulted for this report.</p>"
+    state = TAUGHT_STATE_TEXT.get(taught.state, taught.state.upper())
+    limits = taught.limits
+    parts = [head, f"<p><b>{esc(state)}</b>: {esc(taught.sentence)}</p>"]
+    judgement = taught.judgement
+    if judgement is not None:
+        where = (f"rows {judgement.rows[0]} to {judgement.rows[1]}" if judgement.rows else "no window")
+        parts.append(
+            f"<p>Setup {esc(taught.setup)} · phase {esc(judgement.phase)} · window {where} · limits: warning "
+            f"{100 + limits.warn_pct:.0f} %, alarm {100 + limits.alarm_pct:.0f} % after {limits.delay_windows} "
+            f"window(s) ({limits.delay_s:g} s)</p>")
+        run = judgement.run
+        parts.append(f"<p>The run: <b>{esc(TAUGHT_STATE_TEXT.get(run.state, run.state.upper()))}</b>: "
+                     f"{esc(run.sentence)} {judgement.windows_over} of {judgement.windows_judged} judged window(s) "
+                     f"were over the alarm limit, at most {judgement.longest_over} in a row.</p>")
+        if judgement.pcts:
+            names = [SIGNAL_NAMES.get(s, s) for s in MONITORED_SIGNALS]
+            parts.append(_image(figures.taught_bars(names, judgement.pcts, limits.warn_pct, limits.alarm_pct,
+                                                    f"The window in {judgement.phase}: % of taught per signal")))
+    return "\n".join(parts)
+
+
+def _render(data: dict, results: dict, summary: str, sample: SampleRef, model: dict,
+            taught: TaughtExplanation | None = None) -> str:
     lime, shap_local, anchor = results["lime"], results["shap"], results["anchor"]
     dependence, surrogate, overview = results["ice"], results["surrogate"], results["shap_global"]
     known = {1: "WORN", 0: "UNWORN"}.get(sample.worn, "unknown")
@@ -123,6 +164,7 @@ def _render(data: dict, results: dict, summary: str, sample: SampleRef, model: d
            f"{anchor.data_precision:.0%} of them {esc(anchor.predicted.upper())}.") + "</p>",
         "" if anchor.threshold_met else "<p><b>Warning: the precision threshold was not met; do not read this rule "
                                          "as a reason.</b></p>",
+        _taught_section(taught),
         '<h2 id="ice-pdp">ICE and PDP</h2>',
         _image(figures.dependence(dependence.grid, dependence.ice, dependence.pdp, dependence.feature, dependence.centred)),
         '<h2 id="surrogate">Global surrogate tree</h2>',

@@ -51,6 +51,16 @@ class SampleRef:
         return {"experiment": self.experiment, "row": self.row, "source": self.source, "line": self.line, "worn": self.worn}
 
 
+def check_sample(dataset: Dataset, experiment: int, row: int) -> None:
+    """SampleNotFound, saying what is loaded, unless row ``row`` of ``experiment`` is in ``dataset``."""
+    if experiment not in dataset.experiments:
+        known = ", ".join(str(n) for n in sorted(dataset.experiments)[:20])
+        raise SampleNotFound(f"experiment {experiment} is not in the loaded data (loaded: {known})")
+    count = dataset.experiments[experiment].rows
+    if not 0 <= row < count:
+        raise SampleNotFound(f"experiment {experiment} has rows 0 to {count - 1}; row {row} does not exist")
+
+
 class ExplanationService:
     def __init__(self, model: ActiveModel, dataset: Dataset, seed: int = 0):
         self.model = model
@@ -75,12 +85,7 @@ class ExplanationService:
     # -- the sample ----------------------------------------------------------------------------
     def locate(self, experiment: int, row: int) -> int:
         """The position of (experiment, row) in the dataset's samples; SampleNotFound if absent."""
-        if experiment not in self.dataset.experiments:
-            known = ", ".join(str(n) for n in sorted(self.dataset.experiments)[:20])
-            raise SampleNotFound(f"experiment {experiment} is not in the loaded data (loaded: {known})")
-        count = self.dataset.experiments[experiment].rows
-        if not 0 <= row < count:
-            raise SampleNotFound(f"experiment {experiment} has rows 0 to {count - 1}; row {row} does not exist")
+        check_sample(self.dataset, experiment, row)
         positions = np.flatnonzero(self._samples["experiment"].to_numpy() == experiment)
         return int(positions[row])
 

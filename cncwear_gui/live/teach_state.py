@@ -19,6 +19,7 @@ import numpy as np
 
 from ..data.schema import CUTTING_PHASES, PHASE_CODES
 from ..data.setup import SetupKey
+from ..monitoring.taught_lookup import read_reference
 from ..monitoring.teach_in import (
     MIN_TEACH_WINDOWS,
     NOT_TAUGHT,
@@ -89,27 +90,7 @@ class TaughtLibrary:
     def _load(self, machine: str, setup: str) -> tuple[TaughtReference | None, Limits, str]:
         if self.store is None:
             return None, self.default_limits, ""
-        try:
-            stored = self.store.active(machine, setup)
-            limits_data = self.store.limits(machine, setup)
-        except Exception as error:  # a store that cannot be read: not taught, said why
-            log.warning("machine %s, %s: cannot read the taught reference: %s", machine, setup, error)
-            return None, self.default_limits, f"the taught reference could not be read: {error}"
-        try:
-            limits = Limits.from_json(limits_data) if limits_data else self.default_limits
-        except (TypeError, ValueError) as error:
-            log.warning("machine %s, %s: stored limits ignored: %s", machine, setup, error)
-            limits = self.default_limits
-        if stored is None:
-            return None, limits, ""
-        if stored.data is None:
-            log.warning("machine %s, %s: stored reference v%s unusable: %s", machine, setup, stored.version, stored.problem)
-            return None, limits, f"stored reference v{stored.version} is unusable ({stored.problem}); relearn it"
-        try:
-            return TaughtReference.from_json(stored.data, stored.version), limits, ""
-        except (KeyError, TypeError, ValueError) as error:
-            log.warning("machine %s, %s: stored reference v%s unusable: %s", machine, setup, stored.version, error)
-            return None, limits, f"stored reference v{stored.version} is unusable ({error}); relearn it"
+        return read_reference(self.store, machine, setup, self.default_limits)
 
     def save(self, reference: TaughtReference, comment: str = "") -> TaughtReference:
         """Store a newly taught reference (a new version) and use it from now on."""

@@ -308,6 +308,24 @@ class WindowJudgement:
     level: str  # OK, WARNING, OVER (the alarm limit), NOT_TAUGHT
 
 
+def window_pcts(reference: TaughtReference, windows: Windows, index: int) -> dict[str, np.ndarray]:
+    """Window ``index`` per statistic and signal as % of the taught value of its phase (NaN where
+    the signal is idle in the reference, or the phase is not taught)."""
+    code = int(windows.phase[index])
+    phase = PHASES[code] if 0 <= code < len(PHASES) else "?"
+    out = {}
+    for name in STATISTICS:
+        value = windows.statistic(name)[index]
+        if phase not in reference.taught:
+            out[name] = np.full(len(MONITORED_SIGNALS), np.nan)
+            continue
+        taught = reference.taught[phase][name]
+        judged = taught > _FLOOR
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[name] = np.where(judged, value / np.where(judged, taught, 1.0) * 100.0, np.nan)
+    return out
+
+
 def judge(reference: TaughtReference | None, windows: Windows, limits: Limits) -> list[WindowJudgement]:
     """Each window against the reference (NOT_TAUGHT without one, or in a phase it does not cover)."""
     out = []
@@ -319,17 +337,13 @@ def judge(reference: TaughtReference | None, windows: Windows, limits: Limits) -
             out.append(WindowJudgement(phase, start, math.nan, "", "", math.nan, math.nan, NOT_TAUGHT))
             continue
         best = (-1.0, "", "", math.nan, math.nan)
-        for name in STATISTICS:
-            taught = reference.taught[phase][name]
-            value = windows.statistic(name)[index]
-            judged = taught > _FLOOR
-            if not judged.any():
+        for name, pct in window_pcts(reference, windows, index).items():
+            if not np.isfinite(pct).any():
                 continue
-            with np.errstate(invalid="ignore", divide="ignore"):
-                pct = np.where(judged, value / np.where(judged, taught, 1.0) * 100.0, -1.0)
-            j = int(np.nanargmax(pct)) if np.isfinite(pct).any() else 0
+            j = int(np.nanargmax(pct))
             if pct[j] > best[0]:
-                best = (float(pct[j]), MONITORED_SIGNALS[j], name, float(value[j]), float(taught[j]))
+                best = (float(pct[j]), MONITORED_SIGNALS[j], name, float(windows.statistic(name)[index][j]),
+                        float(reference.taught[phase][name][j]))
         load = best[0]
         level = OVER if load >= 100 + limits.alarm_pct else WARNING if load >= 100 + limits.warn_pct else OK
         out.append(WindowJudgement(phase, start, load, best[1], best[2], best[3], best[4], level))
@@ -426,3 +440,118 @@ class TaughtJudge:
         state = "warning" if last.level in (WARNING, OVER) else "ok"
         return TaughtVerdict(state, last.load_pct, self.over, last, setup, version,
                              describe(last, self.limits, self.over))
+
+
+# --- one sample of a recorded run (the Explanations view, ``cncwear explain``) ---------------
+
+NOT_CUTTING = "not_cutting"  # the sample is in no cutting window (a non-cutting phase, or a phase's short tail)
+
+
+@dataclass
+class SampleJudgement:
+    """The taught monitor on one sample of a recorded run: the window the sample falls in, the
+    whole run, and the window's % of taught per statistic and signal (for a bar chart)."""
+
+    window: TaughtVerdict  # the sample's window; state OK, warning, alarm, not_taught or not_cutting
+    run: TaughtVerdict  # the run: alarm if the delay held anywhere, else its highest window
+    phase: str  # the sample's phase
+    rows: tuple[int, int] | None = None  # the window's first and last row (None: in no window)
+    pcts: dict[str, list[float]] = field(default_factory=dict)  # statistic → % of taught per signal
+    windows: int = 0  # cutting windows in the run
+    windows_judged: int = 0  # of them in taught phases
+    windows_over: int = 0  # of them over the alarm limit
+    longest_over: int = 0  # the longest stretch of consecutive windows over the alarm limit
+
+    def to_json(self) -> dict:
+        return {"window": self.window.to_json(), "run": self.run.to_json(), "phase": self.phase,
+                "rows": None if self.rows is None else list(self.rows),
+                "pcts": {name: [None if not math.isfinite(v) else round(v, 2) for v in values]
+                         for name, values in self.pcts.items()},
+                "signals": list(MONITORED_SIGNALS), "windows": self.windows, "windows_judged": self.windows_judged,
+                "windows_over": self.windows_over, "longest_over": self.longest_over}
+
+
+def _window_verdict(judgement: WindowJudgement, over: int, limits: Limits, setup: str, version: int) -> TaughtVerdict:
+    if judgement.level == NOT_TAUGHT:
+        return TaughtVerdict("not_taught", judgement=judgement, setup=setup, reference_version=version,
+                             sentence=describe(judgement, limits))
+    if judgement.level == OVER and over >= limits.delay_windows:
+        state = "alarm"
+    else:
+        state = "warning" if judgement.level in (WARNING, OVER) else "ok"
+    return TaughtVerdict(state, judgement.load_pct, over, judgement, setup, version, describe(judgement, limits, over))
+
+
+def _stretch(streaks: list[int], at: int) -> int:
+    """The length of the stretch over the alarm limit that judged window ``at`` is in (0: not over);
+    ``streaks``: per judged window, the stretch length it ends."""
+    if not streaks[at]:
+        return 0
+    while at + 1 < len(streaks) and streaks[at + 1] > streaks[at]:
+        at += 1
+    return streaks[at]
+
+
+def judge_sample(samples, row: int, reference: TaughtReference | None, limits: Limits,
+                 setup: str = "") -> SampleJudgement:
+    """The taught judgement of sample ``row`` of one run's samples (``Dataset`` shaped, phase
+    codes in ``phase``): its window as the live monitor judged it when the window ended (the
+    consecutive windows over the alarm limit up to it), and the run as a whole. Without a
+    reference both are NOT TAUGHT; the caller says how to teach."""
+    if not 0 <= row < len(samples):
+        raise IndexError(f"row {row} is not in the run (rows 0 to {len(samples) - 1})")
+    windows = windows_of_samples(samples)
+    code = int(samples["phase"].to_numpy()[row])
+    phase = PHASES[code] if 0 <= code < len(PHASES) else "?"
+    inside = np.flatnonzero((windows.start <= row) & (row < windows.start + WINDOW_SAMPLES))
+    index = int(inside[0]) if len(inside) else -1
+    version = reference.version if reference is not None else 0
+    untaught = f"SETUP NOT TAUGHT: {setup or 'this setup'} has no reference; the taught monitor does not judge the tool."
+
+    monitor = TaughtJudge(reference, limits)
+    before = monitor.update(windows.take(slice(0, index + 1))) if index >= 0 else []
+    over_then = monitor.over
+    judged = before + monitor.update(windows.take(slice(index + 1, None)))
+
+    levels = [j.level for j in judged if j.level != NOT_TAUGHT]
+    longest = streak = 0
+    streaks = []  # the length of the stretch over the alarm limit each judged window ends
+    for level in levels:
+        streak = streak + 1 if level == OVER else 0
+        streaks.append(streak)
+        longest = max(longest, streak)
+    counts = dict(windows=len(windows), windows_judged=len(levels), windows_over=levels.count(OVER), longest_over=longest)
+
+    if reference is None:
+        run = TaughtVerdict("not_taught", setup=setup, sentence=untaught)
+    elif not len(windows):
+        run = TaughtVerdict(NOT_CUTTING, setup=setup, reference_version=version,
+                            sentence="The run has no cutting window: the taught monitor had nothing to judge.")
+    elif monitor.alarm:
+        stretch = _stretch(streaks, monitor.alarm_at_window - 1)
+        run = TaughtVerdict("alarm", monitor.alarm_window.load_pct, stretch, monitor.alarm_window, setup, version,
+                            describe(monitor.alarm_window, limits, stretch))
+    elif monitor.worst is not None:
+        worst = monitor.worst
+        stretch = _stretch(streaks, [j for j in judged if j.level != NOT_TAUGHT].index(worst))
+        run = TaughtVerdict("warning" if worst.level in (WARNING, OVER) else "ok", worst.load_pct, stretch, worst,
+                            setup, version, describe(worst, limits, stretch))
+    else:
+        run = TaughtVerdict("not_taught", setup=setup, reference_version=version,
+                            sentence=describe(judged[0], limits))  # no phase of the run is taught
+
+    if index < 0:
+        cutting = code in _CUTTING_CODES
+        sentence = (f"Sample {row} is in the last samples of {phase}, too few for a "
+                    f"{WINDOW_SAMPLES * SAMPLE_PERIOD_S:g} s window: no window judges it." if cutting else
+                    f"Sample {row} is in {phase}, not a cutting phase: the taught monitor judges cutting windows only.")
+        window = TaughtVerdict(NOT_CUTTING, setup=setup, reference_version=version, sentence=sentence)
+        return SampleJudgement(window, run, phase, **counts)
+    rows = (int(windows.start[index]), int(windows.start[index]) + WINDOW_SAMPLES - 1)
+    if reference is None:
+        window = TaughtVerdict("not_taught", setup=setup, sentence=untaught)
+        return SampleJudgement(window, run, phase, rows, **counts)
+    pcts = ({name: [float(v) for v in values] for name, values in window_pcts(reference, windows, index).items()}
+            if before[-1].level != NOT_TAUGHT else {})
+    window = _window_verdict(before[-1], over_then, limits, setup, version)
+    return SampleJudgement(window, run, phase, rows, pcts, **counts)

@@ -38,6 +38,7 @@ TAUGHT_LOOK = {
     "not_taught": ("◇", "SETUP NOT TAUGHT", "#1f4e99"),
     "no_setup": ("◇", "SETUP UNKNOWN — not taught", "#1f4e99"),
     "teaching": ("◌", "TEACHING — learning this setup", "#1f4e99"),
+    "not_cutting": ("○", "NOT IN A CUTTING WINDOW — not judged", "#555555"),  # an explained sample
 }
 TAUGHT_BAND = (31, 78, 153, 45)  # the taught band in a tile's trend (RGBA)
 

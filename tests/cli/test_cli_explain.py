@@ -1,9 +1,12 @@
 """``cncwear explain`` for real: the champion (a Random Forest trained on first start), a model
-picked by its MLflow run id, the HTML and PDF reports, and bad input (exit 2, nothing written)."""
+picked by its MLflow run id, the HTML and PDF reports, the taught monitor's judgement of the
+sample, and bad input (exit 2, nothing written)."""
 
+import html
 import json
 import re
 
+import numpy as np
 import pytest
 
 from helpers import run_cli
@@ -57,10 +60,11 @@ def test_the_html_and_pdf_reports_hold_every_panel(champion_env, tmp_path):
                        "--depth", "3", "--out", str(path))
         assert done.returncode == 0, done.stderr[-2000:]
     text = html_path.read_text(encoding="utf-8")
-    for section in ("summary", "lime", "shap", "anchor", "ice-pdp", "surrogate", "shap-global"):
+    for section in ("summary", "lime", "shap", "anchor", "taught", "ice-pdp", "surrogate", "shap-global"):
         assert f'id="{section}"' in text
     assert champion["run_id"] in text and f"v{champion['version']}" in text
-    assert text.count("data:image/png;base64,") == 4  # LIME, waterfall, ICE/PDP, global SHAP
+    assert text.count("data:image/png;base64,") == 4  # LIME, waterfall, ICE/PDP, global SHAP (nothing taught here)
+    assert "SETUP NOT TAUGHT: no machine has a reference for feed 6 · clamp 4" in text
     pdf = pdf_path.read_bytes()
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Subtype /Image") >= 4
     assert not list(tmp_path.glob("*.part"))
@@ -103,3 +107,57 @@ def test_a_row_with_a_missing_value_is_refused_naming_the_feature(champion_env, 
     done = explain(env, "--method", "lime", "--file", str(path), "--row", str(ROW))
     assert done.returncode == 2, done.stderr[-2000:]
     assert "X1_OutputCurrent" in done.stderr
+
+
+@pytest.mark.slow
+def test_the_taught_monitors_judgement_in_the_json_the_text_and_the_report(champion_env, tmp_path, bundled_dir):
+    """Taught on experiment 1 by ``cncwear teach``; row 400 of experiment 6 as ``judge()`` says offline."""
+    from cncwear_gui.data.dataset import load_dataset
+    from cncwear_gui.monitoring.teach_in import OVER, WINDOW_SAMPLES, Limits, TaughtReference, judge, windows_of_samples
+    from cncwear_gui.store.taught_references import TaughtReferenceStore
+
+    env, _ = champion_env
+    setup = "feed 6 · clamp 4"
+    done = run_cli("teach", str(bundled_dir / "experiment_01.csv"), "--machine", "mill-1", env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    try:
+        with TaughtReferenceStore(f"sqlite:///{env['CNCWEAR_HOME']}/features.db") as store:
+            stored = store.active("mill-1", setup)
+        reference = TaughtReference.from_json(stored.data, stored.version)
+        windows = windows_of_samples(load_dataset([bundled_dir / "experiment_06.csv"]).experiments[6].samples)
+        index = int(np.flatnonzero((windows.start <= ROW) & (ROW < windows.start + WINDOW_SAMPLES))[0])
+        offline = judge(reference, windows, Limits())
+        over = 0
+        for item in offline[:index + 1]:
+            over = over + 1 if item.level == OVER else 0
+        window = offline[index]
+
+        report = tmp_path / "report.html"
+        done = explain(env, "--method", "lime", "--experiment", str(WORN_EXPERIMENT), "--row", str(ROW), "--json",
+                       "--out", str(report), "--depth", "2")
+        assert done.returncode == 0, done.stderr[-2000:]
+        taught = json.loads(done.stdout)["taught"]
+        judged = taught["window"]["window"]
+        assert (judged["phase"], judged["signal"], judged["statistic"]) == (window.phase, window.signal, window.statistic)
+        assert taught["window"]["load_pct"] == round(window.load_pct, 1) and taught["window"]["over_windows"] == over
+        assert (taught["machine"], taught["reference_version"], taught["setup"]) == ("mill-1", stored.version, setup)
+        assert taught["run"]["state"] == "alarm"  # the worn tool's run
+        text = report.read_text(encoding="utf-8")
+        assert 'id="taught"' in text and html.escape(taught["sentence"]) in text
+        assert text.count("data:image/png;base64,") == 5  # and the taught monitor's bars
+
+        done = explain(env, "--method", "lime", "--experiment", str(WORN_EXPERIMENT), "--row", str(ROW),
+                       "--machine", "mill-2")
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert ("[taught monitor] NOT TAUGHT\n  SETUP NOT TAUGHT: feed 6 · clamp 4 has no reference on mill-2; "
+                "it is taught on mill-1.") in done.stdout
+    finally:
+        run_cli("teach", "--forget", "--machine", "mill-1", "--setup", setup, env=env)
+
+
+def test_an_unknown_machine_exits_2_before_anything_is_explained(tmp_path):
+    done = run_cli("explain", "--experiment", "6", "--row", str(ROW), "--machine", "mill-99",
+                   env={"CNCWEAR_HOME": str(tmp_path / "home")}, timeout=300)
+    assert done.returncode == 2, (done.stdout[-500:], done.stderr[-2000:])
+    assert "--machine: unknown machine 'mill-99'; the configured machines are mill-1, mill-2, mill-3, mill-4" in done.stderr
+    assert done.stdout == ""

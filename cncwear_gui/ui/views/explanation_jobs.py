@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from ...data.dataset import Dataset
     from ...explain.service import ExplanationService, SampleRef
     from ...models.active import ActiveModel
+    from ...monitoring.taught_lookup import TaughtExplanation
+    from ...monitoring.teach_in import Limits
     from ...tasks import Task
 
 
@@ -68,12 +70,25 @@ def shap_summary(slot: ServiceSlot, task: Task):
     return slot.get().explain("shap_global", task=task)
 
 
+def taught_judgement(dataset: Dataset, experiment: int, row: int, store_url: str | None, limits: Limits,
+                     task: Task) -> TaughtExplanation:
+    """The taught monitor's judgement of the sample (no model needed): read from the store each
+    time, so a teach-in since the last sample shows."""
+    from ...explain.taught import taught_explanation
+
+    task.progress(0.0, "the taught monitor")
+    return taught_explanation(dataset, experiment, row, store_url, None, limits)
+
+
 def export_report(slot: ServiceSlot, experiment: int, row: int, feature: str, depth: int, path: Path | None,
-                  log_to_mlflow: bool, task: Task) -> str:
+                  log_to_mlflow: bool, store_url: str | None, limits: Limits, task: Task) -> str:
     """Write the sample's report as HTML or PDF (by the file's suffix) and/or log it to MLflow."""
     from ...explain.report import build_report
+    from ...explain.taught import taught_explanation
 
-    report = build_report(slot.get(), experiment, row, feature=feature, depth=depth, task=task.child(0.0, 0.8))
+    taught = taught_explanation(slot.dataset, experiment, row, store_url, None, limits)
+    report = build_report(slot.get(), experiment, row, feature=feature, depth=depth, task=task.child(0.0, 0.8),
+                          taught=taught)
     task.check()
     done = []
     if path is not None:

@@ -1,7 +1,8 @@
 """Explanations view: why the model called the selected sample worn or not.
 
 The sample comes from the Predictions view (a click on the curve) or is chosen here by
-experiment and row. LIME, the SHAP waterfall and the anchor run in one task; ICE/PDP, the
+experiment and row. LIME, the SHAP waterfall and the anchor run in one task, the taught
+monitor's judgement of the sample (taught_card.py, no model needed) in another; ICE/PDP, the
 surrogate tree and the global SHAP summary run in their own, when their tab is shown. All run in
 workers (explanation_jobs.py) with progress and Cancel in the status bar, and the core caches
 each result per model version and sample.
@@ -33,6 +34,7 @@ from ...explain.engine import DEFAULT_SURROGATE_DEPTH
 from . import explanation_jobs as jobs
 from .explanation_plots import AnchorCard, DependencePanel, LimePanel, ShapSummaryPanel, WaterfallPanel
 from .surrogate_tree import SurrogateTreeView
+from .taught_card import TaughtCard
 
 if TYPE_CHECKING:
     from .explanation_jobs import LocalOutcome
@@ -50,13 +52,15 @@ class ExplanationsView(QWidget):
         self.surrogate_result = None
         self.dependence_result = None
         self.summary_result = None
+        self.taught_result = None  # the taught monitor's judgement of the sample (or the reason it failed)
+        self.taught_runner = TaskRunner(self)
         self.local_runner = TaskRunner(self)
         self.dependence_runner = TaskRunner(self)
         self.surrogate_runner = TaskRunner(self)
         self.summary_runner = TaskRunner(self)
         self.export_runner = TaskRunner(self)
         self.runners = (self.local_runner, self.dependence_runner, self.surrogate_runner, self.summary_runner,
-                        self.export_runner)
+                        self.export_runner, self.taught_runner)
 
         self._build_header()
         self.lime = LimePanel()
@@ -67,6 +71,7 @@ class ExplanationsView(QWidget):
         for panel in (self.lime, self.waterfall, self.anchor):
             local.addWidget(panel)
         local.setSizes([780, 520, 300])
+        self.taught = TaughtCard()  # the taught monitor's sentence under the model's
 
         self.dependence = DependencePanel()
         self.tree = SurrogateTreeView()
@@ -78,9 +83,11 @@ class ExplanationsView(QWidget):
         self.global_tabs.currentChanged.connect(lambda _index: self._fill_global_tab())
 
         split = QSplitter(Qt.Vertical)
+        self.split = split
+        split.addWidget(self.taught)
         split.addWidget(local)
         split.addWidget(self.global_tabs)
-        split.setSizes([440, 460])
+        split.setSizes([175, 400, 330])
         layout = QVBoxLayout(self)
         layout.addLayout(self._header)
         layout.addWidget(self.summary)
@@ -88,6 +95,8 @@ class ExplanationsView(QWidget):
 
         self.local_runner.succeeded.connect(self._on_local)
         self.local_runner.failed.connect(lambda message: self._set_status(f"✖ {message}"))
+        self.taught_runner.succeeded.connect(self._on_taught)
+        self.taught_runner.failed.connect(self._on_taught_failed)
         self.dependence_runner.succeeded.connect(self._on_dependence)
         self.surrogate_runner.succeeded.connect(self._on_surrogate)
         self.summary_runner.succeeded.connect(self._on_summary)
@@ -163,7 +172,7 @@ class ExplanationsView(QWidget):
         current = self.global_tabs.currentWidget()
         shown = {self.dependence: self.dependence_result, self.summary_panel: self.summary_result}.get(
             current, self.surrogate_result)
-        return self.outcome is not None and shown is not None
+        return self.outcome is not None and shown is not None and self.taught_result is not None
 
     # -- the sample -----------------------------------------------------------------------------
     def _reset(self) -> None:
@@ -172,9 +181,11 @@ class ExplanationsView(QWidget):
         dataset, model = self.state.dataset, self.state.model
         self.slot = jobs.ServiceSlot(model, dataset) if dataset is not None and model is not None else None
         self.outcome = self.surrogate_result = self.dependence_result = self.summary_result = None
+        self.taught_result = None
         self._set_exports_enabled(False)
         self.summary.setText("No sample explained yet.")
         self.anchor.show_message("waiting for a sample")
+        self.taught.show_message("waiting for a sample")
         self.tree.clear_tree("The surrogate tree is fitted when this tab is shown.")
         if dataset is not None:
             self.experiment.blockSignals(True)
@@ -209,6 +220,8 @@ class ExplanationsView(QWidget):
         self._fill_global_tab()
 
     def explain_chosen(self) -> None:
+        if self.state.dataset is not None and self.experiment.currentData() is not None:
+            self._request_taught(self.experiment.currentData(), self.row.value())
         if self.slot is None or self.experiment.currentData() is None:
             self._set_status("Waiting for the data and the model …")
             return
@@ -227,6 +240,37 @@ class ExplanationsView(QWidget):
         known = {1: "known label: WORN", 0: "known label: UNWORN"}.get(outcome.sample.worn, "label unknown")
         self._set_status(f"{outcome.sample.label} · P(worn) = {outcome.probability:.2f} · {known}")
         self._set_exports_enabled(True)
+
+    # -- the taught monitor ---------------------------------------------------------------------
+    def _taught_store(self) -> tuple[str | None, object]:
+        """The taught references' database (the settings' store, as the live engine opens it) and
+        the default limits."""
+        from ...live.teach_state import taught_limits  # the store's modules stay off the start-up path
+
+        settings = self.state.settings
+        return settings.feature_store_url or None, taught_limits(settings)
+
+    def _request_taught(self, experiment: int, row: int) -> None:
+        self.taught_result = None
+        self.taught.show_message("judging against the taught reference …")
+        url, limits = self._taught_store()
+        self.taught_runner.start(jobs.taught_judgement, self.state.dataset, experiment, row, url, limits)
+
+    def _on_taught(self, result) -> None:
+        self.taught_result = result
+        self.taught.show_result(result)
+        self._fit_taught_strip()
+
+    def _fit_taught_strip(self) -> None:
+        """The strip as tall as its content (short without bars); LIME and SHAP get the rest."""
+        sizes = self.split.sizes()
+        wanted = min(max(self.taught.sizeHint().height(), self.taught.minimumSizeHint().height()), 180)
+        if sum(sizes) and wanted != sizes[0]:
+            self.split.setSizes([wanted, sizes[1] + sizes[0] - wanted, sizes[2]])
+
+    def _on_taught_failed(self, message: str) -> None:
+        self.taught_result = message
+        self.taught.show_message(f"✖ the taught monitor could not judge the sample: {message}")
 
     # -- the global tabs ------------------------------------------------------------------------
     def _fill_global_tab(self) -> None:
@@ -288,8 +332,10 @@ class ExplanationsView(QWidget):
     def export_report(self, path: Path | None, log_to_mlflow: bool = False) -> None:
         sample = self.outcome.sample
         self._set_status("Writing the report …")
+        url, limits = self._taught_store()
         self.export_runner.start(jobs.export_report, self.slot, sample.experiment, sample.row,
-                                 self.dependence.feature.currentText(), self.depth.value(), path, log_to_mlflow)
+                                 self.dependence.feature.currentText(), self.depth.value(), path, log_to_mlflow,
+                                 url, limits)
 
     def _save_tree_text(self) -> None:
         if self.surrogate_result is None:
