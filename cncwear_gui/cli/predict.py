@@ -9,6 +9,7 @@ leave no half-written file and an existing one untouched.
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 from .base import EXIT_OK, BadInput, emit
@@ -165,7 +166,7 @@ class _ScoresOut:
                 pq.write_table(pa.table({name: [] for name in ("file", "experiment", "row", "line", "phase", "p_worn", "predicted")}),
                                self._temporary)
         except BaseException:
-            self._context.__exit__(*__import__("sys").exc_info())
+            self._context.__exit__(*sys.exc_info())
             raise
         return self._context.__exit__(kind, error, trace)
 

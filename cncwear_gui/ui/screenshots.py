@@ -38,7 +38,7 @@ def render_screenshots(app, window, target: Path) -> int:
     views = [window.tabs.widget(i) for i in range(window.tabs.count())]
     if not _wait_for(window, lambda: all(_loaded(v) for v in views if v not in later), deadline):
         return 1
-    _teach_demo(window)
+    taught = _teach_demo(window)
     training.set_choices(engine="flaml", budget_s=SCREENSHOT_TRAINING_BUDGET_S, register=True)
     training.start_training()
     if not _wait_for(window, lambda: training.loaded, deadline):
@@ -48,7 +48,7 @@ def render_screenshots(app, window, target: Path) -> int:
         return 1
     if not _show_alarms(window, deadline):
         return 1
-    window.state.select_sample(*_worn_sample(window.state.scores))
+    window.state.select_sample(*_worn_sample(window.state.scores, window.state.dataset, taught))
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
         name = window.tabs.tabText(index).lower().replace(" ", "_")
@@ -71,11 +71,12 @@ def render_screenshots(app, window, target: Path) -> int:
     return 0
 
 
-def _teach_demo(window) -> None:
+def _teach_demo(window) -> set:
     """Teach the demo machines as `cncwear teach` would, so the Operator view shows taught tiles:
     each machine's setup from the unworn run of that setup (the paired protocol's teach-in), the
     last machine left NOT TAUGHT. Written to the store; the running node takes them up on its next
-    poll. Demo machines only: configured machines keep what their site taught."""
+    poll. Demo machines only: configured machines keep what their site taught. Returns the setups
+    that have a reference now."""
     from ..data.setup import setup_of_meta
     from ..monitoring.teach_in import TeachError, teach, windows_of_samples
     from ..store.taught_references import TaughtReferenceStore
@@ -83,15 +84,19 @@ def _teach_demo(window) -> None:
 
     dataset, settings = window.state.dataset, window.state.settings
     if dataset is None or window.machine_specs():  # configured machines keep what their site taught
-        return
+        return set()
     unworn = {setup_of_meta(e.meta): e for e in dataset.experiments.values()
               if e.meta is not None and e.meta.tool_condition == "unworn"}
+    taught = set()
     with TaughtReferenceStore(settings.feature_store_url or None) as store:
         for machine, number in list(DEMO_MACHINES.items())[:-1]:
             experiment = dataset.experiments.get(number)
             setup = setup_of_meta(experiment.meta) if experiment and experiment.meta else None
             taught_on = unworn.get(setup)
-            if taught_on is None or store.active(machine, setup.text) is not None:
+            if taught_on is None:
+                continue
+            if store.active(machine, setup.text) is not None:
+                taught.add(setup)
                 continue
             try:
                 reference = teach(windows_of_samples(taught_on.samples), machine, setup, runs=[taught_on.path.name])
@@ -99,6 +104,8 @@ def _teach_demo(window) -> None:
                 print(f"cncwear gui --screenshot: {machine} not taught: {error}", file=sys.stderr)
                 continue
             store.save(machine, reference.setup.text, reference.to_json(), "screenshot", "screenshot mode demo")
+            taught.add(setup)
+    return taught
 
 
 def _grab(window, path: Path) -> None:
@@ -166,12 +173,24 @@ def _show_alarms(window, deadline: float) -> bool:
                                          for v in operator.views), deadline)
 
 
-def _worn_sample(scores) -> tuple[int, int]:
-    """The most confidently worn sample of a worn experiment: what a quality engineer would check."""
+def _worn_sample(scores, dataset, taught: set) -> tuple[int, int]:
+    """The most confidently worn cutting sample of a worn experiment, of a taught setup where one
+    is (so the taught monitor judges it too): what a quality engineer would check."""
+    import numpy as np
+
+    from ..data.schema import CUTTING_PHASES, PHASE_CODES
+    from ..data.setup import setup_of_meta
+
+    def setup_taught(score) -> bool:
+        experiment = dataset.experiments.get(score.experiment) if dataset is not None else None
+        return bool(experiment and experiment.meta and setup_of_meta(experiment.meta) in taught)
+
     experiments = [s for s in scores.experiments.values() if s.true_worn == 1] or list(scores.experiments.values())
+    experiments = [s for s in experiments if setup_taught(s)] or experiments
     chosen = max(experiments, key=lambda s: s.mean_probability)
-    row = max(range(len(chosen.probability)), key=lambda i: chosen.probability[i])
-    return chosen.experiment, row
+    cutting = np.isin(chosen.phase, [PHASE_CODES[p] for p in CUTTING_PHASES])
+    probability = np.where(cutting, chosen.probability, -1.0) if cutting.any() else chosen.probability
+    return chosen.experiment, int(np.argmax(probability))
 
 
 def _wait_for(window, condition, deadline: float) -> bool:

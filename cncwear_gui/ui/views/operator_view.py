@@ -93,6 +93,7 @@ class MachineTile(QFrame):
         self.setup.setMinimumWidth(1)
         self.taught = QLabel("")
         self.taught.setObjectName("taughtText")
+        self.taught.setWordWrap(True)  # "414 % of taught — OVER THE LIMIT (now 128 %)" wraps, never cut
         self.taught.setMinimumWidth(1)
         self.taught_detail = QLabel("")
         self.taught_detail.setObjectName("taughtDetail")
@@ -209,6 +210,8 @@ class MachineTile(QFrame):
         symbol, text, colour = TAUGHT_LOOK.get(taught.state, TAUGHT_LOOK["not_taught"])
         latest = "—" if taught.load_pct is None or np.isnan(taught.load_pct) else f"{taught.load_pct:.0f} %"
         line = f"{symbol} Taught: {text.format(load=latest)}"
+        if latest == "—" and taught.state == "ok":  # taught, no cutting window judged yet in this run
+            line = f"{symbol} Taught: waiting for cutting"
         if taught.state in ("warning", "alarm") and taught.judgement is not None:
             # the window that carries the state, as the sentence below names it; the latest beside it
             line = f"{symbol} Taught: {text.format(load=f'{taught.judgement.load_pct:.0f} %')} (now {latest})"
@@ -341,6 +344,10 @@ class OperatorView(QWidget):
         columns = 2 if len(names) <= 4 else min(4, -(-len(names) // 2))
         for index, tile in enumerate(self.tiles.values()):
             self.grid.addWidget(tile, index // columns, index % columns)
+        for column in range(self.grid.columnCount()):  # equal tiles: an alarm's big text does not widen its own
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
+        for row in range(self.grid.rowCount()):
+            self.grid.setRowStretch(row, 1)
         self.views = []
         self._last_shown = {}
 
