@@ -112,6 +112,7 @@ class MachineTile(QFrame):
         self.alarm = QLabel("")
         self.alarm.setObjectName("alarmText")
         self.alarm.setMinimumWidth(1)
+        self.alarm.setVisible(False)
         self.acknowledge = QPushButton("Acknowledge…")
         self.acknowledge.setVisible(False)
         self.acknowledge.clicked.connect(lambda: self.acknowledge_requested.emit(self.machine))
@@ -145,8 +146,8 @@ class MachineTile(QFrame):
         state_row = QHBoxLayout()
         state_row.addWidget(self.symbol)
         state_row.addWidget(self.status, 1)
-        alarm_row = QHBoxLayout()
-        alarm_row.addWidget(self.alarm, 1)
+        alarm_row = QHBoxLayout()  # the alarm's state has its own line: beside three buttons it was squeezed away
+        alarm_row.addStretch(1)
         alarm_row.addWidget(self.acknowledge)
         alarm_row.addWidget(self.tool_changed)
         alarm_row.addWidget(self.teach)
@@ -160,6 +161,7 @@ class MachineTile(QFrame):
         layout.addWidget(self.taught)
         layout.addWidget(self.taught_detail)
         layout.addWidget(self.verdict)
+        layout.addWidget(self.alarm)
         layout.addLayout(alarm_row)
         layout.addWidget(self.trend, 1)
 
@@ -189,8 +191,10 @@ class MachineTile(QFrame):
                 text = "NO DATA — " + _SOURCE_TEXT.get(view.health.state.value, view.health.state.value)
             self.symbol.setText(symbol)
             self.status.setText(text)
-            self.setStyleSheet(f"#machineTile {{ background: {background}; }} QLabel {{ color: {foreground}; }}")
+            self.setStyleSheet(f"#machineTile {{ background: {background}; }} QLabel {{ color: {foreground}; }} "
+                               "#alarmText { font-weight: bold; }")
             self.alarm.setText(_ALARM_TEXT.get(alarm_state, alarm_state))
+            self.alarm.setVisible(bool(self.alarm.text()))
             self.acknowledge.setVisible(bool(view.alarm.get("needs_action")))
             self._shown_look = look
         smoothed = view.smoothed
