@@ -60,6 +60,10 @@ def render_screenshots(app, window, target: Path) -> int:
             if not _grab_monitoring(app, window, target, deadline):
                 return 1
             continue
+        if window.tabs.widget(index) is window.alarms_view:  # showing it reads the audit trail: wait for that
+            reads = window.alarms_view.audit_reads
+            if not _wait_for(window, lambda: window.alarms_view.audit_reads > reads, deadline):
+                return 1
         if window.tabs.widget(index) is training:
             if not _wait_for(window, lambda: training.leakage_shown, deadline):
                 return 1

@@ -139,6 +139,7 @@ class AlarmsView(QWidget):
         self.audit_runner.succeeded.connect(self._show_audit)
         self.runners = (self.audit_runner,)
         self.audit_entries: list = []
+        self.audit_reads = 0  # audit-trail reads shown so far
 
         self.filter = QComboBox()
         self.filter.addItems(list(FILTERS))
@@ -328,6 +329,7 @@ class AlarmsView(QWidget):
 
     def _show_audit(self, entries: list) -> None:
         self.audit_entries = entries
+        self.audit_reads += 1
         self.audit.setRowCount(len(entries))
         for index, entry in enumerate(entries):
             change = "" if entry.old_value is None and entry.new_value is None else f"{entry.old_value or '—'} → {entry.new_value or '—'}"

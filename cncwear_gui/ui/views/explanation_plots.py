@@ -126,13 +126,14 @@ class LimePanel(QWidget):
         super().__init__(parent)
         self.header = QLabel("LIME: waiting for a sample")
         self.header.setWordWrap(True)
-        self.bars = HorizontalBars("weight (orange → WORN, blue → UNWORN)", label_width=240)
+        self.bars = HorizontalBars("weight (orange → WORN, blue → UNWORN)", label_width=200)
         self.values = _value_table(["feature", "value"])
         self.values.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)  # values whole; names elide
-        self.values.setFixedWidth(260)
+        self.values.setMinimumWidth(180)  # the bars get the width first: a fixed 260 px table left them ~120 px
+        self.values.setMaximumWidth(260)
         body = QHBoxLayout()
-        body.addWidget(self.bars, 1)
-        body.addWidget(self.values)
+        body.addWidget(self.bars, 3)
+        body.addWidget(self.values, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addLayout(body, 1)
