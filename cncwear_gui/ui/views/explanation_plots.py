@@ -64,7 +64,9 @@ class HorizontalBars(pg.PlotWidget):
         self.getAxis("left").setStyle(tickFont=self.label_font)
         self._items: list = []
 
-    def show_bars(self, labels: list[str], starts, widths, texts: list[str] | None = None, title: str = "") -> None:
+    def show_bars(self, labels: list[str], starts, widths, texts: list[str] | None = None) -> None:
+        """No plot title: pyqtgraph widens the plot to a title's full text, past the widget's edge
+        (the bars' right side was cut); the panels say it in their word-wrapped header instead."""
         for item in self._items:
             self.removeItem(item)
         self._items = []
@@ -85,7 +87,6 @@ class HorizontalBars(pg.PlotWidget):
         metrics = QFontMetrics(self.label_font)
         fitted = [metrics.elidedText(label, Qt.ElideMiddle, self.max_label_width - 16) for label in labels]
         self.getAxis("left").setTicks([list(zip(y, fitted))])
-        self.setTitle(title, size="10pt")
         low = min(0.0, float(np.min(starts)), float(np.min(starts + widths))) if count else 0.0
         high = max(0.0, float(np.max(starts)), float(np.max(starts + widths))) if count else 1.0
         pad = (high - low) * 0.45 or 0.1  # room for the value printed beyond each bar's end
@@ -143,11 +144,11 @@ class LimePanel(QWidget):
         fit = f"local fit R² = {result.local_fit_score:.2f}"
         if result.local_fit_score < LOW_LOCAL_FIT:
             fit += " ⚠ low: the linear fit explains this sample poorly; trust SHAP and the anchor more"
-        self.header.setText(f"<b>LIME</b> — predicted <b>{result.predicted.upper()}</b> · {probabilities} · {fit}")
         conditions = [c for c, _ in result.conditions]
         weights = [w for _, w in result.conditions]
-        self.bars.show_bars(conditions, np.zeros(len(weights)), weights, [f"{w:+.3f}" for w in weights],
-                            title=f"top {len(weights)} conditions (fixed seed: repeatable)")
+        self.header.setText(f"<b>LIME</b> — predicted <b>{result.predicted.upper()}</b> · {probabilities} · {fit}"
+                            f"<br>top {len(weights)} conditions (fixed seed: repeatable)")
+        self.bars.show_bars(conditions, np.zeros(len(weights)), weights, [f"{w:+.3f}" for w in weights])
         _fill(self.values, [(name, value) for name, value in result.feature_values])
 
 
@@ -165,15 +166,14 @@ class WaterfallPanel(QWidget):
 
     def show_result(self, result) -> None:
         labels, starts, widths = result.waterfall(MAX_WATERFALL_BARS)
-        self.bars.show_bars(labels, starts, widths, [f"{w:+.3f}" for w in widths],
-                            title="from the average prediction to this sample's")
+        self.bars.show_bars(labels, starts, widths, [f"{w:+.3f}" for w in widths])
         self.bars.add_marker(result.base_value, f"base {result.base_value:.3f}", position=0.04)
         self.bars.add_marker(result.model_output, f"output {result.model_output:.3f}", position=0.97)
         total = result.base_value + sum(c.shap for c in result.contributions)
         self.header.setText(
             f"<b>SHAP</b> ({result.explainer_kind}) — base {result.base_value:.3f} + contributions "
             f"{total - result.base_value:+.3f} = <b>{total:.3f}</b>; the model says {result.model_output:.3f} "
-            f"(additivity error {result.additivity_error:.1e})")
+            f"(additivity error {result.additivity_error:.1e})<br>from the average prediction to this sample's")
 
 
 class AnchorCard(QFrame):
@@ -300,7 +300,7 @@ class ShapSummaryPanel(QWidget):
         order = list(np.argsort(result.mean_abs)[::-1][:MAX_SUMMARY_FEATURES])
         names = [result.features[i] for i in order]
         self.bars.show_bars(names, np.zeros(len(order)), [result.mean_abs[i] for i in order],
-                            [f"{result.mean_abs[i]:.3f}" for i in order], title="which features move P(worn) most")
+                            [f"{result.mean_abs[i]:.3f}" for i in order])
         xs, ys, brushes = [], [], []
         rng = np.random.default_rng(0)
         for rank, index in enumerate(order):
@@ -314,5 +314,5 @@ class ShapSummaryPanel(QWidget):
         if xs:
             self.points.setData(np.concatenate(xs), np.concatenate(ys), brush=brushes)
         self.swarm.getAxis("left").setTicks([[(len(order) - 1 - r, n) for r, n in enumerate(names)]])
-        self.swarm.setTitle("each dot a sample; red = high feature value, blue = low", size="10pt")
-        self.header.setText(f"<b>Global SHAP</b> over {result.n_rows} samples of the loaded data")
+        self.header.setText(f"<b>Global SHAP</b> over {result.n_rows} samples of the loaded data: which features "
+                            "move P(worn) most (left), each dot a sample's SHAP value, red for a high feature value, blue for a low one (right)")

@@ -317,7 +317,7 @@ class RocPlot(pg.PlotWidget):
             self.curve.setData([], [])
             self.point.setData([], [])
             self.point_label.setText("")
-            self.setTitle("ROC: not available (one class only)" if statistics is not None else "ROC: not available", size="9pt")
+            self.setTitle("ROC: n/a (one class)" if statistics is not None else "ROC: not available", size="9pt")
             return
         self.curve.setData(statistics.fpr, statistics.tpr)
         fpr = statistics.fp / max(1, statistics.fp + statistics.tn)
@@ -345,7 +345,7 @@ class PrecisionRecallPlot(pg.PlotWidget):
         self.threshold = pg.InfiniteLine(pos=0.5, angle=90, pen=pg.mkPen(THRESHOLD_LINE, width=2, style=Qt.DashLine),
                                          label="worn threshold 0.50", labelOpts={"position": 0.12, "color": THRESHOLD_TEXT})
         self.addItem(self.threshold)
-        self.setTitle("Precision and recall: not available", size="9pt")
+        self.setTitle("precision, recall: n/a", size="9pt")
 
     def show_curves(self, statistics, threshold: float) -> None:
         self.threshold.setValue(threshold)
@@ -353,14 +353,15 @@ class PrecisionRecallPlot(pg.PlotWidget):
         if statistics is None or statistics.pr_thresholds is None:
             self.precision.setData([], [])
             self.recall.setData([], [])
-            self.setTitle("Precision and recall: not available", size="9pt")
+            self.setTitle("precision, recall: n/a", size="9pt")
             return
         thresholds = np.asarray(statistics.pr_thresholds, dtype=np.float64)
         self.precision.setData(thresholds, statistics.precision)
         self.recall.setData(thresholds, statistics.recall)
         at = np.searchsorted(thresholds, threshold, side="left")
         at = min(int(at), thresholds.size - 1)
-        self.setTitle(f"At {threshold:.2f}: precision {statistics.precision[at]:.3f} · recall {statistics.recall[at]:.3f}",
+        # short: pyqtgraph widens a plot to its title's text, past a narrow column's edge
+        self.setTitle(f"prec. {statistics.precision[at]:.3f} · rec. {statistics.recall[at]:.3f} @ {threshold:.2f}",
                       size="9pt")
 
 
