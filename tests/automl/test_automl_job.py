@@ -18,9 +18,23 @@ from helpers import needs_automl_runtime as needs_runtime
 
 
 @pytest.fixture(scope="module")
-def trained(small_table, tmp_path_factory):
-    """One real 30 s auto-sklearn run in the tree-ensembles search space, shared by the job and sidecar tests."""
-    X, y, groups, names = small_table
+def four_runs(bundled_dataset):
+    """2,000 random rows of four bundled runs (two unworn, two worn; seed feature set): the LOEO
+    contract (one refit per experiment) costs four refits, not eighteen."""
+    from cncwear_gui.features.sets import get_feature_set, training_matrix
+
+    feature_set = get_feature_set("seed_slides")
+    X, y, groups = training_matrix(bundled_dataset.samples(), feature_set)
+    rows = np.flatnonzero(np.isin(groups, (1, 2, 6, 7)))  # pairs 1/6 and 2/7 of the paired protocol
+    rows = np.sort(np.random.default_rng(0).choice(rows, 2_000, replace=False))
+    return X[rows], y[rows], groups[rows], list(feature_set.columns)
+
+
+@pytest.fixture(scope="module")
+def trained(four_runs, tmp_path_factory):
+    """One real 30 s auto-sklearn run in the tree-ensembles search space, with its LOEO refits,
+    shared by the job and sidecar tests."""
+    X, y, groups, names = four_runs
     home = tmp_path_factory.mktemp("automl-home")
     previous = os.environ["CNCWEAR_HOME"]
     os.environ["CNCWEAR_HOME"] = str(home)
@@ -37,8 +51,8 @@ def trained(small_table, tmp_path_factory):
 @pytest.mark.automl
 @needs_runtime
 @pytest.mark.slow
-def test_a_real_run_streams_events_and_leaves_a_working_model(small_table, trained):
-    X, y, groups, names = small_table
+def test_a_real_run_streams_events_and_leaves_a_working_model(four_runs, trained):
+    X, y, groups, names = four_runs
     result, seen, home = trained
     kinds = [e.kind for e in seen]
     assert kinds[0] == "started" and kinds[-1] == "done"
