@@ -4,8 +4,9 @@ The window, its trigger watcher (``cncwear pipeline watch``), ``cncwear serve`` 
 open the same databases. On a fresh install two of them can find a table missing at the same
 moment; both then send CREATE TABLE and one fails with "table ... already exists" (or inserts a
 duplicate first row; MLflow's migrations fail and can leave its database half-migrated).
-``creating_tables`` serialises that step per SQLite file with a lock file beside it. A server
-database (PostgreSQL, an MLflow server) is set up once by whoever runs it, so it takes no lock.
+``creating_tables`` serialises that step: per SQLite file with a lock file beside it, per
+PostgreSQL database with a session advisory lock (several PCs may start at once on a new central
+database). An MLflow server sets up its own database, so an http(s) tracking URI takes no lock.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
 from ..paths import user_data_dir
@@ -31,7 +32,7 @@ def default_store_url() -> str:
     return f"sqlite:///{user_data_dir() / 'features.db'}"
 
 
-def open_engine(url: str) -> Engine:
+def open_engine(url) -> Engine:
     """An engine for ``url``; SQLite connections get WAL mode and a busy timeout."""
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
@@ -47,10 +48,21 @@ def sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+#: The advisory lock key of "creating cncwear's tables" (any fixed bigint; PostgreSQL scopes it per database).
+CREATING_TABLES_LOCK = 0x636E_6377_6561_72  # "cncwear"
+
+
 @contextmanager
-def creating_tables(url: str) -> Iterator[None]:
-    """Hold while checking for and creating the tables (and first rows) of the database at ``url``."""
+def creating_tables(url: str, engine: Engine | None = None) -> Iterator[None]:
+    """Hold while checking for and creating the tables (and first rows) of the database at ``url``
+    (``engine``: an open engine on it, used for PostgreSQL's lock)."""
     parsed = make_url(url) if "://" in url and not url.startswith(("http://", "https://")) else None
+    if parsed is not None and parsed.get_backend_name() == "postgresql":
+        own = engine is None  # e.g. MLflow's postgresql:// URI: take the lock through the pinned driver
+        engine = open_engine(parsed.set(drivername="postgresql+psycopg")) if own else engine
+        with _postgresql_lock(engine, own):
+            yield
+        return
     database = parsed.database if parsed is not None and parsed.get_backend_name() == "sqlite" else None
     if not database or database == ":memory:" or not Path(database).parent.is_dir():
         yield  # nothing to share, or a folder that is not there: SQLite says so, the lock must not create it
@@ -61,11 +73,30 @@ def creating_tables(url: str) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def _postgresql_lock(engine: Engine, own: bool) -> Iterator[None]:
+    """A session advisory lock on one connection, held while other connections create the tables:
+    a second process waits here, then finds them there (CREATE TABLE, CREATE FUNCTION and
+    CREATE TRIGGER run at once fail with duplicate or "tuple concurrently updated" errors)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": CREATING_TABLES_LOCK})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": CREATING_TABLES_LOCK})
+                conn.commit()
+    finally:
+        if own:
+            engine.dispose()
+
+
 def open_store(url: str | None, metadata: MetaData, after_create: Callable[[Engine], None] | None = None) -> Engine:
     """An engine with ``metadata``'s tables created if missing (the feature store's database by default)."""
     url = url or default_store_url()
     engine = open_engine(url)
-    with creating_tables(url):
+    with creating_tables(url, engine):
         metadata.create_all(engine)
         if after_create is not None:
             after_create(engine)
@@ -77,8 +108,11 @@ def utcnow() -> datetime:
 
 
 def aware_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were written as UTC."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+    """A stored time as an aware UTC datetime: SQLite hands back naive datetimes (written as UTC),
+    PostgreSQL aware ones in the session's time zone."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def to_utc(value: Any) -> datetime | None:

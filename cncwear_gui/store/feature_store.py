@@ -192,7 +192,7 @@ class FeatureStore:
         self.url = url or default_store_url()
         self.engine: Engine = open_engine(self.url)
         self._audit: AuditTrail | None = None
-        with creating_tables(self.url):
+        with creating_tables(self.url, self.engine):
             metadata.create_all(self.engine)
             with self.engine.begin() as conn:
                 if conn.execute(select(store_info.c.value).where(store_info.c.key == "schema_version")).first() is None:
