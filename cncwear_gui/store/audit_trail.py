@@ -122,7 +122,7 @@ class AuditTrail:
 
     def __init__(self, url: str | None = None):
         self.engine: Engine = make_engine(url)
-        self.url = str(self.engine.url)
+        self.url = self.engine.url.render_as_string(hide_password=False)  # str() masks a password
         self.host = socket.gethostname()
 
     def close(self) -> None:

@@ -57,7 +57,7 @@ class AuditedStore:
     def __init__(self, url: str | None = None, retry_for_s: float = RETRY_BUDGET_S):
         self.audit = AuditTrail(url)  # creates the audit table (and its append-only triggers) first
         self.engine = open_store(url, self.metadata)
-        self.url = str(self.engine.url)
+        self.url = self.engine.url.render_as_string(hide_password=False)  # str() masks a password
         self.retry_for_s = retry_for_s
 
     def close(self) -> None:
