@@ -55,6 +55,7 @@ from .database import aware_utc, creating_tables, default_store_url, open_engine
 from .locked_retry import retry_when_locked
 
 SCHEMA_VERSION = 1
+FLOOR_RUN_ONCE = "uq_floor_runs_machine_sha256"
 metadata = MetaData()
 
 store_info = Table("store_info", metadata, Column("key", String(64), primary_key=True), Column("value", String(256)))
@@ -130,7 +131,7 @@ floor_runs = Table(
     Column("host", String(255), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("sha256", String(64), nullable=False),  # of the stored samples: the same run is stored once
-    UniqueConstraint("machine", "sha256"),
+    UniqueConstraint("machine", "sha256", name=FLOOR_RUN_ONCE),  # two PCs storing the same run: the loser retries
     sqlite_autoincrement=True,  # an id is never handed out twice
 )
 
@@ -379,7 +380,7 @@ class FeatureStore:
                                 user=user, comment=f"{reason}; {setup}; model v{model_version}; {len(frame)} samples")
                 return run_id
 
-        return retry_when_locked(write, f"storing the floor-labelled run of {machine}")
+        return retry_when_locked(write, f"storing the floor-labelled run of {machine}", races=(FLOOR_RUN_ONCE,))
 
     def floor_runs(self, machine: str | None = None) -> list[FloorRun]:
         """The floor-labelled runs, oldest first (of one machine when given)."""

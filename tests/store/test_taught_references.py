@@ -159,3 +159,32 @@ def test_a_lock_held_past_the_retry_budget_raises_and_writes_nothing(db, taught)
         assert store.history() == [] and audit(store) == []
     finally:
         store.close()
+
+
+def test_teach_ins_on_several_pcs_at_once_get_one_version_each(store_url, taught):
+    """Four PCs teach the same setup at the same moment: on PostgreSQL the loser of a version race
+    sees a unique violation and runs its transaction again; every teach-in gets its own version."""
+    import threading
+
+    pcs = [TaughtReferenceStore(store_url) for _ in range(4)]
+    versions, errors = [], []
+
+    def teach_five(pc, name):
+        for _ in range(5):
+            try:
+                versions.append(pc.save("mill-1", SETUP, taught.to_json(), name))
+            except Exception as error:  # reported by the assertion below
+                errors.append(error)
+
+    threads = [threading.Thread(target=teach_five, args=(pc, f"pc{i}")) for i, pc in enumerate(pcs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    try:
+        assert errors == [] and sorted(versions) == list(range(1, 21))
+        assert [r.version for r in pcs[0].history("mill-1", SETUP)] == list(range(1, 21))
+        assert sorted(a[3] for a in audit(pcs[0])) == sorted(f"v{v}" for v in range(1, 21))  # audited once each
+    finally:
+        for pc in pcs:
+            pc.close()

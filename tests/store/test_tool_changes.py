@@ -82,3 +82,16 @@ def test_a_record_waits_out_a_locked_database(sqlite_log, db, caplog):
     assert [c.id for c in log.since()] == [change.id]
     with AuditTrail(log.url) as trail:
         assert [e.action for e in trail.entries(action_prefix="tool.")] == ["tool.changed"]
+
+
+def test_a_server_store_url_keeps_its_password(postgres_url):
+    """The store hands its URL on (the audit trail opens it again): the password must survive."""
+    url = postgres_url.replace("cncwear@", "cncwear:s3cret@")  # trust authentication ignores it, but it must be sent
+    log = ToolChangeLog(url)
+    try:
+        assert log.url == url and log.audit.url == url
+        log.record("mill-1", "worn", "anna")
+        with AuditTrail(log.url) as trail:
+            assert [e.action for e in trail.entries()] == ["tool.changed"]
+    finally:
+        log.close()
