@@ -20,10 +20,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import MetaData, column, create_engine, event, inspect, table, text
+from sqlalchemy.engine import Connection, Engine, make_url
 
+from .. import __version__
 from ..paths import user_data_dir
+
+#: The layout of cncwear's own tables this code reads and writes; a store says which layout it
+#: has in ``store_info`` (key ``schema_version``, and ``app_version``: the cncwear that created it;
+#: whatever upgrades the schema later must update both).
+STORE_SCHEMA_VERSION = 1
+_store_info = table("store_info", column("key"), column("value"))
+
+
+class StoreTooNew(RuntimeError):
+    """The store was written by a newer cncwear (a higher schema version): refused, nothing written."""
 
 
 
@@ -92,11 +103,47 @@ def _postgresql_lock(engine: Engine, own: bool) -> Iterator[None]:
             engine.dispose()
 
 
+def redacted(url: str) -> str:
+    """A database URL with its password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def refuse_newer_store(conn: Connection, url: str) -> None:
+    """Raise :class:`StoreTooNew` when ``store_info`` says a newer cncwear's schema is in the
+    database: this code would misread it, and creating its own tables there could spoil it."""
+    if not inspect(conn).has_table("store_info"):
+        return  # a new database, or one only an audit trail or prediction log was ever written to
+    info = dict(conn.execute(_store_info.select().where(_store_info.c.key.in_(["schema_version", "app_version"])))
+                .tuples().all())
+    raw = info.get("schema_version")
+    try:
+        stored = int(raw) if raw is not None else STORE_SCHEMA_VERSION
+    except ValueError:
+        stored = None
+    if stored is not None and stored <= STORE_SCHEMA_VERSION:
+        return
+    writer = f"cncwear {info['app_version']}" if info.get("app_version") else "a newer cncwear"
+    raise StoreTooNew(
+        f"the store at {redacted(url)} has schema version {raw} (written by {writer}); this is cncwear "
+        f"{__version__}, which reads schema version {STORE_SCHEMA_VERSION} at most. Nothing was changed: "
+        f"install {writer} or newer, or point this cncwear at another store")
+
+
 def open_store(url: str | None, metadata: MetaData, after_create: Callable[[Engine], None] | None = None) -> Engine:
-    """An engine with ``metadata``'s tables created if missing (the feature store's database by default)."""
+    """An engine with ``metadata``'s tables created if missing (the feature store's database by default).
+    A store a newer cncwear wrote is refused (:class:`StoreTooNew`) before anything is created."""
     url = url or default_store_url()
     engine = open_engine(url)
     with creating_tables(url, engine):
+        try:
+            with engine.connect() as conn:
+                refuse_newer_store(conn, url)
+        except StoreTooNew:
+            engine.dispose()
+            raise
         metadata.create_all(engine)
         if after_create is not None:
             after_create(engine)

@@ -83,7 +83,7 @@ def test_new_feature_history_and_live_stores_opened_at_once_are_created_once(hom
 
     store = FeatureStore(store_url)
     with store.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(store_info)).scalar() == 1
+        assert conn.execute(select(func.count()).select_from(store_info)).scalar() == 2  # schema and app version, once
         assert conn.execute(select(func.count()).select_from(feature_sets)).scalar() == len(FEATURE_SETS)
         if conn.dialect.name == "postgresql":  # the append-only triggers, once each
             names = conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_trail'::regclass "
