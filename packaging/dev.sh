@@ -105,7 +105,7 @@ case "$command" in
     setup) setup ;;
     gui) setup; exec .venv/bin/cncwear gui "$@" ;;
     test)
-        setup xvfb xauth prometheus desktop-file-utils   # Xvfb for real-X UI tests; Prometheus for the scrape test; the desktop entry check
+        setup xvfb xauth prometheus desktop-file-utils postgresql   # Xvfb for real-X UI tests; Prometheus for the scrape test; the desktop entry check; PostgreSQL for the store tests on both engines
         export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
         exec .venv/bin/python -m pytest "$@"
         ;;

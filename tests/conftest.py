@@ -78,3 +78,31 @@ def small_table(bundled_dataset):
     X, y, groups = training_matrix(bundled_dataset.samples(), feature_set)
     rows = np.random.default_rng(0).choice(len(y), 3_000, replace=False)
     return X[rows], y[rows], groups[rows], list(feature_set.columns)
+
+
+# -- the stores on both engines -------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster for the session (tests/postgres_server.py); skipped without
+    PostgreSQL, a failure when CNCWEAR_REQUIRE_POSTGRES=1."""
+    from postgres_server import start_server
+
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty database on the session's cluster for one test."""
+    name = postgres_server.create_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """The store test runs once on a new SQLite file and once on a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'features.db'}"
+    return request.getfixturevalue("postgres_url")

@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cncwear {args.command}: cancelled", file=sys.stderr)
         return 130
     except Exception as error:  # reported, logged with traceback in verbose mode
+        from ..store.database import StoreTooNew
+
+        if isinstance(error, StoreTooNew):  # the store the user pointed at is not for this version
+            print(f"cncwear {args.command}: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         log.debug("failure", exc_info=True)
         print(f"cncwear {args.command}: failed: {error}", file=sys.stderr)
         return EXIT_FAILURE

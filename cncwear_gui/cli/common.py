@@ -127,12 +127,9 @@ def champion_with_reference(args):
 
 def redact(url: str) -> str:
     """Hide a password in a database URL before printing it."""
-    from sqlalchemy.engine import make_url
+    from ..store.database import redacted
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    return redacted(url)
 
 
 class TerminalProgress:

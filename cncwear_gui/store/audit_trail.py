@@ -55,9 +55,9 @@ _POSTGRESQL_APPEND_ONLY = [
     DDL("CREATE OR REPLACE FUNCTION audit_trail_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"BEGIN RAISE EXCEPTION '{_APPEND_ONLY}'; END $$"),
     DDL("CREATE TRIGGER audit_trail_no_change BEFORE UPDATE OR DELETE ON audit_trail "
-        "FOR EACH ROW EXECUTE PROCEDURE audit_trail_append_only()"),
+        "FOR EACH ROW EXECUTE FUNCTION audit_trail_append_only()"),
     DDL("CREATE TRIGGER audit_trail_no_truncate BEFORE TRUNCATE ON audit_trail "
-        "FOR EACH STATEMENT EXECUTE PROCEDURE audit_trail_append_only()"),
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_trail_append_only()"),
 ]
 for _ddl in _SQLITE_APPEND_ONLY:
     event.listen(audit_trail, "after_create", _ddl.execute_if(dialect="sqlite"))
@@ -122,7 +122,7 @@ class AuditTrail:
 
     def __init__(self, url: str | None = None):
         self.engine: Engine = make_engine(url)
-        self.url = str(self.engine.url)
+        self.url = self.engine.url.render_as_string(hide_password=False)  # str() masks a password
         self.host = socket.gethostname()
 
     def close(self) -> None:

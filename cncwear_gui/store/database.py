@@ -4,8 +4,9 @@ The window, its trigger watcher (``cncwear pipeline watch``), ``cncwear serve`` 
 open the same databases. On a fresh install two of them can find a table missing at the same
 moment; both then send CREATE TABLE and one fails with "table ... already exists" (or inserts a
 duplicate first row; MLflow's migrations fail and can leave its database half-migrated).
-``creating_tables`` serialises that step per SQLite file with a lock file beside it. A server
-database (PostgreSQL, an MLflow server) is set up once by whoever runs it, so it takes no lock.
+``creating_tables`` serialises that step: per SQLite file with a lock file beside it, per
+PostgreSQL database with a session advisory lock (several PCs may start at once on a new central
+database). An MLflow server sets up its own database, so an http(s) tracking URI takes no lock.
 """
 
 from __future__ import annotations
@@ -19,10 +20,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import MetaData, column, create_engine, event, inspect, table, text
+from sqlalchemy.engine import Connection, Engine, make_url
 
+from .. import __version__
 from ..paths import user_data_dir
+
+#: The layout of cncwear's own tables this code reads and writes; a store says which layout it
+#: has in ``store_info`` (key ``schema_version``, and ``app_version``: the cncwear that created it;
+#: whatever upgrades the schema later must update both).
+STORE_SCHEMA_VERSION = 1
+_store_info = table("store_info", column("key"), column("value"))
+
+
+class StoreTooNew(RuntimeError):
+    """The store was written by a newer cncwear (a higher schema version): refused, nothing written."""
 
 
 
@@ -31,7 +43,7 @@ def default_store_url() -> str:
     return f"sqlite:///{user_data_dir() / 'features.db'}"
 
 
-def open_engine(url: str) -> Engine:
+def open_engine(url) -> Engine:
     """An engine for ``url``; SQLite connections get WAL mode and a busy timeout."""
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
@@ -47,10 +59,21 @@ def sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+#: The advisory lock key of "creating cncwear's tables" (any fixed bigint; PostgreSQL scopes it per database).
+CREATING_TABLES_LOCK = 0x636E_6377_6561_72  # "cncwear"
+
+
 @contextmanager
-def creating_tables(url: str) -> Iterator[None]:
-    """Hold while checking for and creating the tables (and first rows) of the database at ``url``."""
+def creating_tables(url: str, engine: Engine | None = None) -> Iterator[None]:
+    """Hold while checking for and creating the tables (and first rows) of the database at ``url``
+    (``engine``: an open engine on it, used for PostgreSQL's lock)."""
     parsed = make_url(url) if "://" in url and not url.startswith(("http://", "https://")) else None
+    if parsed is not None and parsed.get_backend_name() == "postgresql":
+        own = engine is None  # e.g. MLflow's postgresql:// URI: take the lock through the pinned driver
+        engine = open_engine(parsed.set(drivername="postgresql+psycopg")) if own else engine
+        with _postgresql_lock(engine, own):
+            yield
+        return
     database = parsed.database if parsed is not None and parsed.get_backend_name() == "sqlite" else None
     if not database or database == ":memory:" or not Path(database).parent.is_dir():
         yield  # nothing to share, or a folder that is not there: SQLite says so, the lock must not create it
@@ -61,11 +84,66 @@ def creating_tables(url: str) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def _postgresql_lock(engine: Engine, own: bool) -> Iterator[None]:
+    """A session advisory lock on one connection, held while other connections create the tables:
+    a second process waits here, then finds them there (CREATE TABLE, CREATE FUNCTION and
+    CREATE TRIGGER run at once fail with duplicate or "tuple concurrently updated" errors)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": CREATING_TABLES_LOCK})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": CREATING_TABLES_LOCK})
+                conn.commit()
+    finally:
+        if own:
+            engine.dispose()
+
+
+def redacted(url: str) -> str:
+    """A database URL with its password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def refuse_newer_store(conn: Connection, url: str) -> None:
+    """Raise :class:`StoreTooNew` when ``store_info`` says a newer cncwear's schema is in the
+    database: this code would misread it, and creating its own tables there could spoil it."""
+    if not inspect(conn).has_table("store_info"):
+        return  # a new database, or one only an audit trail or prediction log was ever written to
+    info = dict(conn.execute(_store_info.select().where(_store_info.c.key.in_(["schema_version", "app_version"])))
+                .tuples().all())
+    raw = info.get("schema_version")
+    try:
+        stored = int(raw) if raw is not None else STORE_SCHEMA_VERSION
+    except ValueError:
+        stored = None
+    if stored is not None and stored <= STORE_SCHEMA_VERSION:
+        return
+    writer = f"cncwear {info['app_version']}" if info.get("app_version") else "a newer cncwear"
+    raise StoreTooNew(
+        f"the store at {redacted(url)} has schema version {raw} (written by {writer}); this is cncwear "
+        f"{__version__}, which reads schema version {STORE_SCHEMA_VERSION} at most. Nothing was changed: "
+        f"install {writer} or newer, or point this cncwear at another store")
+
+
 def open_store(url: str | None, metadata: MetaData, after_create: Callable[[Engine], None] | None = None) -> Engine:
-    """An engine with ``metadata``'s tables created if missing (the feature store's database by default)."""
+    """An engine with ``metadata``'s tables created if missing (the feature store's database by default).
+    A store a newer cncwear wrote is refused (:class:`StoreTooNew`) before anything is created."""
     url = url or default_store_url()
     engine = open_engine(url)
-    with creating_tables(url):
+    with creating_tables(url, engine):
+        try:
+            with engine.connect() as conn:
+                refuse_newer_store(conn, url)
+        except StoreTooNew:
+            engine.dispose()
+            raise
         metadata.create_all(engine)
         if after_create is not None:
             after_create(engine)
@@ -77,8 +155,11 @@ def utcnow() -> datetime:
 
 
 def aware_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were written as UTC."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+    """A stored time as an aware UTC datetime: SQLite hands back naive datetimes (written as UTC),
+    PostgreSQL aware ones in the session's time zone."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def to_utc(value: Any) -> datetime | None:

@@ -44,6 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from .. import __version__
 from ..data.dataset import Dataset, Experiment
 from ..data.metadata import ExperimentMeta
 from ..data.schema import DOCUMENTED_UNRELIABLE, PROCESS_COLUMN, SIGNAL_COLUMNS, TOOL_CONDITIONS
@@ -51,10 +52,12 @@ from ..data.setup import SetupKey
 from ..features.sets import FEATURE_SETS, FeatureSet
 from ..tasks import Task, ensure_task
 from .audit_trail import AuditTrail
-from .database import aware_utc, creating_tables, default_store_url, open_engine, os_user, utcnow
+from .database import (STORE_SCHEMA_VERSION, StoreTooNew, aware_utc, creating_tables, default_store_url, open_engine,
+                       os_user, refuse_newer_store, utcnow)
 from .locked_retry import retry_when_locked
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = STORE_SCHEMA_VERSION
+FLOOR_RUN_ONCE = "uq_floor_runs_machine_sha256"
 metadata = MetaData()
 
 store_info = Table("store_info", metadata, Column("key", String(64), primary_key=True), Column("value", String(256)))
@@ -130,7 +133,7 @@ floor_runs = Table(
     Column("host", String(255), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("sha256", String(64), nullable=False),  # of the stored samples: the same run is stored once
-    UniqueConstraint("machine", "sha256"),
+    UniqueConstraint("machine", "sha256", name=FLOOR_RUN_ONCE),  # two PCs storing the same run: the loser retries
     sqlite_autoincrement=True,  # an id is never handed out twice
 )
 
@@ -192,11 +195,18 @@ class FeatureStore:
         self.url = url or default_store_url()
         self.engine: Engine = open_engine(self.url)
         self._audit: AuditTrail | None = None
-        with creating_tables(self.url):
+        with creating_tables(self.url, self.engine):
+            try:
+                with self.engine.connect() as conn:
+                    refuse_newer_store(conn, self.url)
+            except StoreTooNew:
+                self.engine.dispose()
+                raise
             metadata.create_all(self.engine)
             with self.engine.begin() as conn:
                 if conn.execute(select(store_info.c.value).where(store_info.c.key == "schema_version")).first() is None:
-                    conn.execute(store_info.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+                    conn.execute(store_info.insert(), [{"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                                                       {"key": "app_version", "value": __version__}])
             for feature_set in FEATURE_SETS.values():
                 self.register_feature_set(feature_set)
 
@@ -379,7 +389,7 @@ class FeatureStore:
                                 user=user, comment=f"{reason}; {setup}; model v{model_version}; {len(frame)} samples")
                 return run_id
 
-        return retry_when_locked(write, f"storing the floor-labelled run of {machine}")
+        return retry_when_locked(write, f"storing the floor-labelled run of {machine}", races=(FLOOR_RUN_ONCE,))
 
     def floor_runs(self, machine: str | None = None) -> list[FloorRun]:
         """The floor-labelled runs, oldest first (of one machine when given)."""

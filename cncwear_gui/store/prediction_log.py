@@ -111,7 +111,7 @@ class PredictionLog:
         if flush_interval_s <= 0 or max_batch < 1 or max_pending < max_batch:
             raise ValueError("need flush_interval_s > 0, max_batch >= 1 and max_pending >= max_batch")
         self.engine: Engine = make_engine(url)
-        self.url = str(self.engine.url)
+        self.url = self.engine.url.render_as_string(hide_password=False)  # str() masks a password
         self.flush_interval_s = float(flush_interval_s)
         self.max_batch = int(max_batch)
         self.max_pending = int(max_pending)

@@ -27,6 +27,7 @@ from .database import aware_utc, utcnow
 from .locked_retry import AuditedStore, retry_when_locked
 
 log = logging.getLogger(__name__)
+VERSION_CONSTRAINT = "uq_taught_references_version"  # two PCs teaching at once: the loser retries
 metadata = MetaData()
 references = Table(
     "taught_references",
@@ -41,7 +42,7 @@ references = Table(
     Column("user", String(255), nullable=False),
     Column("comment", Text, nullable=False),
     Column("forgotten_at", DateTime(timezone=True)),
-    UniqueConstraint("machine", "setup", "version", name="uq_taught_references_version"),
+    UniqueConstraint("machine", "setup", "version", name=VERSION_CONSTRAINT),
 )
 limits_table = Table(
     "taught_limits",
@@ -140,7 +141,8 @@ class TaughtReferenceStore(AuditedStore):
                 self._audit_row(conn, "teach.learned", machine, setup, user, comment, new_value=f"v{version}")
                 return int(version)
 
-        return retry_when_locked(write, f"saving the taught reference of {_subject(machine, setup)}", self.retry_for_s)
+        return retry_when_locked(write, f"saving the taught reference of {_subject(machine, setup)}", self.retry_for_s,
+                                 races=(VERSION_CONSTRAINT,))
 
     def _newest(self, conn, machine: str, setup: str):
         return conn.execute(select(references).where(references.c.machine == machine, references.c.setup == setup)

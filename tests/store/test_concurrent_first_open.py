@@ -32,8 +32,12 @@ OPEN_OWN_STORES = """
 from cncwear_gui.store import audit_trail, prediction_log
 from cncwear_gui.store.feature_store import FeatureStore
 from cncwear_gui.store.pipeline_history import PipelineHistory
+from cncwear_gui.store.taught_references import TaughtReferenceStore
+from cncwear_gui.store.tool_changes import ToolChangeLog
 """ + WAIT_FOR_GO + """
-FeatureStore(), PipelineHistory(), audit_trail.make_engine(), prediction_log.make_engine()
+url = sys.argv[2]
+FeatureStore(url), PipelineHistory(url), audit_trail.make_engine(url), prediction_log.make_engine(url)
+TaughtReferenceStore(url), ToolChangeLog(url)
 print(0)
 """
 
@@ -64,22 +68,38 @@ def test_a_new_mlflow_store_opened_at_once_is_migrated_once_and_usable(home, tmp
     assert len(mlflow.search_runs([experiment.experiment_id])) == 1
 
 
-def test_new_feature_history_and_live_stores_opened_at_once_are_created_once(home, tmp_path):
-    _open_at_once(OPEN_OWN_STORES, home, tmp_path)
+def test_new_feature_history_and_live_stores_opened_at_once_are_created_once(home, tmp_path, store_url):
+    """Four processes on a new SQLite file, or on a new PostgreSQL database (several PCs on a new
+    central database)."""
+    _open_at_once(OPEN_OWN_STORES, home, tmp_path, extra_args=(store_url,))
 
-    from sqlalchemy import func, select
+    import sqlalchemy
+    from sqlalchemy import func, select, text
 
     from cncwear_gui.features.sets import FEATURE_SETS
+    from cncwear_gui.store.audit_trail import AuditTrail, audit_trail
     from cncwear_gui.store.feature_store import FeatureStore, feature_sets, store_info
     from cncwear_gui.store.pipeline_history import PipelineHistory
 
-    store = FeatureStore()
+    store = FeatureStore(store_url)
     with store.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(store_info)).scalar() == 1
+        assert conn.execute(select(func.count()).select_from(store_info)).scalar() == 2  # schema and app version, once
         assert conn.execute(select(func.count()).select_from(feature_sets)).scalar() == len(FEATURE_SETS)
-    history = PipelineHistory()
+        if conn.dialect.name == "postgresql":  # the append-only triggers, once each
+            names = conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_trail'::regclass "
+                                      "AND NOT tgisinternal ORDER BY tgname")).scalars().all()
+            assert names == ["audit_trail_no_change", "audit_trail_no_truncate"]
+    store.close()
+    history = PipelineHistory(store_url)
     history.record("manual", "after the race", "failed")
     assert [f.reason for f in history.firings()] == ["after the race"]
+    history.close()
+    with AuditTrail(store_url) as trail:
+        trail.record("settings.changed", "after the race")
+        with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
+            with trail.engine.begin() as conn:
+                conn.execute(audit_trail.delete())
+        assert [e.subject for e in trail.entries()] == ["after the race"]
 
 
 LOAD_MODEL = """

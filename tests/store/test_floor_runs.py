@@ -20,8 +20,8 @@ from cncwear_gui.store.feature_store import FLOOR_RUN_OFFSET, FeatureStore, Floo
 
 
 @pytest.fixture
-def url(tmp_path):
-    return f"sqlite:///{tmp_path / 'features.db'}"
+def url(store_url):
+    return store_url
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The live stores on real SQLite files: the append-only audit trail and the batched prediction log."""
+"""The live stores on both engines (a SQLite file, a PostgreSQL database): the append-only audit trail
+and the batched prediction log."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
 import sqlalchemy
 from helpers import ROOT
-from sqlalchemy import select, text
+from sqlalchemy import CheckConstraint, MetaData, select, text
 
 from cncwear_gui.live.wear_state import WearState
 from cncwear_gui.store.audit_trail import AuditTrail, audit_trail
@@ -26,13 +28,42 @@ from cncwear_gui.store.prediction_log import PredictionLog, prediction_log
 
 
 @pytest.fixture
-def db(tmp_path):
-    return tmp_path / "live.db"
+def url(store_url):
+    return store_url
 
 
-@pytest.fixture
-def url(db):
-    return f"sqlite:///{db}"
+def _sql(url: str, *statements: str) -> None:
+    """Statements from another connection (a hand edit, a site's DBA), committed."""
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def prediction_writes_blocked(url: str):
+    """Another connection holds what an insert into the prediction log needs, until the block ends:
+    SQLite's write lock (BEGIN IMMEDIATE), or on PostgreSQL a table lock that conflicts with INSERT."""
+    engine = sqlalchemy.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        blocker = sqlite3.connect(engine.url.database, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            blocker.execute("COMMIT")
+            blocker.close()
+            engine.dispose()
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("LOCK TABLE prediction_log IN EXCLUSIVE MODE"))
+            yield
+    finally:
+        engine.dispose()
 
 
 def _rows(start: int, stop: int, base: datetime) -> list[dict]:
@@ -94,7 +125,7 @@ def test_audit_entries_round_trip_with_utc_times_host_and_user(url):
     reopened.close()
 
 
-def test_audit_trail_refuses_update_and_delete_in_the_database(url, db):
+def test_audit_trail_refuses_update_and_delete_in_the_database(url):
     audit = AuditTrail(url)
     entry_id = audit.record("alarm.acknowledged", "alarm-9", machine="m1", comment="original")
     original = audit.entries()[0]
@@ -108,21 +139,29 @@ def test_audit_trail_refuses_update_and_delete_in_the_database(url, db):
     with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM audit_trail"))  # no truncate shortcut around the trigger
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(text("TRUNCATE audit_trail"))
+        dropped = ("DROP TRIGGER audit_trail_no_change ON audit_trail",
+                   "DROP TRIGGER audit_trail_no_truncate ON audit_trail")
+    else:
+        dropped = ("DROP TRIGGER audit_trail_no_update", "DROP TRIGGER audit_trail_no_delete")
     engine.dispose()
     assert audit.entries() == [original]
     audit.close()
 
     # The guard comes back when the audit trail opens a table that lost its triggers.
-    raw = sqlite3.connect(db)
-    raw.execute("DROP TRIGGER audit_trail_no_update")
-    raw.execute("DROP TRIGGER audit_trail_no_delete")
-    raw.commit()
-    raw.close()
+    _sql(url, *dropped)
+    _sql(url, "UPDATE audit_trail SET comment = 'forged while unguarded'")  # the triggers really were gone
     audit = AuditTrail(url)
     with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
         with audit.engine.begin() as conn:
             conn.execute(audit_trail.update().values(comment="forged"))
-    assert audit.entries() == [original]
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
+        with audit.engine.begin() as conn:
+            conn.execute(audit_trail.delete())
+    assert [e.comment for e in audit.entries()] == ["forged while unguarded"]
     audit.close()
 
 
@@ -181,30 +220,24 @@ def test_ten_thousand_rows_from_another_thread_are_stored_once_each(url):
     assert log.close()
 
 
-def test_append_returns_at_once_while_another_writer_holds_the_database(url, db):
+def test_append_returns_at_once_while_another_writer_holds_the_database(url):
     base = datetime(2024, 5, 1, tzinfo=timezone.utc)
     log = PredictionLog(url, flush_interval_s=0.05)
-    blocker = sqlite3.connect(db, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")  # the write lock, held for ~2 s
-    locked_at = time.monotonic()
-    try:
+    with prediction_writes_blocked(url):  # held for ~2 s
+        locked_at = time.monotonic()
         for start in range(0, 10_000, 1000):  # a blocking append would wait here for the lock held below
             log.append(_rows(start, start + 1000, base))
         assert not log.flush(timeout=0.3)  # the writer is waiting for the lock, the caller is not
         assert log.pending == 10_000 and log.written == 0
         time.sleep(max(0.0, 2.0 - (time.monotonic() - locked_at)))
-    finally:
-        blocker.execute("COMMIT")
-        blocker.close()
     assert log.flush(timeout=15)
     assert log.count() == 10_000 and _flags(url) == list(range(10_000))
     log.close()
 
 
-def test_a_failed_batch_is_kept_and_written_once_the_database_is_back(url, db):
+def test_a_failed_batch_is_kept_and_written_once_the_database_is_back(url):
     log = PredictionLog(url, flush_interval_s=0.05)
-    raw = sqlite3.connect(db, isolation_level=None)
-    raw.execute("ALTER TABLE prediction_log RENAME TO prediction_log_away")  # a real database error
+    _sql(url, "ALTER TABLE prediction_log RENAME TO prediction_log_away")  # a real database error
     try:
         log.append(_rows(0, 500, datetime(2024, 5, 1, tzinfo=timezone.utc)))
         assert not log.flush(timeout=0.5)
@@ -215,22 +248,19 @@ def test_a_failed_batch_is_kept_and_written_once_the_database_is_back(url, db):
         assert log.pending == 500 and log.written == 0
         assert "prediction_log" in (log.last_error or "")
     finally:
-        raw.execute("ALTER TABLE prediction_log_away RENAME TO prediction_log")
-        raw.close()
+        _sql(url, "ALTER TABLE prediction_log_away RENAME TO prediction_log")
     assert log.flush(timeout=10)
     assert _flags(url) == list(range(500)) and log.last_error is None
     log.close()
 
 
-def test_rows_the_database_refuses_do_not_stall_the_log(url, db):
+def test_rows_the_database_refuses_do_not_stall_the_log(url):
     # A site schema with a constraint the app does not know: only the refused row is dropped.
-    raw = sqlite3.connect(db)
-    raw.execute("CREATE TABLE prediction_log (id INTEGER PRIMARY KEY, logged_at DATETIME NOT NULL, "
-                "machine VARCHAR(255) NOT NULL, sample_time DATETIME, model_version VARCHAR(64), "
-                "probability FLOAT CHECK (probability <= 1), wear_state VARCHAR(16) NOT NULL, "
-                "quality_flags INTEGER NOT NULL)")
-    raw.commit()
-    raw.close()
+    site = MetaData()
+    prediction_log.to_metadata(site).append_constraint(CheckConstraint("probability <= 1", name="ck_probability_max"))
+    engine = sqlalchemy.create_engine(url)
+    site.create_all(engine)
+    engine.dispose()
     log = PredictionLog(url, flush_interval_s=0.05)
     log.append([{"machine": "m1", "probability": p, "quality_flags": i} for i, p in enumerate([0.1, 2.0, 0.3])])
     assert log.flush(10)
@@ -326,7 +356,8 @@ def test_kill_9_loses_nothing_that_was_reported_committed(url, tmp_path):
 
     audit, log = AuditTrail(url), PredictionLog(url)
     with audit.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        if conn.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         stored = set(conn.execute(select(audit_trail.c.id)).scalars())
     assert set(audit_ids) <= stored
     assert log.count() >= counts[-1] >= 50

@@ -1,4 +1,4 @@
-"""The feature store: round trip, idempotent re-import, versions, all-or-nothing imports."""
+"""The feature store on both engines: round trip, idempotent re-import, versions, all-or-nothing imports."""
 
 
 import pandas as pd
@@ -11,8 +11,8 @@ from cncwear_gui.tasks import Cancelled, Task
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = FeatureStore(f"sqlite:///{tmp_path / 'features.db'}")
+def store(store_url):
+    store = FeatureStore(store_url)
     yield store
     store.close()
 
@@ -86,11 +86,11 @@ def test_feature_sets_are_versioned(store):
     assert ("signals", 2) in {(fs["name"], fs["version"]) for fs in store.feature_sets()}
 
 
-def test_import_cli_json(tmp_path, bundled_dir):
+def test_import_cli_json(store_url, bundled_dir):
     from helpers import run_cli
     import json
 
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = store_url
     done = run_cli("import", "--json", "--store", url, str(bundled_dir / "experiment_03.csv"))
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)

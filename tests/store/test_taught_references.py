@@ -5,6 +5,7 @@ import logging
 import sqlite3
 
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlite_lock import short_busy_timeout, write_lock_held
 
@@ -31,7 +32,15 @@ def db(tmp_path):
 
 
 @pytest.fixture
-def store(db):
+def store(store_url):
+    store = TaughtReferenceStore(store_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def sqlite_store(db):
+    """The locking tests: SQLite's write lock held by another connection."""
     store = TaughtReferenceStore(f"sqlite:///{db}")
     yield store
     store.close()
@@ -101,10 +110,12 @@ def test_limits_and_relearning_never_touch_the_alarm_history(store, taught):
     assert [a[0] for a in audit(store, "alarm.")] == ["alarm.acknowledged"]
 
 
-def test_a_corrupt_row_is_a_problem_not_a_crash(store, db, taught):
+def test_a_corrupt_row_is_a_problem_not_a_crash(store, taught):
     store.save("mill-1", SETUP, taught.to_json(), "anna")
-    with sqlite3.connect(db) as raw:  # a disk or a hand edit spoiled the text
-        raw.execute("UPDATE taught_references SET reference = substr(reference, 1, 40)")
+    raw = create_engine(store.url)
+    with raw.begin() as conn:  # a disk or a hand edit spoiled the text
+        conn.execute(text("UPDATE taught_references SET reference = substr(reference, 1, 40)"))
+    raw.dispose()
     active = store.active("mill-1", SETUP)
     assert active.data is None and active.version == 1
     assert active.problem.startswith("reference v1 does not parse")
@@ -121,8 +132,9 @@ def test_bad_arguments_write_nothing(store):
     assert store.history() == [] and audit(store) == []
 
 
-def test_a_write_waits_out_a_locked_database(store, db, taught, caplog):
+def test_a_write_waits_out_a_locked_database(sqlite_store, db, taught, caplog):
     """A real write lock from another connection, longer than SQLite's busy wait: the store retries."""
+    store = sqlite_store
     short_busy_timeout(store.engine, store.audit.engine)
     with caplog.at_level(logging.WARNING, logger="cncwear_gui.store.locked_retry"):
         with write_lock_held(db, seconds=1.0):
@@ -147,3 +159,32 @@ def test_a_lock_held_past_the_retry_budget_raises_and_writes_nothing(db, taught)
         assert store.history() == [] and audit(store) == []
     finally:
         store.close()
+
+
+def test_teach_ins_on_several_pcs_at_once_get_one_version_each(store_url, taught):
+    """Four PCs teach the same setup at the same moment: on PostgreSQL the loser of a version race
+    sees a unique violation and runs its transaction again; every teach-in gets its own version."""
+    import threading
+
+    pcs = [TaughtReferenceStore(store_url) for _ in range(4)]
+    versions, errors = [], []
+
+    def teach_five(pc, name):
+        for _ in range(5):
+            try:
+                versions.append(pc.save("mill-1", SETUP, taught.to_json(), name))
+            except Exception as error:  # reported by the assertion below
+                errors.append(error)
+
+    threads = [threading.Thread(target=teach_five, args=(pc, f"pc{i}")) for i, pc in enumerate(pcs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    try:
+        assert errors == [] and sorted(versions) == list(range(1, 21))
+        assert [r.version for r in pcs[0].history("mill-1", SETUP)] == list(range(1, 21))
+        assert sorted(a[3] for a in audit(pcs[0])) == sorted(f"v{v}" for v in range(1, 21))  # audited once each
+    finally:
+        for pc in pcs:
+            pc.close()

@@ -15,7 +15,14 @@ def db(tmp_path):
 
 
 @pytest.fixture
-def log(db):
+def log(store_url):
+    log = ToolChangeLog(store_url)
+    yield log
+    log.close()
+
+
+@pytest.fixture
+def sqlite_log(db):
     log = ToolChangeLog(f"sqlite:///{db}")
     yield log
     log.close()
@@ -64,7 +71,9 @@ def test_bad_records_write_nothing(log, kwargs, message):
     assert log.since() == []
 
 
-def test_a_record_waits_out_a_locked_database(log, db, caplog):
+def test_a_record_waits_out_a_locked_database(sqlite_log, db, caplog):
+    """SQLite's write lock held elsewhere (PostgreSQL writers wait for each other's row locks)."""
+    log = sqlite_log
     short_busy_timeout(log.engine, log.audit.engine)
     with caplog.at_level(logging.WARNING, logger="cncwear_gui.store.locked_retry"):
         with write_lock_held(db, seconds=1.0):
@@ -73,3 +82,16 @@ def test_a_record_waits_out_a_locked_database(log, db, caplog):
     assert [c.id for c in log.since()] == [change.id]
     with AuditTrail(log.url) as trail:
         assert [e.action for e in trail.entries(action_prefix="tool.")] == ["tool.changed"]
+
+
+def test_a_server_store_url_keeps_its_password(postgres_url):
+    """The store hands its URL on (the audit trail opens it again): the password must survive."""
+    url = postgres_url.replace("cncwear@", "cncwear:s3cret@")  # trust authentication ignores it, but it must be sent
+    log = ToolChangeLog(url)
+    try:
+        assert log.url == url and log.audit.url == url
+        log.record("mill-1", "worn", "anna")
+        with AuditTrail(log.url) as trail:
+            assert [e.action for e in trail.entries()] == ["tool.changed"]
+    finally:
+        log.close()
