@@ -64,7 +64,10 @@ class TaskRunner(QObject):
         from superqt.utils._qthreading import WorkerBase
 
         self.cancel()
-        WorkerBase.await_workers(timeout_ms)
+        try:
+            WorkerBase.await_workers(timeout_ms)
+        except RuntimeError as error:  # a step that cannot be interrupted (a model load, an import): close anyway
+            log.warning("closing with a background task still running: %s", error)
 
     def _finish(self, task: Task, result) -> None:
         if task is not self._task:  # a cancelled task finished late: ignore its result
