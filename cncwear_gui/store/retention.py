@@ -103,6 +103,7 @@ class PruneResult:
     cutoff: datetime
     seconds: float
     vacuumed_pages: int = 0
+    longest_batch_s: float = 0.0  # the longest single batch transaction (the write lock it held)
 
 
 class _Raced(Exception):
@@ -153,8 +154,11 @@ class Pruner:
         started = time.perf_counter()
         cutoff = self.cutoff(now)
         rows = batches = 0
+        longest = 0.0
         while not self._stop.is_set():
+            batch_started = time.perf_counter()
             done = retry_when_locked(lambda: self._prune_batch(cutoff), "prediction log pruning")
+            longest = max(longest, time.perf_counter() - batch_started)
             if not done:
                 break
             rows += done
@@ -163,7 +167,7 @@ class Pruner:
             if self.retention.pause_s > 0:
                 self._stop.wait(self.retention.pause_s)
         vacuumed = self.reclaim() if rows else 0
-        self.last = PruneResult(rows, batches, cutoff, time.perf_counter() - started, vacuumed)
+        self.last = PruneResult(rows, batches, cutoff, time.perf_counter() - started, vacuumed, longest)
         if rows:
             log.info("prediction log: pruned %d raw rows logged before %s in %d batches (%.1f s)",
                      rows, cutoff.isoformat(), batches, self.last.seconds)
