@@ -4,7 +4,9 @@ A :class:`Pruner` thread deletes raw rows logged more than ``Retention.days`` ag
 in batches of ``batch_rows``: each batch is one short transaction that adds the rows to the
 roll-ups (``prediction_rollups.merge``) and deletes exactly those rows, so a roll-up always equals
 what the deleted rows said. If another process pruned the same rows meanwhile, the delete finds
-fewer rows than it rolled up and the batch is rolled back (nothing is counted twice). It pauses
+fewer rows than it rolled up, or its new roll-up row meets the other's (a unique key), and the
+batch is rolled back and read again; after three such races in a row the round leaves the rows to
+the other process (nothing is counted twice, nothing is lost). It pauses
 ``pause_s`` between batches, so the live log writer and other processes get the database between
 them; scoring never waits for it (it only queues rows, ``prediction_log``).
 
@@ -31,6 +33,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from .database import to_utc, utcnow
 from .locked_retry import retry_when_locked
@@ -189,8 +192,9 @@ class Pruner:
                     if deleted != len(rows):
                         raise _Raced()
                     return len(rows)
-            except _Raced:
+            except (_Raced, IntegrityError):  # the unique roll-up keys catch a roll-up row added meanwhile
                 log.info("prediction log: another process pruned the same rows; this batch is read again")
+        log.info("prediction log: another process is pruning the same rows; this round leaves them to it")
         return 0
 
     def reclaim(self) -> int:

@@ -265,3 +265,101 @@ def test_a_store_from_before_run_ids_gets_the_column(tmp_path):
         assert log.count() == 1
     finally:
         log.close()
+
+
+def _old_rows(n: int, machines: int = 4) -> list[dict]:
+    """Rows logged 40 days before NOW at 10 Hz per machine, two runs each (the prune-job tests that
+    need volume rather than a model)."""
+    return [{"machine": f"m{i % machines}", "logged_at": NOW - timedelta(days=40) + timedelta(milliseconds=100 * (i // machines)),
+             "model_version": "5" if i < n // 2 else None, "probability": None if i % 17 == 0 else (i * 37 % 1000) / 1000,
+             "wear_state": ("ok", "worn", "unknown")[i % 3], "quality_flags": 4 if i % 11 == 0 else 0,
+             "run_id": 1 + (i // machines) // (n // machines // 2 + 1)} for i in range(n)]
+
+
+def test_a_new_store_gives_pruned_space_back_to_the_file_system(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "store.db"
+    log = PredictionLog(f"sqlite:///{path}", flush_interval_s=0.05)
+    try:
+        assert sqlite3.connect(path).execute("PRAGMA auto_vacuum").fetchone() == (2,)  # INCREMENTAL
+        log.append(_old_rows(60_000))
+        assert log.flush(60)
+        with log.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        before = path.stat().st_size
+        result = Pruner(log.engine, Retention(days=30, pause_s=0)).prune(now=NOW)
+        with log.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            free_pages = conn.exec_driver_sql("PRAGMA freelist_count").scalar()
+        assert result.rows == 60_000 and log.count() == 0 and result.vacuumed_pages > 0
+        assert free_pages == 0 and path.stat().st_size < before / 4
+    finally:
+        log.close()
+
+
+def test_two_pruners_at_once_count_every_row_once(tmp_path):
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    log = PredictionLog(url, flush_interval_s=0.05)
+    other = PredictionLog(url)  # a second process's engine, as the window and `cncwear serve` would have
+    try:
+        rows = _old_rows(30_000)
+        log.append(rows)
+        assert log.flush(60)
+        expected = expected_rollup(raw_frame(log.engine), ["machine", "minute", "model_version"])
+        pruners = [Pruner(engine, Retention(days=30, batch_rows=300, pause_s=0)) for engine in (log.engine, other.engine)]
+        errors = []
+
+        def prune(pruner):
+            try:
+                pruner.prune(now=NOW)
+            except Exception as error:  # a failed round would leave rows for the other: say which
+                errors.append(error)
+
+        threads = [threading.Thread(target=prune, args=(p,)) for p in pruners]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert errors == [] and log.count() == 0 and sum(p.pruned for p in pruners) == len(rows)
+        key = ["machine", "minute", "model_version"]
+        assert_same(stored_rollup(log.engine, prediction_minutes, key), expected, key)
+    finally:
+        other.close()
+        log.close()
+
+
+@pytest.mark.slow
+def test_serve_under_the_floor_says_disk_low_and_keeps_roll_ups(tmp_path, bundled_dir):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    floor_mb = 10_000_000  # the setting's upper bound, 9.5 TB: above the real free disk here
+    if shutil.disk_usage(tmp_path).free / 2**20 >= floor_mb:
+        pytest.skip("more than 9.5 TB free: the floor cannot be set above the free disk")
+    config, home = tmp_path / "config", tmp_path / "home"
+    config.mkdir()
+    (config / "settings.json").write_text(json.dumps({"version": 1, "min_free_disk_mb": floor_mb}))
+    done = subprocess.run(
+        [sys.executable, "-m", "cncwear_gui.cli", "serve", "--metrics-addr", "127.0.0.1:0", "--duration", "6",
+         "--machine", f"mill=replay:{bundled_dir / 'experiment_06.csv'}@20"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+        env={**os.environ, "CNCWEAR_HOME": str(home), "CNCWEAR_CONFIG_DIR": str(config)})
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    low = [e for e in events if e.get("event") == "disk-low"]
+    assert len(low) == 1 and low[0]["floor_bytes"] == floor_mb * 2**20 and low[0]["free_bytes"] < low[0]["floor_bytes"]
+    assert "raw prediction rows are NOT written" in done.stderr
+    scored = events[-1]["scored"]["mill"]
+    log = PredictionLog(f"sqlite:///{home / 'features.db'}")
+    try:
+        assert scored > 0 and log.count() == 0
+        assert stored_rollup(log.engine, prediction_minutes, ["minute"])["samples"].sum() == scored
+    finally:
+        log.close()
