@@ -363,3 +363,28 @@ def test_serve_under_the_floor_says_disk_low_and_keeps_roll_ups(tmp_path, bundle
         assert stored_rollup(log.engine, prediction_minutes, ["minute"])["samples"].sum() == scored
     finally:
         log.close()
+
+
+def test_the_monitoring_view_row_shows_store_size_free_disk_and_a_paused_log(tmp_path):
+    from cncwear_gui.ui.views.monitoring_jobs import metric_rows
+
+    metrics = AppMetrics(process_metrics=False)
+    assert dict(metric_rows(metrics))["Store and disk"] == "not measured (no prediction log in this window yet)"
+    free_mb = shutil.disk_usage(tmp_path).free / 2**20
+    for floor_mb, paused in ((1, False), (free_mb * 2 + 1024, True)):
+        log = PredictionLog(f"sqlite:///{tmp_path / f'{floor_mb:.0f}.db'}", flush_interval_s=0.05,
+                            retention=Retention(min_free_mb=floor_mb, interval_s=3600))
+        try:
+            log.append({"machine": "m1", "probability": 0.2})
+            assert log.flush()
+            status = log.storage()
+            assert status.raw_paused is paused and log.count() == (0 if paused else 1)
+            metrics.set_storage(status)
+            row = dict(metric_rows(metrics))["Store and disk"]
+        finally:
+            log.close()
+        free = f"{status.free_bytes / 2**30:.1f} GB" if status.free_bytes >= 2**30 else f"{status.free_bytes / 2**20:.1f} MB"
+        if paused:
+            assert row.startswith(f"RAW PREDICTION ROWS NOT WRITTEN: only {free} free, under the floor "), row
+        else:
+            assert row == f"store {status.store_bytes / 2**20:.1f} MB · {free} free (floor 1.0 MB)", row
