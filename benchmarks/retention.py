@@ -78,6 +78,42 @@ def count(log: PredictionLog, table) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar())
 
 
+def live_writer_lag(log: PredictionLog, prune, hz_machines: int = MACHINES) -> tuple[list[float], object]:
+    """Append 8 machines x 10 Hz (80 rows every 100 ms, as the engine does) while ``prune()`` runs;
+    each pass's time from append to commit. Scoring never waits (append only queues): this is how
+    far behind the database the log falls meanwhile."""
+    import threading
+
+    lags: list[float] = []
+    done = threading.Event()
+
+    def live():
+        i = 0
+        while not done.is_set():
+            started = time.perf_counter()
+            now = datetime.now(timezone.utc)
+            log.append([{"machine": f"mill-{m}", "probability": 0.3, "wear_state": "ok", "logged_at": now,
+                         "run_id": 1} for m in range(hz_machines) for _ in range(10)])
+            log.flush(timeout=None)
+            lags.append(time.perf_counter() - started)
+            i += 1
+            time.sleep(max(0.0, 0.1 - (time.perf_counter() - started)))
+
+    thread = threading.Thread(target=live)
+    thread.start()
+    try:
+        result = prune()
+    finally:
+        done.set()
+        thread.join()
+    return lags, result
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def prune_one_day(folder: Path, hz: float) -> None:
     path = folder / "prune.db"
     log = PredictionLog(f"sqlite:///{path}", max_batch=5000, max_pending=2_000_000)
@@ -89,19 +125,25 @@ def prune_one_day(folder: Path, hz: float) -> None:
     print(f"wrote one day at {MACHINES} machines x {hz:g} Hz: {rows:,} rows in {wrote:.1f} s "
           f"({rows / wrote:,.0f} rows/s); store {size(path) / 2**20:.1f} MB = {bytes_per_row:.0f} bytes/row "
           f"(index included)")
+    idle, _ = live_writer_lag(log, lambda: time.sleep(10))
+    print(f"live log beside no pruning: append -> commit p50 {percentile(idle, 0.5) * 1000:.0f} ms, "
+          f"p99 {percentile(idle, 0.99) * 1000:.0f} ms, max {max(idle) * 1000:.0f} ms ({len(idle)} passes)")
     for pause in (0.0, 0.05):
         if pause:  # the same day again, pruned with the default pause between batches
             write_day(log, START, hz)
         pruner = Pruner(log.engine, Retention(days=30, pause_s=pause))
-        result = pruner.prune(now=START + timedelta(days=31))
+        lags, result = live_writer_lag(log, lambda: pruner.prune(now=START + timedelta(days=31)))
+        # longest batch: its transaction, including any wait for the live writer's lock
+        print(f"  live log beside this prune: append -> commit p50 {percentile(lags, 0.5) * 1000:.0f} ms, "
+              f"p99 {percentile(lags, 0.99) * 1000:.0f} ms, max {max(lags) * 1000:.0f} ms ({len(lags)} passes)")
         print(f"pruned one day ({result.rows:,} rows, {result.batches} batches of 2,000, pause {pause:g} s): "
               f"{result.seconds:.1f} s = {result.seconds / result.rows * 1e6:.1f} s per million rows; longest batch "
               f"transaction {result.longest_batch_s * 1000:.0f} ms; {result.vacuumed_pages:,} pages given back; "
               f"a real day (6,912,000 rows) at this rate: {result.seconds / result.rows * 6_912_000 / 60:.1f} min")
     checkpoint(log)
     minutes, runs = count(log, prediction_minutes), count(log, prediction_runs)
-    print(f"roll-ups of the day: {minutes:,} minute rows, {runs:,} run rows; store now {size(path) / 2**20:.2f} MB "
-          f"(~{size(path) / max(minutes + runs, 1):.0f} bytes per roll-up row, page overhead included)")
+    print(f"roll-ups of the day: {minutes:,} minute rows, {runs:,} run rows (their bytes per day: the steady-state "
+          f"run below); store now {size(path) / 2**20:.2f} MB with {log.count():,} live-log rows left")
     log.close()
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from .database import aware_utc, to_utc
@@ -77,14 +77,17 @@ def _combined(old: Mapping[str, Any], new: dict) -> dict:
 def _merge_into(conn: Connection, table, key_names: tuple[str, str, str], totals: dict) -> None:
     if not totals:
         return
-    first, second, third = (table.c[name] for name in key_names)
-    wanted = or_(*(and_(first == a, second == b, third == c) for a, b, c in totals))
+    first, second = table.c[key_names[0]], table.c[key_names[1]]
+    seconds = [key[1] for key in totals]
+    # one range over the batch's minutes (or its run ids) per machine set: an index range, then the exact keys here
+    wanted = select(table).where(first.in_(sorted({key[0] for key in totals})), second.between(min(seconds), max(seconds)))
     existing = {}
-    for row in conn.execute(select(table).where(wanted)).mappings():
+    for row in conn.execute(wanted).mappings():
         key = (row[key_names[0]], row[key_names[1]], row[key_names[2]])
         if key_names[1] == "minute":
             key = (key[0], aware_utc(key[1]), key[2])
-        existing[key] = row
+        if key in totals:
+            existing[key] = row
     inserts = []
     for key, total in totals.items():
         old = existing.get(key)
