@@ -388,3 +388,16 @@ def test_the_monitoring_view_row_shows_store_size_free_disk_and_a_paused_log(tmp
             assert row.startswith(f"RAW PREDICTION ROWS NOT WRITTEN: only {free} free, under the floor "), row
         else:
             assert row == f"store {status.store_bytes / 2**20:.1f} MB · {free} free (floor 1.0 MB)", row
+
+
+def test_the_settings_give_the_retention_and_refuse_a_bad_one():
+    from cncwear_gui.settings import Settings
+    from cncwear_gui.store.retention import retention_from
+
+    default = retention_from(Settings())
+    assert (default.days, default.min_free_mb) == (30.0, 1024.0)
+    bad = Settings(prediction_log_retention_days=0, min_free_disk_mb=-1)
+    assert set(bad.field_problems()) == {"prediction_log_retention_days", "min_free_disk_mb"}
+    assert retention_from(Settings(prediction_log_retention_days=7, min_free_disk_mb=0)).min_free_mb == 0
+    with pytest.raises(ValueError, match="days > 0"):
+        Retention(days=0)
