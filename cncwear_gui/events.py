@@ -27,6 +27,8 @@ auto-sklearn job and FLAML, see ``automl.jobs.JobEvent``): ``{"event": KIND, …
     {"event": "serving", "url", "model", "machines": [id, …]}      (simulate: url, namespace, …)
     {"event": "model", "model", "run_id"}                            (a new champion is scored)
     {"event": "model-error", "version", "error", "model"}           (it could not be loaded; still scoring "model")
+    {"event": "disk-low", "free_bytes", "floor_bytes", "store"}    (raw prediction rows stopped; roll-ups, alarms, audit go on)
+    {"event": "disk-ok", "free_bytes", "floor_bytes", "store"}     (raw prediction rows written again)
     {"event": "stopped", "scored": {machine: n}, "alarms": {machine: state}}   (simulate: published)
 
 Pipeline firings

@@ -68,6 +68,8 @@ _BOUNDS = {
     "taught_warn_pct": _between(0, 999, "the taught warning limit must be above 0 and at most 999 %", low_open=True),
     "taught_alarm_pct": _between(0, 999, "the taught alarm limit must be above 0 and at most 999 %", low_open=True),
     "taught_delay_windows": _between(1, 1000, "the taught alarm delay must be 1 to 1000 windows"),
+    "prediction_log_retention_days": _between(1, 36500, "prediction-log retention must be 1 to 36500 days"),
+    "min_free_disk_mb": _between(0, 10_000_000, "the free-disk floor must be 0 (off) to 10000000 MB"),
 }
 
 
@@ -100,6 +102,8 @@ class Settings:
     taught_warn_pct: float = 15.0  # default limits over the taught value (each setup can have its own)
     taught_alarm_pct: float = 30.0
     taught_delay_windows: int = 3  # consecutive 2 s windows over the alarm limit before the alarm
+    prediction_log_retention_days: int = 30  # raw prediction rows kept this long; roll-ups for good
+    min_free_disk_mb: int = 1024  # under this much free disk, raw prediction rows stop (roll-ups go on); 0: off
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     window_state: str = ""
     extra: dict = field(default_factory=dict)  # keys this version does not know, written back as they came

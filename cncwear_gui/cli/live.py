@@ -14,6 +14,7 @@ def cmd_serve(args) -> int:
     from ..live.engine import LiveConfig
     from ..live.node import HeadlessNode, NodeInputError, machine_specs, metrics_address
     from ..live.teach_state import taught_limits
+    from ..store.retention import retention_from
     from ..settings import load_settings
     from .common import audit_url
 
@@ -34,7 +35,7 @@ def cmd_serve(args) -> int:
     config = LiveConfig(threshold=threshold, window=settings.smoothing_window,
                         alarm_delay=settings.alarm_delay_samples, drift_interval_s=args.drift_interval,
                         teach_runs=settings.teach_runs, relearn_after_tool_change=settings.relearn_after_tool_change,
-                        limits=taught_limits(settings))
+                        limits=taught_limits(settings), retention=retention_from(settings))
     node = HeadlessNode(specs, config, address, model=args.model, training_data=lambda: loaded_or_bad_input(args),
                         audit_url=audit_url() if args.model == "champion" else None,
                         tls_cert=args.tls_cert or "", tls_key=args.tls_key or "", store_url=args.store or None,

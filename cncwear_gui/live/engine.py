@@ -34,6 +34,7 @@ from ..data.setup import setups_of_rows
 from ..models.verdict import ToolVerdict
 from ..monitoring.metrics import AppMetrics
 from ..monitoring.teach_in import Limits
+from ..store.retention import Retention
 from ..store.tool_changes import REASONS as TOOL_CHANGE_REASONS
 from ..store.tool_changes import label_for
 from .alarms import AlarmBoard, AlarmError, AlarmState, AlarmTransition
@@ -63,6 +64,7 @@ class LiveConfig:
     relearn_after_tool_change: bool = True  # a tool change starts a teach-in of the setup
     tool_change_poll_s: float = 2.0  # how often what other processes wrote is read: tool changes, taught references
     limits: Limits = field(default_factory=Limits)  # the taught monitor's default limits
+    retention: Retention = field(default_factory=Retention)  # the prediction log's retention and disk floor
 
 
 @dataclass
@@ -238,6 +240,8 @@ class LiveNode:
         if batches:
             with self._lock:
                 self._score(batches)
+        if self.predictions is not None:  # measured by the log's writer thread: no disk access here
+            self.metrics.set_storage(self.predictions.storage())
         if self._drift_requested.is_set():
             self._drift_requested.clear()
             self._drift_due.clear()
@@ -293,9 +297,10 @@ class LiveNode:
 
     def _log_rows(self, machine: LiveMachine, sample_times, probability, flags) -> list[dict]:
         version = str(self.model.version)
+        monitor = machine.monitor
         return [{"machine": machine.name, "sample_time": None if np.isnan(at) else float(at), "model_version": version,
-                 "probability": float(p), "wear_state": state.value, "quality_flags": int(flag)}
-                for at, p, state, flag in zip(sample_times, probability, machine.monitor.last_states, flags)]
+                 "probability": float(p), "wear_state": state.value, "quality_flags": int(flag), "run_id": int(run)}
+                for at, p, state, flag, run in zip(sample_times, probability, monitor.last_states, flags, monitor.last_runs)]
 
     def _publish_health(self, machine: LiveMachine) -> None:
         health = machine.source.health()

@@ -44,6 +44,15 @@ _RUN_COLUMNS = frozenset((*SIGNAL_COLUMNS, "phase", "Machining_Process", "feedra
 
 
 DRIFT_STATES = ("failed", "unfamiliar", "not_judged", "drifted", "ok")
+_last_run_id = 0
+
+
+def new_run_id() -> int:
+    """A run's id in the prediction log: microseconds since the epoch at its start, never repeated
+    in this process (the per-run roll-ups are keyed by machine and run id)."""
+    global _last_run_id
+    _last_run_id = max(time.time_ns() // 1000, _last_run_id + 1)
+    return _last_run_id
 
 
 @dataclass
@@ -128,6 +137,8 @@ class MachineMonitor:
     alarm: object | None = None  # live.alarms.MachineAlarm, updated per sample
     last_states: np.ndarray | None = None  # the last batch's smoothed states and values, per sample
     last_smoothed: np.ndarray | None = None
+    last_runs: np.ndarray | None = None  # the last batch's run id per sample (new_run_id)
+    run_id: int = field(default_factory=new_run_id)  # the run in progress, as the verdict tracker cuts runs
     scored: int = 0
     errors: int = 0
     teach_in: MachineTeachIn | None = None  # the taught monitor (None: the classifier alone)
@@ -190,19 +201,24 @@ class MachineMonitor:
         now = datetime.now(timezone.utc)
         states = np.empty(len(probability), dtype=object)
         smoothed = np.empty(len(probability))
+        runs = np.empty(len(probability), dtype=np.int64)
         ignored = self.model.feature_set.exclude_flags
         evidence = (flags & ignored) == 0 if ignored else np.ones(len(probability), dtype=bool)
         phase_codes = phases if phases is not None else np.full(len(probability), -1)
         for index, value in enumerate(probability):
             self.tracker.update(float(value))
             if evidence[index]:
+                cut_before = self.verdict.runs
                 self.verdict.update(value >= self.threshold, int(phase_codes[index]))
+                if self.verdict.runs != cut_before:
+                    self.run_id = new_run_id()
                 self.state = self._state_from(self.verdict.verdict())
             states[index] = self.state
+            runs[index] = self.run_id
             smoothed[index] = self.tracker.smoothed
             if self.alarm is not None:
                 transitions += self.alarm.update(WearState.WORN if taught_alarm else self.state, now, float(value))
-        self.last_states, self.last_smoothed = states, smoothed
+        self.last_states, self.last_smoothed, self.last_runs = states, smoothed, runs
         self.scored += len(probability)
         if not np.isnan(self.tracker.smoothed):
             self.metrics.worn_probability.labels(self.machine).set(self.tracker.smoothed)

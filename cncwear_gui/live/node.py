@@ -63,9 +63,10 @@ def load_model(spec: str, training_data: Callable, audit_url: str | None = None)
         raise NodeInputError(f"--model {spec}: {error}") from None
 
 
-def open_stores(url: str | None, limits=None) -> dict:
-    """The live engine's stores at ``url`` (None: the default): audit trail, prediction log,
-    feedback, taught references (``limits``: the default limits), tool changes, floor-labelled runs."""
+def open_stores(url: str | None, limits=None, retention=None) -> dict:
+    """The live engine's stores at ``url`` (None: the default): audit trail, prediction log
+    (``retention``: store.retention.Retention, pruned and floored by it; None: neither), feedback,
+    taught references (``limits``: the default limits), tool changes, floor-labelled runs."""
     from ..store.audit_trail import AuditTrail
     from ..store.database import default_store_url
     from ..store.feature_store import FeatureStore
@@ -74,7 +75,7 @@ def open_stores(url: str | None, limits=None) -> dict:
     from ..store.tool_changes import ToolChangeLog
     from .teach_state import TaughtLibrary
 
-    return {"audit": AuditTrail(url), "predictions": PredictionLog(url), "feedback": PipelineHistory(url),
+    return {"audit": AuditTrail(url), "predictions": PredictionLog(url, retention=retention), "feedback": PipelineHistory(url),
             "library": TaughtLibrary(url or default_store_url(), limits), "tool_changes": ToolChangeLog(url),
             "floor_runs": FeatureStore(url)}
 
@@ -100,6 +101,7 @@ class HeadlessNode:
         self.node: LiveNode | None = None
         self.follower = None
         self.stores: list = []
+        self._raw_paused = False
 
     def start(self) -> None:
         """Open the endpoint, load the model and its reference, open the machines and the stores."""
@@ -123,9 +125,11 @@ class HeadlessNode:
             machines = [open_machine(spec, model, self.metrics, self.config, reference) for spec in self.specs]
         except ValueError as error:
             raise NodeInputError(str(error)) from None
-        stores = open_stores(self.store_url or None, self.config.limits) if self.keep_log else {}
+        stores = open_stores(self.store_url or None, self.config.limits, self.config.retention) if self.keep_log else {}
         self.stores += list(stores.values())
         self.node = LiveNode(machines, model, self.metrics, self.config, **stores)
+        if "predictions" in stores:
+            self.node.listeners.append(self._watch_disk)
         if self.model_spec == "champion" and self.champion_check_s > 0:
             self.follower = self._champion_follower()
 
@@ -150,6 +154,15 @@ class HeadlessNode:
             self.on_event({"event": "model-error", "version": version, "error": message, "model": node.model.label})
 
         return ChampionFollower(node, node.model.version, load, changed, failed, self.champion_check_s)
+
+    def _watch_disk(self, _views, _now) -> None:
+        """Say "disk-low" when the prediction log stops writing raw rows, "disk-ok" when it writes again."""
+        log_ = self.node.predictions
+        status = log_.storage()
+        if status.raw_paused != self._raw_paused:
+            self._raw_paused = status.raw_paused
+            self.on_event({"event": "disk-low" if status.raw_paused else "disk-ok", "free_bytes": status.free_bytes,
+                           "floor_bytes": status.floor_bytes, "store": log_.url})
 
     @property
     def url(self) -> str:

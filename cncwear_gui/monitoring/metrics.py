@@ -153,6 +153,20 @@ class AppMetrics:
             name("data_quality_flags"), "Scored samples carrying a data-quality flag.",
             ["machine", "flag"], registry=registry)
 
+        # The store (the prediction log's database) and its disk.
+        self.store_size = Gauge(
+            name("store_size_bytes"), "Size of the database the prediction log writes to (SQLite: file and WAL; "
+            "NaN: not measured).", registry=registry)
+        self.disk_free = Gauge(
+            name("disk_free_bytes"), "Free space on the disk of the SQLite store (NaN: not known, e.g. a "
+            "database server).", registry=registry)
+        self.disk_floor = Gauge(
+            name("disk_free_floor_bytes"), "The free-disk floor under which raw prediction rows are not written "
+            "(0: no floor).", registry=registry)
+        self.raw_log_paused = Gauge(
+            name("prediction_log_raw_paused"), "1 while the disk is under its floor: raw prediction rows are not "
+            "written, only their roll-ups (alarms and the audit trail are).", registry=registry)
+
         # Explanations.
         self.explanation_latency = Histogram(
             name("explanation_latency_seconds"), "Time to compute one explanation.",
@@ -160,6 +174,8 @@ class AppMetrics:
 
         self.model_trained.set(0)
         self.pipeline_last_success.set(0)
+        self.store_size.set(float("nan"))
+        self.disk_free.set(float("nan"))
         for engine in engines:
             for outcome in TRAINING_OUTCOMES:
                 self.training_runs.labels(engine, outcome)
@@ -225,6 +241,14 @@ class AppMetrics:
         self.prediction_drift_psi.labels(machine).set(nan if report.prediction_psi is None else report.prediction_psi)
         self.drift_unfamiliar_setup.labels(machine).set(1 if report.unfamiliar else 0)
         self.drift_checks.labels(machine).inc()
+
+    def set_storage(self, status) -> None:
+        """The store's size and free disk (``store.retention.StoreStatus``; None: not known)."""
+        nan = float("nan")
+        self.store_size.set(nan if status.store_bytes is None else status.store_bytes)
+        self.disk_free.set(nan if status.free_bytes is None else status.free_bytes)
+        self.disk_floor.set(status.floor_bytes)
+        self.raw_log_paused.set(1 if status.raw_paused else 0)
 
     def set_alarm_state(self, machine: str, state: str) -> None:
         for known in ALARM_STATES:

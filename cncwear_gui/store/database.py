@@ -55,6 +55,10 @@ def sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL needs the lock another process may hold
     cursor.execute("PRAGMA foreign_keys=ON")
+    # A new store reclaims pruned space in small steps (store/retention.py). Only set while there is
+    # no table yet: that is when it takes effect, and setting it later would wait for the write lock.
+    if cursor.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+        cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 

@@ -20,37 +20,27 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Float, Index, Integer, MetaData, String, Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
 from ..backoff import Backoff
 from .database import aware_utc, open_store, to_utc, utcnow
+from .prediction_rollups import merge, rollup
+from .prediction_tables import add_missing_columns, metadata, prediction_log
+from .retention import Pruner, Retention, StoreStatus, floor_bytes, measure
 
 logger = logging.getLogger(__name__)
 
-metadata = MetaData()
-prediction_log = Table(
-    "prediction_log",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("logged_at", DateTime(timezone=True), nullable=False),
-    Column("machine", String(255), nullable=False),
-    Column("sample_time", DateTime(timezone=True)),  # the source's timestamp, when it has one
-    Column("model_version", String(64)),
-    Column("probability", Float),  # P(worn); NULL when no prediction could be made
-    Column("wear_state", String(16), nullable=False),  # ok, worn, unknown
-    Column("quality_flags", Integer, nullable=False),
-    Index("ix_prediction_log_machine_logged_at", "machine", "logged_at"),
-)
-
 WEAR_STATES = ("ok", "worn", "unknown")
-PREDICTION_COLUMNS = ("machine", "sample_time", "model_version", "probability", "wear_state", "quality_flags")
+PREDICTION_COLUMNS = ("machine", "sample_time", "model_version", "probability", "wear_state", "quality_flags",
+                      "run_id")
+__all__ = ["PredictionLog", "make_engine", "prediction_log"]
 
 
 def make_engine(url: str | None = None) -> Engine:
     """The prediction log's engine (the feature store's database unless ``url`` says otherwise)."""
-    return open_store(url, metadata)
+    return open_store(url, metadata, add_missing_columns)
 
 
 def _prediction_row(row: Mapping[str, Any], logged_at: datetime) -> dict:
@@ -76,10 +66,12 @@ def _prediction_row(row: Mapping[str, Any], logged_at: datetime) -> dict:
     flags = row.get("quality_flags")
     flags = 0 if flags is None or (isinstance(flags, float) and math.isnan(flags)) else int(flags)
     stamp = row.get("logged_at")
+    run = row.get("run_id")
+    run = None if run is None or (isinstance(run, float) and math.isnan(run)) else int(run)
     return {
         "logged_at": logged_at if stamp is None else to_utc(stamp), "machine": machine,
         "sample_time": to_utc(row.get("sample_time")), "model_version": version,
-        "probability": probability, "wear_state": state, "quality_flags": flags,
+        "probability": probability, "wear_state": state, "quality_flags": flags, "run_id": run,
     }
 
 
@@ -104,10 +96,16 @@ class PredictionLog:
     only the refused rows are dropped (counted in ``rejected``), so one bad row cannot stall the
     log. If the database stays unreachable and ``max_pending`` rows wait, further rows are dropped
     (counted in ``dropped``) rather than exhausting memory.
+
+    ``retention`` (``store/retention.py``): raw rows older than its ``days`` are pruned into the
+    roll-ups by a background :class:`~.retention.Pruner`; and while the free disk beside a SQLite
+    store is under its ``min_free_mb``, batches go to the roll-ups only (counted in
+    ``rolled_up_only``), never as raw rows, and ``storage()`` says ``raw_paused``. None: no pruning,
+    no floor.
     """
 
     def __init__(self, url: str | None = None, flush_interval_s: float = 1.0, max_batch: int = 5000,
-                 max_pending: int = 2_000_000):
+                 max_pending: int = 2_000_000, retention: Retention | None = None):
         if flush_interval_s <= 0 or max_batch < 1 or max_pending < max_batch:
             raise ValueError("need flush_interval_s > 0, max_batch >= 1 and max_pending >= max_batch")
         self.engine: Engine = make_engine(url)
@@ -130,6 +128,10 @@ class PredictionLog:
         self._retry_delay = Backoff(first=self.flush_interval_s, cap=self.flush_interval_s, factor=1.0)
         self._closed = False
         self._stop = False
+        self.retention = retention
+        self._rolled_up_only = 0
+        self._storage = measure(self.engine, floor_bytes(retention))
+        self.pruner = Pruner(self.engine, retention).start() if retention is not None else None
         self._thread = threading.Thread(target=self._run, name="cncwear-prediction-log", daemon=True)
         self._thread.start()
         atexit.register(self._at_exit)
@@ -157,6 +159,15 @@ class PredictionLog:
     @property
     def dropped(self) -> int:
         return self._dropped
+
+    @property
+    def rolled_up_only(self) -> int:
+        """Rows that went to the roll-ups only, because the disk was under its floor."""
+        return self._rolled_up_only
+
+    def storage(self) -> StoreStatus:
+        """The store's size and the free disk as last measured (before each batch); never waits."""
+        return self._storage
 
     # -- the caller's side ---------------------------------------------------------------------
     def append(self, rows: Any) -> int:
@@ -217,6 +228,8 @@ class PredictionLog:
             self._stop = True
             self._cond.notify_all()
         self._thread.join(timeout)
+        if self.pruner is not None:
+            self.pruner.close(timeout or 10.0)
         atexit.unregister(self._at_exit)
         if self._queue:
             logger.error("prediction log closed with %d rows not written (%s)", len(self._queue), self.last_error)
@@ -295,9 +308,32 @@ class PredictionLog:
                 logger.info("prediction log: writing again after %s", self.last_error)
                 self.last_error = None
 
+    def _below_floor(self) -> bool:
+        """Measure the store and the disk; say so loudly when the floor is crossed either way."""
+        before = self._storage
+        now = measure(self.engine, before.floor_bytes)
+        paused = now.below_floor
+        self._storage = StoreStatus(now.store_bytes, now.free_bytes, now.floor_bytes, paused)
+        if paused and not before.raw_paused:
+            logger.error("prediction log: only %.0f MB free on the disk of %s, under the floor of %.0f MB: raw "
+                         "prediction rows are NOT written any more; roll-ups, alarms and the audit trail are. "
+                         "Free disk space.", now.free_bytes / 2**20, self.url, now.floor_bytes / 2**20)
+        elif before.raw_paused and not paused:
+            logger.warning("prediction log: %.0f MB free again (floor %.0f MB): raw prediction rows are written again",
+                           now.free_bytes / 2**20, now.floor_bytes / 2**20)
+        return paused
+
     def _write(self, batch: list[dict]) -> None:
         """Insert the head of the queue in one transaction; if the database refuses the data, row
-        by row so only the refused rows are dropped. Environment errors propagate (retry)."""
+        by row so only the refused rows are dropped. Under the disk floor, the batch is added to the
+        roll-ups instead. Environment errors propagate (retry)."""
+        if self._below_floor():
+            with self.engine.begin() as conn:
+                merge(conn, *rollup(batch))
+            with self._cond:
+                self._rolled_up_only += len(batch)
+            self._consumed(len(batch), 0, written_raw=False)
+            return
         try:
             with self.engine.begin() as conn:
                 conn.execute(prediction_log.insert(), batch)
@@ -316,11 +352,11 @@ class PredictionLog:
             else:
                 self._consumed(1, 0)
 
-    def _consumed(self, written: int, rejected: int) -> None:
+    def _consumed(self, written: int, rejected: int, written_raw: bool = True) -> None:
         with self._cond:
             for _ in range(written + rejected):
                 self._queue.popleft()
-            self._written += written
+            self._written += written if written_raw else 0
             self._rejected += rejected
             self._done += written + rejected
             self._cond.notify_all()

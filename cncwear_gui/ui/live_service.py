@@ -38,11 +38,12 @@ DRIFT_CHECK_S = 10  # the engine checks every machine's window this often
 def live_config(settings: Settings, drift_interval_s: float = DRIFT_CHECK_S):
     from ..live.engine import LiveConfig
     from ..live.teach_state import taught_limits
+    from ..store.retention import retention_from
 
     return LiveConfig(threshold=settings.worn_threshold, window=settings.smoothing_window,
                       alarm_delay=settings.alarm_delay_samples, drift_interval_s=drift_interval_s,
                       teach_runs=settings.teach_runs, relearn_after_tool_change=settings.relearn_after_tool_change,
-                      limits=taught_limits(settings))
+                      limits=taught_limits(settings), retention=retention_from(settings))
 
 
 def demo_machines(dataset, speed: float, model, metrics, config) -> list:
@@ -134,7 +135,7 @@ class LiveService(QObject):
             else:
                 machines = []
             url = store_url or settings.feature_store_url or None
-            stores = open_stores(url, config.limits)
+            stores = open_stores(url, config.limits, config.retention)
         except Exception as error:
             log.exception("the live engine could not start")
             self.failed.emit(f"The live machines could not start: {error}")

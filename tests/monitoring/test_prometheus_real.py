@@ -36,7 +36,8 @@ PROVIDERS = MONITORING / "grafana" / "provisioning" / "dashboards" / "cncwear.ym
 
 WORN, UNWORN = "mill-worn", "mill-new"  # experiment 6 is worn, experiment 1 unworn (train.csv)
 EXPECTED_ALERTS = {"ToolWorn", "DriftHigh", "PredictionDriftHigh", "NoModel", "ModelStale", "SourceDown",
-                   "WearAlarmUnacknowledged", "SamplesRejected", "TargetDown", "TrainingFailing", "ScoringErrors"}
+                   "WearAlarmUnacknowledged", "SamplesRejected", "TargetDown", "TrainingFailing", "ScoringErrors",
+                   "DiskLow", "PredictionLogPaused"}
 GRAFANA_INTERVALS = {"__rate_interval": "1m", "__interval": "15s", "__range": "5m"}
 SERVING_TIMEOUT_S = 180  # a fresh home trains a quick champion first
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))

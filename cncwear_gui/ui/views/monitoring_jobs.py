@@ -355,5 +355,29 @@ def metric_rows(metrics) -> list[tuple[str, str]]:
         rows.append(("Explanation latency", "no explanation computed yet"))
     rows.append(("Training runs", _counts(_counter_totals(families.get("cncwear_training_runs"), "outcome"), TRAINING_OUTCOMES)))
     rows.append(("Pipeline runs", _counts(_counter_totals(families.get("cncwear_pipeline_runs"), "outcome"), PIPELINE_OUTCOMES)))
+    rows.append(("Store and disk", storage_text(families)))
     return rows
+
+
+def _gauge(families, name: str) -> float:
+    family = families.get(name)
+    return family.samples[0].value if family is not None and family.samples else math.nan
+
+
+def _size(value: float) -> str:
+    return f"{value / 2**30:.1f} GB" if value >= 2**30 else f"{value / 2**20:.1f} MB"
+
+
+def storage_text(families) -> str:
+    """The prediction log's store size, the free disk and its floor (``AppMetrics.set_storage``)."""
+    size, free = _gauge(families, "cncwear_store_size_bytes"), _gauge(families, "cncwear_disk_free_bytes")
+    floor = _gauge(families, "cncwear_disk_free_floor_bytes")
+    if math.isnan(size) and math.isnan(free):
+        return "not measured (no prediction log in this window yet)"
+    floor_text = f"floor {_size(floor)}" if floor > 0 else "no floor"
+    free_text = "free disk unknown (database server)" if math.isnan(free) else f"{_size(free)} free"
+    if _gauge(families, "cncwear_prediction_log_raw_paused") == 1:
+        return f"RAW PREDICTION ROWS NOT WRITTEN: only {_size(free)} free, under the {floor_text}; roll-ups, alarms and the audit trail go on"
+    size_text = "size unknown" if math.isnan(size) else _size(size)
+    return f"store {size_text} · {free_text} ({floor_text})"
 
