@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.engine import Connection, Engine
 
 from .database import aware_utc, to_utc
@@ -113,7 +113,7 @@ def _minute_expression(dialect: str):
     column = prediction_log.c.logged_at
     if dialect == "sqlite":
         return func.strftime("%Y-%m-%d %H:%M:00", column)
-    return func.date_trunc("minute", column)
+    return func.date_trunc(literal_column("'minute'"), column)  # a literal: PostgreSQL must see GROUP BY = SELECT
 
 
 MINUTE_COLUMNS = ("machine", "minute", "model_version", *_FIELDS)
@@ -127,8 +127,9 @@ def minutes(engine: Engine, machine: str | None = None, since: datetime | None =
     since, until = to_utc(since), to_utc(until)
     minute = _minute_expression(engine.dialect.name).label("minute")
     raw = prediction_log.c
+    version = func.coalesce(raw.model_version, literal_column("''"))  # no bound parameter (see above)
     raw_query = select(
-        raw.machine, minute, func.coalesce(raw.model_version, "").label("model_version"),
+        raw.machine, minute, version.label("model_version"),
         func.count().label("samples"),
         func.sum(case((raw.wear_state == "ok", 1), else_=0)).label("ok"),
         func.sum(case((raw.wear_state == "worn", 1), else_=0)).label("worn"),
@@ -138,7 +139,7 @@ def minutes(engine: Engine, machine: str | None = None, since: datetime | None =
         func.coalesce(func.sum(raw.probability), 0.0).label("p_sum"),
         func.max(raw.probability).label("p_max"),
         func.min(raw.logged_at).label("first_logged_at"), func.max(raw.logged_at).label("last_logged_at"),
-    ).group_by(raw.machine, minute, func.coalesce(raw.model_version, ""))
+    ).group_by(raw.machine, minute, version)
     kept = prediction_minutes.c
     rollup_query = select(*(kept[name] for name in MINUTE_COLUMNS))
     if machine is not None:

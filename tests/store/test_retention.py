@@ -123,11 +123,11 @@ def assert_same(stored: pd.DataFrame, expected: pd.DataFrame, by: list[str]) -> 
 
 
 @pytest.fixture
-def logged(tmp_path, champion, bundled_dataset):
-    """A store the live engine wrote about 260 s per machine to (a replay loop: two runs on the worn
-    mill), with a raised alarm, a false-alarm label and a tool change; the first half of each
-    machine's rows logged 40 days before NOW, the rest 2 days before."""
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+def logged(store_url, champion, bundled_dataset):
+    """A store (SQLite, PostgreSQL) the live engine wrote about 260 s per machine to (a replay loop:
+    two runs on the worn mill), with a raised alarm, a false-alarm label and a tool change; the
+    first half of each machine's rows logged 40 days before NOW, the rest 2 days before."""
+    url = store_url
     node, run_for, stores, _ = live_node(url, champion, bundled_dataset)
     samples = bundled_dataset.samples()
     run_for(int((samples["experiment"] == WORN).sum()) / 10 + 40)
@@ -298,10 +298,10 @@ def test_a_new_store_gives_pruned_space_back_to_the_file_system(tmp_path):
         log.close()
 
 
-def test_two_pruners_at_once_count_every_row_once(tmp_path):
+def test_two_pruners_at_once_count_every_row_once(store_url):
     import threading
 
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+    url = store_url
     log = PredictionLog(url, flush_interval_s=0.05)
     other = PredictionLog(url)  # a second process's engine, as the window and `cncwear serve` would have
     try:
