@@ -1,16 +1,20 @@
 """Small widgets and helpers the views share: text labels, status lines, read-only tables, titled
-boxes, and the descriptor a view uses to keep a panel's attribute under its own name."""
+boxes, the window's tabs of views, and the descriptor a view uses to keep a panel's attribute
+under its own name."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
     QHeaderView,
+    QFrame,
     QLabel,
+    QScrollArea,
+    QTabWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -74,6 +78,64 @@ def fill_box(box: QGroupBox, *items, grow: QWidget | None = None) -> QGroupBox:
         else:
             layout.addLayout(item)
     return box
+
+
+def fit_wrapped_height(widget: QWidget) -> None:
+    """Keep ``widget`` at least as tall as its layout needs at its width, whenever it is resized or
+    its texts change. A word-wrapped label needs more lines when narrower, and a splitter, grid or
+    column sized to a short screen would squeeze the lines into the next row (Qt's minimum heights
+    ignore height-for-width); with this the view scrolls instead."""
+    if not hasattr(widget, "_fit_filter"):
+        widget._fit_filter = _FitHeight(widget)
+        widget.installEventFilter(widget._fit_filter)
+    _fit(widget)
+
+
+def _fit(widget: QWidget) -> None:
+    layout = widget.layout()
+    needed = layout.totalHeightForWidth(widget.width()) if layout is not None and layout.hasHeightForWidth() else -1
+    if needed > 0 and needed != widget.minimumHeight():
+        widget.setMinimumHeight(needed)
+
+
+class _FitHeight(QObject):
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() in (QEvent.Resize, QEvent.LayoutRequest):
+            _fit(watched)
+        return False
+
+
+def scroll_area(content: QWidget) -> QScrollArea:
+    """``content`` filling the area, with scroll bars only when the area is smaller than the
+    content's minimum (a 1024 × 768 screen), so a view never makes the window larger than the screen."""
+    area = QScrollArea()
+    area.setWidget(content)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    return area
+
+
+class ViewTabs(QTabWidget):
+    """The window's tabs: each view in a :func:`scroll_area`. ``widget``, ``indexOf``,
+    ``currentWidget`` and ``setCurrentWidget`` speak of the views, not of their scroll areas."""
+
+    def add_view(self, view: QWidget, title: str) -> int:
+        area = scroll_area(view)
+        area.setObjectName(f"{type(view).__name__}Scroll")
+        return self.addTab(area, title)
+
+    def widget(self, index: int) -> QWidget | None:
+        area = super().widget(index)
+        return area.widget() if isinstance(area, QScrollArea) else area
+
+    def indexOf(self, view: QWidget) -> int:  # noqa: N802 - Qt's name
+        return next((i for i in range(self.count()) if self.widget(i) is view), super().indexOf(view))
+
+    def currentWidget(self) -> QWidget | None:  # noqa: N802 - Qt's name
+        return self.widget(self.currentIndex())
+
+    def setCurrentWidget(self, view: QWidget) -> None:  # noqa: N802 - Qt's name
+        self.setCurrentIndex(self.indexOf(view))
 
 
 def parse_utc(text: str | None) -> datetime | None:

@@ -56,7 +56,7 @@ class HorizontalBars(pg.PlotWidget):
         self.showGrid(x=True, alpha=0.2)
         self.setMouseEnabled(False, False)
         self.hideButtons()
-        self.setMinimumWidth(label_width + 120)
+        self.setMinimumWidth(label_width + 80)  # the three local panels side by side fit 1024 px
         self.max_label_width = label_width
         self.getAxis("left").setWidth(label_width)
         self.label_font = QFont()
@@ -126,10 +126,11 @@ class LimePanel(QWidget):
         super().__init__(parent)
         self.header = QLabel("LIME: waiting for a sample")
         self.header.setWordWrap(True)
-        self.bars = HorizontalBars("weight (orange → WORN, blue → UNWORN)", label_width=240)
+        self.bars = HorizontalBars("weight (orange → WORN, blue → UNWORN)", label_width=220)
         self.values = _value_table(["feature", "value"])
         self.values.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)  # values whole; names elide
-        self.values.setFixedWidth(260)
+        self.values.setMinimumWidth(170)
+        self.values.setMaximumWidth(260)
         body = QHBoxLayout()
         body.addWidget(self.bars, 1)
         body.addWidget(self.values)
@@ -157,7 +158,7 @@ class WaterfallPanel(QWidget):
         super().__init__(parent)
         self.header = QLabel("SHAP: waiting for a sample")
         self.header.setWordWrap(True)
-        self.bars = HorizontalBars("P(worn)", label_width=210)
+        self.bars = HorizontalBars("P(worn)", label_width=190)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(self.bars, 1)

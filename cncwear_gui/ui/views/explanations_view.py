@@ -66,7 +66,7 @@ class ExplanationsView(QWidget):
         self.lime = LimePanel()
         self.waterfall = WaterfallPanel()
         self.anchor = AnchorCard()
-        self.anchor.setMinimumWidth(280)
+        self.anchor.setMinimumWidth(220)
         local = QSplitter(Qt.Horizontal)
         for panel in (self.lime, self.waterfall, self.anchor):
             local.addWidget(panel)
