@@ -92,9 +92,17 @@ def fit_wrapped_height(widget: QWidget) -> None:
 
 
 def _fit(widget: QWidget) -> None:
+    """The layout's minimum plus what each wrapped label needs at its width beyond its own minimum
+    (Qt's heightForWidth of a layout is the preferred height: plots would ask for their full size)."""
     layout = widget.layout()
-    needed = layout.totalHeightForWidth(widget.width()) if layout is not None and layout.hasHeightForWidth() else -1
-    if needed > 0 and needed != widget.minimumHeight():
+    if layout is None:
+        return
+    extra = 0
+    for label in widget.findChildren(QLabel):
+        if label.wordWrap() and label.isVisibleTo(widget) and label.text():
+            extra += max(0, label.heightForWidth(label.width()) - label.minimumSizeHint().height())
+    needed = layout.totalMinimumSize().height() + extra
+    if needed != widget.minimumHeight():
         widget.setMinimumHeight(needed)
 
 

@@ -126,7 +126,7 @@ class LimePanel(QWidget):
         super().__init__(parent)
         self.header = QLabel("LIME: waiting for a sample")
         self.header.setWordWrap(True)
-        self.bars = HorizontalBars("weight (orange → WORN, blue → UNWORN)", label_width=220)
+        self.bars = HorizontalBars("weight (orange → WORN, blue → UNWORN)", label_width=200)
         self.values = _value_table(["feature", "value"])
         self.values.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)  # values whole; names elide
         self.values.setMinimumWidth(170)
@@ -158,7 +158,7 @@ class WaterfallPanel(QWidget):
         super().__init__(parent)
         self.header = QLabel("SHAP: waiting for a sample")
         self.header.setWordWrap(True)
-        self.bars = HorizontalBars("P(worn)", label_width=190)
+        self.bars = HorizontalBars("P(worn)", label_width=180)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(self.bars, 1)

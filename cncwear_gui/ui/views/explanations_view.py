@@ -113,10 +113,10 @@ class ExplanationsView(QWidget):
         self.title = QLabel("Explanations — select a sample in the Predictions view, or choose one here")
         self.title.setObjectName("viewTitle")
         self.experiment = QComboBox()
-        self.experiment.setMinimumWidth(140)
+        self.experiment.setMinimumWidth(130)
         self.experiment.currentIndexChanged.connect(lambda _index: self._update_row_range())
         self.row = QSpinBox()
-        self.row.setMinimumWidth(110)
+        self.row.setMinimumWidth(90)
         self.explain_button = QPushButton("Explain")
         self.explain_button.clicked.connect(self.explain_chosen)
         self.export_html = QPushButton("Export HTML…")
@@ -127,6 +127,7 @@ class ExplanationsView(QWidget):
         self.log_button.clicked.connect(lambda: self._export(None))
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.status.setMinimumWidth(160)  # it wraps: the header row fits 1024 px
         self.summary = QLabel("No sample explained yet.")
         self.summary.setTextFormat(Qt.PlainText)  # the rule's "<=" must not be read as markup
         self.summary.setWordWrap(True)
