@@ -113,11 +113,27 @@ class _FitHeight(QObject):
         return False
 
 
+class _Page(QWidget):
+    """A view in its scroll area. It says it has no height-for-width: a scroll area would give a view
+    with wrapped labels its *preferred* height (plots at full size, the tiles a screen tall each);
+    the view fills the area, scrolling only below its minimum (wrapped texts: fit_wrapped_height)."""
+
+    def __init__(self, view: QWidget):
+        super().__init__()
+        self.view = view
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(view)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt's name
+        return False
+
+
 def scroll_area(content: QWidget) -> QScrollArea:
     """``content`` filling the area, with scroll bars only when the area is smaller than the
     content's minimum (a 1024 × 768 screen), so a view never makes the window larger than the screen."""
     area = QScrollArea()
-    area.setWidget(content)
+    area.setWidget(_Page(content))
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.NoFrame)
     return area
@@ -134,7 +150,8 @@ class ViewTabs(QTabWidget):
 
     def widget(self, index: int) -> QWidget | None:
         area = super().widget(index)
-        return area.widget() if isinstance(area, QScrollArea) else area
+        page = area.widget() if isinstance(area, QScrollArea) else None
+        return page.view if isinstance(page, _Page) else area
 
     def indexOf(self, view: QWidget) -> int:  # noqa: N802 - Qt's name
         return next((i for i in range(self.count()) if self.widget(i) is view), super().indexOf(view))

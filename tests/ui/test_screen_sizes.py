@@ -68,6 +68,10 @@ def test_every_view_fits_every_panel_pc_screen(themed, window_with_champion, qtb
         for index in range(window.tabs.count()):
             window.tabs.setCurrentIndex(index)
             qtbot.wait(30)  # laid out, and a pass of the machines shown
-            problems += [f"{width} × {height}, {window.tabs.tabText(index)}: {p}" for p in fit_problems(window, width, height)]
+            found = fit_problems(window, width, height)
+            if found:  # a text changed in this very pass: its label takes its new height in the next layout round
+                qtbot.wait(300)
+                found = fit_problems(window, width, height)
+            problems += [f"{width} × {height}, {window.tabs.tabText(index)}: {p}" for p in found]
     qtbot.waitUntil(lambda: not window.busy, timeout=180_000)  # what showing the tabs started (a leakage check, the snapshot)
     assert not problems, "\n".join(problems)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -360,7 +361,9 @@ class OperatorView(QWidget):
         count = len(self.tiles)
         wanted = 2 if count <= 4 else min(4, -(-count // 2))
         area = self.parentWidget()  # the scroll area's viewport: the width there is, not the view's minimum
-        width = area.width() if area is not None else self.width()
+        while area is not None and not isinstance(area, QScrollArea):
+            area = area.parentWidget()
+        width = area.viewport().width() if area is not None else self.width()
         return max(1, min(wanted, (width - 24) // (TILE_MIN_WIDTH + self.grid.spacing())))
 
     def _place_tiles(self) -> None:
