@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -88,6 +88,9 @@ def fit_wrapped_height(widget: QWidget) -> None:
     if not hasattr(widget, "_fit_filter"):
         widget._fit_filter = _FitHeight(widget)
         widget.installEventFilter(widget._fit_filter)
+        for label in widget.findChildren(QLabel):  # a label's new width changes its lines: fit again
+            if label.wordWrap():
+                label.installEventFilter(widget._fit_filter)
     _fit(widget)
 
 
@@ -107,26 +110,52 @@ def _fit(widget: QWidget) -> None:
 
 
 class _FitHeight(QObject):
+    """Fits its widget when it is resized or laid out anew, or when one of its wrapped labels is resized."""
+
+    def __init__(self, widget: QWidget):
+        super().__init__(widget)
+        self.widget = widget
+
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         if event.type() in (QEvent.Resize, QEvent.LayoutRequest):
-            _fit(watched)
+            _fit(self.widget)
         return False
 
 
 class _Page(QWidget):
-    """A view in its scroll area. It says it has no height-for-width: a scroll area would give a view
-    with wrapped labels its *preferred* height (plots at full size, the tiles a screen tall each);
-    the view fills the area, scrolling only below its minimum (wrapped texts: fit_wrapped_height)."""
+    """A view in its scroll area, without a layout: a scroll area gives a widget whose layout has
+    height-for-width (wrapped labels) its *preferred* height (plots at full size, tiles a screen tall
+    each). The view fills the area instead, scrolling only below its minimum (wrapped texts keep
+    theirs with fit_wrapped_height)."""
 
     def __init__(self, view: QWidget):
         super().__init__()
         self.view = view
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(view)
+        view.setParent(self)
+        view.installEventFilter(self)
+        self._follow_minimum()
 
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.LayoutRequest:  # the view's layout changed: its minimum, once laid out
+            QTimer.singleShot(0, self, self._follow_minimum)  # not after the page is gone
         return False
+
+    def _follow_minimum(self) -> None:
+        minimum = self.view.minimumSizeHint().expandedTo(self.view.minimumSize())
+        if minimum != self.minimumSize():
+            self.setMinimumSize(minimum)
+
+    def sizeHint(self):  # noqa: N802 - Qt's name
+        return self.minimumSize()
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.LayoutRequest:  # the view's minimum may have changed
+            self._follow_minimum()
+        return super().event(event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.view.setGeometry(self.rect())
 
 
 def scroll_area(content: QWidget) -> QScrollArea:
