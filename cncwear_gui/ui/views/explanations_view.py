@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ..state import AppState
 from ..theme import WORN_BACKGROUND
+from ..widgets import fit_wrapped_height
 from ..workers import TaskRunner
 from ...explain.engine import DEFAULT_SURROGATE_DEPTH
 from . import explanation_jobs as jobs
@@ -67,6 +68,7 @@ class ExplanationsView(QWidget):
         self.waterfall = WaterfallPanel()
         self.anchor = AnchorCard()
         self.anchor.setMinimumWidth(220)
+        fit_wrapped_height(self.anchor)  # the rule whole in a short splitter
         local = QSplitter(Qt.Horizontal)
         for panel in (self.lime, self.waterfall, self.anchor):
             local.addWidget(panel)
