@@ -375,6 +375,8 @@ class OperatorView(QWidget):
             self.grid.removeWidget(tile)
         for index, tile in enumerate(self.tiles.values()):
             self.grid.addWidget(tile, index // columns, index % columns)
+        for column in range(max(4, self.grid.columnCount())):  # equal columns: every tile's texts at one size
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
