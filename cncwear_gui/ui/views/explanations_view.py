@@ -73,7 +73,6 @@ class ExplanationsView(QWidget):
         for panel in (self.lime, self.waterfall, self.anchor):
             local.addWidget(panel)
         local.setSizes([780, 520, 300])
-        local.setMinimumHeight(280)  # bars with readable labels and the rule whole; a short screen scrolls the view
         self.taught = TaughtCard()  # the taught monitor's sentence under the model's
 
         self.dependence = DependencePanel()
@@ -84,7 +83,6 @@ class ExplanationsView(QWidget):
         self.global_tabs.addTab(self._build_tree_tab(), "Surrogate tree")
         self.global_tabs.addTab(self.summary_panel, "Global SHAP")
         self.global_tabs.currentChanged.connect(lambda _index: self._fill_global_tab())
-        self.global_tabs.setMinimumHeight(220)
 
         split = QSplitter(Qt.Vertical)
         self.split = split
