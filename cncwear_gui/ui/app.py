@@ -62,6 +62,7 @@ def run_gui(screenshot_dir: str | None = None, size: tuple[int, int] | None = No
         window = MainWindow(settings, persist_settings=screenshot_dir is None, machines=machines)
         if size:
             window.resize(*size)
+            window.screenshot_size = size  # the screenshot mode names what does not fit it
         window.show()
         window.show_settings_notices(notices, message_box=screenshot_dir is None)
         log.info("window shown; log file %s", log_file)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QTabWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton
 
 from .. import __version__
 from ..paths import bundled_dataset_dir, log_dir, project_root
@@ -37,6 +37,7 @@ from .views.monitoring_view import MonitoringView
 from .views.operator_view import OperatorView
 from .views.predictions_view import PredictionsView
 from .views.training_view import TrainingView
+from .widgets import ViewTabs
 from .workers import TaskRunner
 
 if TYPE_CHECKING:  # pandas, scikit-learn and the model code load in the workers, not at start-up
@@ -126,14 +127,11 @@ class MainWindow(QMainWindow):
         self.monitoring_view = MonitoringView(self.state, self.live.check_drift_now)
         self.runners = (self.loader, self.modeller, self.scorer, self.settings_audit, *self.explanations_view.runners, *self.alarms_view.runners,
                         *self.training_view.runners, *self.monitoring_view.runners)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.operator_view, "Operator")
-        self.tabs.addTab(self.alarms_view, "Alarms")
-        self.tabs.addTab(self.data_view, "Data")
-        self.tabs.addTab(self.predictions_view, "Predictions")
-        self.tabs.addTab(self.explanations_view, "Explanations")
-        self.tabs.addTab(self.training_view, "Training")
-        self.tabs.addTab(self.monitoring_view, "Monitoring")
+        self.tabs = ViewTabs()  # each view scrolls when the screen is smaller than it needs (1024 × 768)
+        for view, title in ((self.operator_view, "Operator"), (self.alarms_view, "Alarms"), (self.data_view, "Data"),
+                            (self.predictions_view, "Predictions"), (self.explanations_view, "Explanations"),
+                            (self.training_view, "Training"), (self.monitoring_view, "Monitoring")):
+            self.tabs.add_view(view, title)
         self.setCentralWidget(self.tabs)
         self.data_view.open_files_requested.connect(self.choose_files)
         self.data_view.open_folder_requested.connect(self.choose_folder)
@@ -162,7 +160,7 @@ class MainWindow(QMainWindow):
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
-        self.progress.setMinimumWidth(420)
+        self.progress.setMinimumWidth(260)  # the status bar fits 1024 px beside the model's name
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_all)

@@ -113,8 +113,14 @@ def _teach_demo(window) -> set:
 
 
 def _grab(window, path: Path) -> None:
+    """The PNG, and on stderr what does not fit the window's screen size (fit_check: cut texts)."""
+    from .fit_check import fit_problems
+
     window.grab().save(str(path))
     print(path)
+    width, height = getattr(window, "screenshot_size", None) or (window.width(), window.height())
+    for problem in fit_problems(window, width, height):
+        print(f"cncwear gui --screenshot: {path.name}: {problem}", file=sys.stderr)
 
 
 def _grab_training(app, window, target: Path) -> None:

@@ -1,16 +1,20 @@
 """Small widgets and helpers the views share: text labels, status lines, read-only tables, titled
-boxes, and the descriptor a view uses to keep a panel's attribute under its own name."""
+boxes, the window's tabs of views, and the descriptor a view uses to keep a panel's attribute
+under its own name."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
     QHeaderView,
+    QFrame,
     QLabel,
+    QScrollArea,
+    QTabWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -74,6 +78,118 @@ def fill_box(box: QGroupBox, *items, grow: QWidget | None = None) -> QGroupBox:
         else:
             layout.addLayout(item)
     return box
+
+
+def fit_wrapped_height(widget: QWidget) -> None:
+    """Keep ``widget`` at least as tall as its layout needs at its width, whenever it is resized or
+    its texts change. A word-wrapped label needs more lines when narrower, and a splitter, grid or
+    column sized to a short screen would squeeze the lines into the next row (Qt's minimum heights
+    ignore height-for-width); with this the view scrolls instead."""
+    if not hasattr(widget, "_fit_filter"):
+        widget._fit_filter = _FitHeight(widget)
+        widget.installEventFilter(widget._fit_filter)
+        for label in widget.findChildren(QLabel):  # a label's new width changes its lines: fit again
+            if label.wordWrap():
+                label.installEventFilter(widget._fit_filter)
+    _fit(widget)
+
+
+def _fit(widget: QWidget) -> None:
+    """The layout's minimum plus what each wrapped label needs at its width beyond its own minimum
+    (Qt's heightForWidth of a layout is the preferred height: plots would ask for their full size)."""
+    layout = widget.layout()
+    if layout is None:
+        return
+    extra = 0
+    for label in widget.findChildren(QLabel):
+        if label.wordWrap() and label.isVisibleTo(widget) and label.text():
+            extra += max(0, label.heightForWidth(label.width()) - label.minimumSizeHint().height())
+    needed = layout.totalMinimumSize().height() + extra
+    if needed != widget.minimumHeight():
+        widget.setMinimumHeight(needed)
+
+
+class _FitHeight(QObject):
+    """Fits its widget when it is resized or laid out anew, or when one of its wrapped labels is resized."""
+
+    def __init__(self, widget: QWidget):
+        super().__init__(widget)
+        self.widget = widget
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() in (QEvent.Resize, QEvent.LayoutRequest):
+            _fit(self.widget)
+        return False
+
+
+class _Page(QWidget):
+    """A view in its scroll area, without a layout: a scroll area gives a widget whose layout has
+    height-for-width (wrapped labels) its *preferred* height (plots at full size, tiles a screen tall
+    each). The view fills the area instead, scrolling only below its minimum (wrapped texts keep
+    theirs with fit_wrapped_height)."""
+
+    def __init__(self, view: QWidget):
+        super().__init__()
+        self.view = view
+        view.setParent(self)
+        view.installEventFilter(self)
+        self._follow_minimum()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.LayoutRequest:  # the view's layout changed: its minimum, once laid out
+            QTimer.singleShot(0, self, self._follow_minimum)  # not after the page is gone
+        return False
+
+    def _follow_minimum(self) -> None:
+        minimum = self.view.minimumSizeHint().expandedTo(self.view.minimumSize())
+        if minimum != self.minimumSize():
+            self.setMinimumSize(minimum)
+
+    def sizeHint(self):  # noqa: N802 - Qt's name
+        return self.minimumSize()
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.LayoutRequest:  # the view's minimum may have changed
+            self._follow_minimum()
+        return super().event(event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.view.setGeometry(self.rect())
+
+
+def scroll_area(content: QWidget) -> QScrollArea:
+    """``content`` filling the area, with scroll bars only when the area is smaller than the
+    content's minimum (a 1024 × 768 screen), so a view never makes the window larger than the screen."""
+    area = QScrollArea()
+    area.setWidget(_Page(content))
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    return area
+
+
+class ViewTabs(QTabWidget):
+    """The window's tabs: each view in a :func:`scroll_area`. ``widget``, ``indexOf``,
+    ``currentWidget`` and ``setCurrentWidget`` speak of the views, not of their scroll areas."""
+
+    def add_view(self, view: QWidget, title: str) -> int:
+        area = scroll_area(view)
+        area.setObjectName(f"{type(view).__name__}Scroll")
+        return self.addTab(area, title)
+
+    def widget(self, index: int) -> QWidget | None:
+        area = super().widget(index)
+        page = area.widget() if isinstance(area, QScrollArea) else None
+        return page.view if isinstance(page, _Page) else area
+
+    def indexOf(self, view: QWidget) -> int:  # noqa: N802 - Qt's name
+        return next((i for i in range(self.count()) if self.widget(i) is view), super().indexOf(view))
+
+    def currentWidget(self) -> QWidget | None:  # noqa: N802 - Qt's name
+        return self.widget(self.currentIndex())
+
+    def setCurrentWidget(self, view: QWidget) -> None:  # noqa: N802 - Qt's name
+        self.setCurrentIndex(self.indexOf(view))
 
 
 def parse_utc(text: str | None) -> datetime | None:

@@ -56,7 +56,7 @@ class HorizontalBars(pg.PlotWidget):
         self.showGrid(x=True, alpha=0.2)
         self.setMouseEnabled(False, False)
         self.hideButtons()
-        self.setMinimumWidth(label_width + 120)
+        self.setMinimumWidth(label_width + 80)  # the three local panels side by side fit 1024 px
         self.max_label_width = label_width
         self.getAxis("left").setWidth(label_width)
         self.label_font = QFont()
@@ -130,7 +130,7 @@ class LimePanel(QWidget):
         self.bars = HorizontalBars("weight (orange → WORN, blue → UNWORN)", label_width=200)
         self.values = _value_table(["feature", "value"])
         self.values.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)  # values whole; names elide
-        self.values.setMinimumWidth(180)  # the bars get the width first: a fixed 260 px table left them ~120 px
+        self.values.setMinimumWidth(170)  # the bars get the width first: a fixed 260 px table left them ~120 px
         self.values.setMaximumWidth(260)
         body = QHBoxLayout()
         body.addWidget(self.bars, 3)
@@ -159,7 +159,7 @@ class WaterfallPanel(QWidget):
         super().__init__(parent)
         self.header = QLabel("SHAP: waiting for a sample")
         self.header.setWordWrap(True)
-        self.bars = HorizontalBars("P(worn)", label_width=210)
+        self.bars = HorizontalBars("P(worn)", label_width=180)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(self.bars, 1)

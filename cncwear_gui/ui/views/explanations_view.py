@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ..state import AppState
 from ..theme import WORN_BACKGROUND
+from ..widgets import fit_wrapped_height
 from ..workers import TaskRunner
 from ...explain.engine import DEFAULT_SURROGATE_DEPTH
 from . import explanation_jobs as jobs
@@ -66,7 +67,8 @@ class ExplanationsView(QWidget):
         self.lime = LimePanel()
         self.waterfall = WaterfallPanel()
         self.anchor = AnchorCard()
-        self.anchor.setMinimumWidth(280)
+        self.anchor.setMinimumWidth(220)
+        fit_wrapped_height(self.anchor)  # the rule whole in a short splitter
         local = QSplitter(Qt.Horizontal)
         for panel in (self.lime, self.waterfall, self.anchor):
             local.addWidget(panel)
@@ -113,10 +115,10 @@ class ExplanationsView(QWidget):
         self.title = QLabel("Explanations — select a sample in the Predictions view, or choose one here")
         self.title.setObjectName("viewTitle")
         self.experiment = QComboBox()
-        self.experiment.setMinimumWidth(140)
+        self.experiment.setMinimumWidth(130)
         self.experiment.currentIndexChanged.connect(lambda _index: self._update_row_range())
         self.row = QSpinBox()
-        self.row.setMinimumWidth(110)
+        self.row.setMinimumWidth(90)
         self.explain_button = QPushButton("Explain")
         self.explain_button.clicked.connect(self.explain_chosen)
         self.export_html = QPushButton("Export HTML…")
@@ -127,6 +129,7 @@ class ExplanationsView(QWidget):
         self.log_button.clicked.connect(lambda: self._export(None))
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.status.setMinimumWidth(160)  # it wraps: the header row fits 1024 px
         self.summary = QLabel("No sample explained yet.")
         self.summary.setTextFormat(Qt.PlainText)  # the rule's "<=" must not be read as markup
         self.summary.setWordWrap(True)

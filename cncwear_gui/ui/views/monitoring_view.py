@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from ..state import AppState
 from ..theme import FAILED_STYLE, WARN_STYLE  # noqa: F401 - the status styles, also under this module's names
-from ..widgets import on_panel
+from ..widgets import fit_wrapped_height, on_panel
 from ..workers import TaskRunner
 from .monitoring.champion_panel import ChampionPanel, SnapshotStatus
 from .monitoring.drift_panels import (  # noqa: F401 - DRIFT_CHECK_S and CheckRequest also under this module's names
@@ -65,6 +65,7 @@ class MonitoringView(QWidget):
         self.drift = DriftHeatmapPanel(state, request_check)
         self.group_trend = GroupTrendPanel()
         self.latest = LatestCheckPanel()
+        fit_wrapped_height(self.latest)  # the verdict and reasons whole in a short splitter
         self.prediction = PredictionShiftPanel()
         self.statistics = StatisticsPanel(state)
         self.metrics = MetricsPanel(state)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -39,10 +40,13 @@ from ...data.schema import SAMPLE_PERIOD_S
 from ...live.wear_state import WearState
 from ..state import AppState
 from ..theme import TAUGHT_BAND, TAUGHT_LOOK, THRESHOLD_LINE, TILE_COLOURS, TREND_INK
+from ..widgets import fit_wrapped_height
 
 TREND_SECONDS = 300  # the last five minutes of machine time
 FULL_SIZE_TEXT_WIDTH = 330  # pixels "REPLACE TOOL" needs at the full state font (30 pt), beside its symbol
 MIN_TEXT_PT = 10.0  # a narrow tile scales its texts down, never below what reads at arm's length
+TILE_MIN_WIDTH = 300  # narrower screens get fewer columns (three at 1024 px) and scroll down to the rest
+TREND_MIN_HEIGHT = 90  # the five-minute trend stays readable; the texts above it are never squeezed
 
 _LOOK = {
     WearState.OK: ("●", "TOOL OK", *TILE_COLOURS["ok"]),
@@ -81,6 +85,7 @@ class MachineTile(QFrame):
         self.symbol.setObjectName("stateSymbol")
         self.status = QLabel("NO DATA YET")
         self.status.setObjectName("stateText")
+        self.status.setWordWrap(True)  # "NO DATA — CONNECTION LOST — reconnecting" takes two lines on a narrow tile
         self.probability = QLabel("P(worn) —")
         self.probability.setObjectName("probability")
         self.verdict = QLabel("")
@@ -111,6 +116,7 @@ class MachineTile(QFrame):
         self.teach.setMenu(menu)
         self.alarm = QLabel("")
         self.alarm.setObjectName("alarmText")
+        self.alarm.setWordWrap(True)
         self.alarm.setMinimumWidth(1)
         self.alarm.setVisible(False)
         self.acknowledge = QPushButton("Acknowledge…")
@@ -118,7 +124,7 @@ class MachineTile(QFrame):
         self.acknowledge.clicked.connect(lambda: self.acknowledge_requested.emit(self.machine))
         self.trend = pg.PlotWidget(background=None)
         self.trend.setMouseEnabled(False, False)
-        self.trend.setMinimumHeight(40)
+        self.trend.setMinimumHeight(TREND_MIN_HEIGHT)
         self.trend.hideButtons()
         self.trend.setYRange(0, 1, padding=0.02)
         self.trend.setLabel("left", "P(worn)")
@@ -146,11 +152,12 @@ class MachineTile(QFrame):
         state_row = QHBoxLayout()
         state_row.addWidget(self.symbol)
         state_row.addWidget(self.status, 1)
-        alarm_row = QHBoxLayout()  # the alarm's state has its own line: beside three buttons it was squeezed away
-        alarm_row.addStretch(1)
-        alarm_row.addWidget(self.acknowledge)
-        alarm_row.addWidget(self.tool_changed)
-        alarm_row.addWidget(self.teach)
+        # the alarm's state has its own line (beside the buttons it was squeezed away); the actions one row
+        actions = QHBoxLayout()
+        actions.addWidget(self.acknowledge)
+        actions.addWidget(self.tool_changed)
+        actions.addWidget(self.teach)
+        actions.addStretch(1)
         head.addWidget(self.probability)
         layout = QVBoxLayout(self)
         layout.setSpacing(2)
@@ -162,8 +169,9 @@ class MachineTile(QFrame):
         layout.addWidget(self.taught_detail)
         layout.addWidget(self.verdict)
         layout.addWidget(self.alarm)
-        layout.addLayout(alarm_row)
+        layout.addLayout(actions)
         layout.addWidget(self.trend, 1)
+        fit_wrapped_height(self)  # the texts whole on a short screen: the view scrolls instead
 
     def resizeEvent(self, event) -> None:
         """Scale the big texts to the tile: four across on a 1366-pixel screen still reads whole."""
@@ -307,6 +315,7 @@ class OperatorView(QWidget):
         self.state = state
         self.setObjectName("operatorView")
         self.tiles: dict[str, MachineTile] = {}
+        self._columns = 0  # the grid's columns now (columns())
         self.views: list = []
         self.latencies: deque[float] = deque(maxlen=100_000)  # sample arrival → on screen, seconds
         self._last_shown: dict[str, float] = {}
@@ -345,15 +354,37 @@ class OperatorView(QWidget):
             tile.tool_change_requested.connect(self.tool_change_requested)
             tile.teach_requested.connect(self.teach_requested)
             self.tiles[name] = tile
-        columns = 2 if len(names) <= 4 else min(4, -(-len(names) // 2))
-        for index, tile in enumerate(self.tiles.values()):
-            self.grid.addWidget(tile, index // columns, index % columns)
-        for column in range(self.grid.columnCount()):  # equal tiles: an alarm's big text does not widen its own
-            self.grid.setColumnStretch(column, 1 if column < columns else 0)
-        for row in range(self.grid.rowCount()):
-            self.grid.setRowStretch(row, 1)
+        self._columns = 0
+        self._place_tiles()
         self.views = []
         self._last_shown = {}
+
+    def columns(self) -> int:
+        """Eight machines are 4×2 when the screen is wide enough, fewer columns (and more rows) on a
+        narrower one: never a tile narrower than ``TILE_MIN_WIDTH``."""
+        count = len(self.tiles)
+        wanted = 2 if count <= 4 else min(4, -(-count // 2))
+        area = self.parentWidget()  # the scroll area's viewport: the width there is, not the view's minimum
+        while area is not None and not isinstance(area, QScrollArea):
+            area = area.parentWidget()
+        width = area.viewport().width() if area is not None else self.width()
+        return max(1, min(wanted, (width - 24) // (TILE_MIN_WIDTH + self.grid.spacing())))
+
+    def _place_tiles(self) -> None:
+        columns = self.columns()
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for tile in self.tiles.values():
+            self.grid.removeWidget(tile)
+        for index, tile in enumerate(self.tiles.values()):
+            self.grid.addWidget(tile, index // columns, index % columns)
+        for column in range(max(4, self.grid.columnCount())):  # equal columns: every tile's texts at one size
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_tiles()
 
     def show_views(self, views: list, _pass_at: float = 0.0) -> None:
         """Show one scoring pass; records each newly shown sample's arrival → screen latency."""

@@ -17,6 +17,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout
 
 from ..theme import ALARM_LINE, DARK_BARS, LIGHT_GREY, REFERENCE_LINE, TAUGHT_LOOK, WARN_LINE
+from ..widgets import fit_wrapped_height
 from ...monitoring.teach_in import MONITORED_SIGNALS, SIGNAL_NAMES
 
 
@@ -38,6 +39,7 @@ class TaughtCard(QFrame):
                         "taught for this setup on a machine, as the operator tile judges it live")
         self.state = QLabel("waiting for a sample")
         self.state.setTextFormat(Qt.PlainText)
+        self.state.setWordWrap(True)
         self.state.setStyleSheet("font-size: 13pt; font-weight: bold;")
         self.sentence = QLabel("")
         self.sentence.setTextFormat(Qt.PlainText)
@@ -71,6 +73,7 @@ class TaughtCard(QFrame):
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(text, 1)
         layout.addWidget(self.bars)
+        fit_wrapped_height(self)  # its sentences whole when the splitter is short
 
     def show_message(self, text: str) -> None:
         self.result = None

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QVBoxLayout, Q
 
 from ..state import AppState
 from ..theme import CAUTION_STYLE, FAILED_STYLE  # noqa: F401 - the status styles, also under this module's names
-from ..widgets import on_panel
+from ..widgets import fit_wrapped_height, on_panel
 from .training.paired_panel import PairedPanel
 from .training.registry_panel import MlflowPanel, RegistryPanel
 from .training.results_panels import ComparisonPanel, LeaderboardPanel, LoeoFirstComparisonModel  # noqa: F401
@@ -56,6 +56,7 @@ class TrainingView(QWidget):
         left.addWidget(self.registry_panel)
         left.addWidget(self.mlflow)
         left.addStretch(1)
+        fit_wrapped_height(self._left)  # the engine's note and the leakage check whole on a short screen
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(self.run.curve)
         splitter.addWidget(self.leaderboard_panel)
