@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from ..state import AppState
 from ..theme import WORN_BACKGROUND
-from ..widgets import fit_wrapped_height
+from ..widgets import fit_wrapped_height, scroll_area
 from ..workers import TaskRunner
 from ...explain.engine import DEFAULT_SURROGATE_DEPTH
 from . import explanation_jobs as jobs
@@ -68,9 +68,9 @@ class ExplanationsView(QWidget):
         self.waterfall = WaterfallPanel()
         self.anchor = AnchorCard()
         self.anchor.setMinimumWidth(220)
-        fit_wrapped_height(self.anchor)  # the rule whole in a short splitter
+        fit_wrapped_height(self.anchor)  # the rule whole: a short splitter pane scrolls it instead of cutting it
         local = QSplitter(Qt.Horizontal)
-        for panel in (self.lime, self.waterfall, self.anchor):
+        for panel in (self.lime, self.waterfall, scroll_area(self.anchor)):
             local.addWidget(panel)
         local.setSizes([780, 520, 300])
         self.taught = TaughtCard()  # the taught monitor's sentence under the model's

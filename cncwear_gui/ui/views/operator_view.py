@@ -46,7 +46,7 @@ TREND_SECONDS = 300  # the last five minutes of machine time
 FULL_SIZE_TEXT_WIDTH = 330  # pixels "REPLACE TOOL" needs at the full state font (30 pt), beside its symbol
 MIN_TEXT_PT = 10.0  # a narrow tile scales its texts down, never below what reads at arm's length
 TILE_MIN_WIDTH = 315  # an alarmed tile (Acknowledge, Tool change, Teach on one row) needs 312 px; narrower screens get fewer columns (three at 1024 px) and scroll down to the rest
-TREND_MIN_HEIGHT = 90  # the five-minute trend stays readable; the texts above it are never squeezed
+TREND_MIN_HEIGHT = 70  # the five-minute trend stays readable; the texts above it are never squeezed
 
 _LOOK = {
     WearState.OK: ("●", "TOOL OK", *TILE_COLOURS["ok"]),
