@@ -276,6 +276,7 @@ class ShapSummaryPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.header = QLabel("")
+        self.header.setWordWrap(True)
         self.bars = HorizontalBars("mean |SHAP| (P(worn))", label_width=200)
         self.swarm = pg.PlotWidget()
         self.swarm.setLabel("bottom", "SHAP value (towards WORN →)")
