@@ -45,7 +45,7 @@ from ..widgets import fit_wrapped_height
 TREND_SECONDS = 300  # the last five minutes of machine time
 FULL_SIZE_TEXT_WIDTH = 330  # pixels "REPLACE TOOL" needs at the full state font (30 pt), beside its symbol
 MIN_TEXT_PT = 10.0  # a narrow tile scales its texts down, never below what reads at arm's length
-TILE_MIN_WIDTH = 315  # an alarmed tile (Acknowledge, Tool change, Teach on one row) needs 312 px; narrower screens get fewer columns (three at 1024 px) and scroll down to the rest
+TILE_MIN_WIDTH = 300  # narrower screens get fewer columns (three at 1024 px) and scroll down to the rest
 TREND_MIN_HEIGHT = 70  # the five-minute trend stays readable; the texts above it are never squeezed
 
 _LOOK = {
@@ -152,9 +152,10 @@ class MachineTile(QFrame):
         state_row = QHBoxLayout()
         state_row.addWidget(self.symbol)
         state_row.addWidget(self.status, 1)
-        # the alarm's state has its own line (beside the buttons it was squeezed away); the actions one row
-        actions = QHBoxLayout()
-        actions.addWidget(self.acknowledge)
+        alarm_row = QHBoxLayout()  # the alarm's state (wrapped, bold) beside its one button: never squeezed away
+        alarm_row.addWidget(self.alarm, 1)
+        alarm_row.addWidget(self.acknowledge)
+        actions = QHBoxLayout()  # a row of their own: the tile stays narrow enough for three across at 1024 px
         actions.addWidget(self.tool_changed)
         actions.addWidget(self.teach)
         actions.addStretch(1)
@@ -168,7 +169,7 @@ class MachineTile(QFrame):
         layout.addWidget(self.taught)
         layout.addWidget(self.taught_detail)
         layout.addWidget(self.verdict)
-        layout.addWidget(self.alarm)
+        layout.addLayout(alarm_row)
         layout.addLayout(actions)
         layout.addWidget(self.trend, 1)
         fit_wrapped_height(self)  # the texts whole on a short screen: the view scrolls instead
