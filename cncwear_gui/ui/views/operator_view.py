@@ -45,6 +45,7 @@ from ..widgets import fit_wrapped_height
 TREND_SECONDS = 300  # the last five minutes of machine time
 FULL_SIZE_TEXT_WIDTH = 330  # pixels "REPLACE TOOL" needs at the full state font (30 pt), beside its symbol
 MIN_TEXT_PT = 10.0  # a narrow tile scales its texts down, never below what reads at arm's length
+ONE_ACTION_ROW_WIDTH = 330  # a tile this wide has Acknowledge, Tool change and Teach on one row (they need 312 px)
 TILE_MIN_WIDTH = 300  # narrower screens get fewer columns (three at 1024 px) and scroll down to the rest
 TREND_MIN_HEIGHT = 70  # the five-minute trend stays readable; the texts above it are never squeezed
 
@@ -152,13 +153,16 @@ class MachineTile(QFrame):
         state_row = QHBoxLayout()
         state_row.addWidget(self.symbol)
         state_row.addWidget(self.status, 1)
-        alarm_row = QHBoxLayout()  # the alarm's state (wrapped, bold) beside its one button: never squeezed away
+        # The alarm's state (wrapped, bold) on a line with Acknowledge on a narrow tile (three across at
+        # 1024 px), Acknowledge beside Tool change and Teach on a wide one (one row less: 4x2 fits 1400x900).
+        alarm_row = self.alarm_row = QHBoxLayout()
         alarm_row.addWidget(self.alarm, 1)
         alarm_row.addWidget(self.acknowledge)
-        actions = QHBoxLayout()  # a row of their own: the tile stays narrow enough for three across at 1024 px
+        actions = self.actions = QHBoxLayout()
         actions.addWidget(self.tool_changed)
         actions.addWidget(self.teach)
         actions.addStretch(1)
+        self._one_action_row = False
         head.addWidget(self.probability)
         layout = QVBoxLayout(self)
         layout.setSpacing(2)
@@ -173,6 +177,16 @@ class MachineTile(QFrame):
         layout.addLayout(actions)
         layout.addWidget(self.trend, 1)
         fit_wrapped_height(self)  # the texts whole on a short screen: the view scrolls instead
+
+    def set_one_action_row(self, one_row: bool) -> None:
+        """Acknowledge beside Tool change and Teach (a wide tile), or on the alarm's line (a narrow one).
+        The view decides for every tile at once, so the columns stay equal."""
+        if one_row != self._one_action_row:
+            self._one_action_row = one_row
+            if one_row:
+                self.actions.insertWidget(0, self.acknowledge)
+            else:
+                self.alarm_row.addWidget(self.acknowledge)
 
     def resizeEvent(self, event) -> None:
         """Scale the big texts to the tile: four across on a 1366-pixel screen still reads whole."""
@@ -365,14 +379,20 @@ class OperatorView(QWidget):
         narrower one: never a tile narrower than ``TILE_MIN_WIDTH``."""
         count = len(self.tiles)
         wanted = 2 if count <= 4 else min(4, -(-count // 2))
-        area = self.parentWidget()  # the scroll area's viewport: the width there is, not the view's minimum
+        return max(1, min(wanted, (self._viewport_width() - 24) // (TILE_MIN_WIDTH + self.grid.spacing())))
+
+    def _viewport_width(self) -> int:
+        """The scroll area's viewport: the width there is, not the view's minimum."""
+        area = self.parentWidget()
         while area is not None and not isinstance(area, QScrollArea):
             area = area.parentWidget()
-        width = area.viewport().width() if area is not None else self.width()
-        return max(1, min(wanted, (width - 24) // (TILE_MIN_WIDTH + self.grid.spacing())))
+        return area.viewport().width() if area is not None else self.width()
 
     def _place_tiles(self) -> None:
         columns = self.columns()
+        one_row = self._viewport_width() // max(1, columns) - self.grid.spacing() >= ONE_ACTION_ROW_WIDTH
+        for tile in self.tiles.values():
+            tile.set_one_action_row(one_row)
         if columns == self._columns:
             return
         self._columns = columns
