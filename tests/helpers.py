@@ -112,3 +112,16 @@ def replay_node(frames: dict, model, url: str | None, **config):
             node.step()
 
     return node, run_samples, stores, metrics
+
+
+def run_sql(url: str, *statements: str) -> None:
+    """Statements from another connection (a hand edit, a site's DBA, an older app), committed."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(sqlalchemy.text(statement))
+    finally:
+        engine.dispose()

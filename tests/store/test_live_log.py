@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 import sqlalchemy
-from helpers import ROOT
+from helpers import ROOT, run_sql
 from sqlalchemy import CheckConstraint, MetaData, select, text
 
 from cncwear_gui.live.wear_state import WearState
@@ -32,15 +32,6 @@ def url(store_url):
     return store_url
 
 
-def _sql(url: str, *statements: str) -> None:
-    """Statements from another connection (a hand edit, a site's DBA), committed."""
-    engine = sqlalchemy.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.execute(text(statement))
-    finally:
-        engine.dispose()
 
 
 @contextmanager
@@ -152,8 +143,8 @@ def test_audit_trail_refuses_update_and_delete_in_the_database(url):
     audit.close()
 
     # The guard comes back when the audit trail opens a table that lost its triggers.
-    _sql(url, *dropped)
-    _sql(url, "UPDATE audit_trail SET comment = 'forged while unguarded'")  # the triggers really were gone
+    run_sql(url, *dropped)
+    run_sql(url, "UPDATE audit_trail SET comment = 'forged while unguarded'")  # the triggers really were gone
     audit = AuditTrail(url)
     with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
         with audit.engine.begin() as conn:
@@ -237,7 +228,7 @@ def test_append_returns_at_once_while_another_writer_holds_the_database(url):
 
 def test_a_failed_batch_is_kept_and_written_once_the_database_is_back(url):
     log = PredictionLog(url, flush_interval_s=0.05)
-    _sql(url, "ALTER TABLE prediction_log RENAME TO prediction_log_away")  # a real database error
+    run_sql(url, "ALTER TABLE prediction_log RENAME TO prediction_log_away")  # a real database error
     try:
         log.append(_rows(0, 500, datetime(2024, 5, 1, tzinfo=timezone.utc)))
         assert not log.flush(timeout=0.5)
@@ -248,7 +239,7 @@ def test_a_failed_batch_is_kept_and_written_once_the_database_is_back(url):
         assert log.pending == 500 and log.written == 0
         assert "prediction_log" in (log.last_error or "")
     finally:
-        _sql(url, "ALTER TABLE prediction_log_away RENAME TO prediction_log")
+        run_sql(url, "ALTER TABLE prediction_log_away RENAME TO prediction_log")
     assert log.flush(timeout=10)
     assert _flags(url) == list(range(500)) and log.last_error is None
     log.close()

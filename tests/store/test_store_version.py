@@ -3,7 +3,7 @@ versions, before anything is written to it."""
 
 import pytest
 import sqlalchemy
-from helpers import BUNDLED, run_cli
+from helpers import BUNDLED, run_cli, run_sql
 from sqlalchemy import text
 
 from cncwear_gui import __version__
@@ -21,14 +21,6 @@ OPENERS = {"feature store": FeatureStore, "audit trail": AuditTrail, "prediction
            "tool changes": ToolChangeLog}
 
 
-def _sql(url, *statements):
-    engine = sqlalchemy.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.execute(text(statement))
-    finally:
-        engine.dispose()
 
 
 def _tables(url) -> list[str]:
@@ -52,7 +44,7 @@ def test_a_new_store_records_its_schema_and_the_app_that_created_it(store_url):
 
 @pytest.mark.parametrize("opener", list(OPENERS))
 def test_every_store_refuses_a_newer_schema_and_creates_nothing(store_url, opener):
-    _sql(store_url, "CREATE TABLE store_info (key VARCHAR(64) PRIMARY KEY, value VARCHAR(256))",
+    run_sql(store_url, "CREATE TABLE store_info (key VARCHAR(64) PRIMARY KEY, value VARCHAR(256))",
          f"INSERT INTO store_info VALUES ('schema_version', '{NEWER}'), ('app_version', '7.1.0')")
     with pytest.raises(StoreTooNew) as refused:
         OPENERS[opener](store_url)
@@ -65,7 +57,7 @@ def test_every_store_refuses_a_newer_schema_and_creates_nothing(store_url, opene
 
 def test_a_newer_store_without_its_app_version_is_refused_too(store_url):
     FeatureStore(store_url).close()
-    _sql(store_url, f"UPDATE store_info SET value = '{NEWER}' WHERE key = 'schema_version'",
+    run_sql(store_url, f"UPDATE store_info SET value = '{NEWER}' WHERE key = 'schema_version'",
          "DELETE FROM store_info WHERE key = 'app_version'")
     with pytest.raises(StoreTooNew, match=f"schema version {NEWER} \\(written by a newer cncwear\\)"):
         FeatureStore(store_url)
@@ -73,7 +65,7 @@ def test_a_newer_store_without_its_app_version_is_refused_too(store_url):
 
 def test_the_cli_says_so_with_exit_2_and_no_password(store_url):
     FeatureStore(store_url).close()
-    _sql(store_url, f"UPDATE store_info SET value = '{NEWER}' WHERE key = 'schema_version'",
+    run_sql(store_url, f"UPDATE store_info SET value = '{NEWER}' WHERE key = 'schema_version'",
          "UPDATE store_info SET value = '7.1.0' WHERE key = 'app_version'")
     url = store_url.replace("cncwear@", "cncwear:s3cret@")  # PostgreSQL: trust authentication ignores it
     done = run_cli("import", "--store", url, str(BUNDLED / "experiment_03.csv"))
