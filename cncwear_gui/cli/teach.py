@@ -83,10 +83,9 @@ def flagged_share(experiments, mask: int) -> float:
     """The share of the cutting samples (what the windows are cut from) with any flag of ``mask``."""
     import numpy as np
 
-    from ..data.schema import CUTTING_PHASES, PHASE_CODES
+    from ..data.schema import CUTTING_CODES
 
-    codes = [PHASE_CODES[p] for p in CUTTING_PHASES]
-    flags = np.concatenate([e.samples["quality_flags"].to_numpy()[np.isin(e.samples["phase"].to_numpy(), codes)]
+    flags = np.concatenate([e.samples["quality_flags"].to_numpy()[np.isin(e.samples["phase"].to_numpy(), CUTTING_CODES)]
                             for e in experiments])
     return float(((flags & mask) != 0).mean()) if len(flags) else 0.0
 

@@ -50,6 +50,7 @@ PHASES: tuple[str, ...] = (
 )
 CUTTING_PHASES: tuple[str, ...] = PHASES[2:8]
 PHASE_CODES: dict[str, int] = {name: code for code, name in enumerate(PHASES)}
+CUTTING_CODES: tuple[int, ...] = tuple(PHASE_CODES[name] for name in CUTTING_PHASES)  # for ``in`` and np.isin
 UNKNOWN_PHASE_CODE = -1
 
 #: Columns of train.csv. ``tool_condition`` is the label; the last two are outcomes of the run

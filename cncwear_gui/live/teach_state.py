@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data.schema import CUTTING_PHASES, PHASE_CODES
+from ..data.schema import CUTTING_CODES, PHASE_CODES
 from ..data.setup import SetupKey
 from ..monitoring.taught_lookup import read_reference
 from ..monitoring.teach_in import (
@@ -37,7 +37,6 @@ from ..store.taught_references import TaughtReferenceStore
 log = logging.getLogger(__name__)
 LOAD_TREND_WINDOWS = 150  # five minutes of 2 s windows for the tile's trend
 _RUN_START_CODES = np.array([PHASE_CODES["Starting"], PHASE_CODES["Prep"]])
-_CUTTING_CODES = np.array([PHASE_CODES[p] for p in CUTTING_PHASES])
 
 
 def taught_limits(settings) -> Limits:
@@ -172,7 +171,7 @@ class MachineTeachIn:
             return events
         changes = (np.flatnonzero(setups[1:] != setups[:-1]) + 1).tolist()
         starts = np.isin(phases, _RUN_START_CODES)
-        cutting = np.isin(phases, _CUTTING_CODES)
+        cutting = np.isin(phases, CUTTING_CODES)
         for begin, end in zip([0] + changes, changes + [n]):
             if setups[begin] != self.setup:  # another job: the run ends here
                 events += self._end_run()

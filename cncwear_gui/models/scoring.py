@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data.dataset import Dataset
-from ..data.schema import CUTTING_PHASES, PHASE_CODES, SAMPLE_PERIOD_S
+from ..data.schema import CUTTING_CODES, SAMPLE_PERIOD_S
 from ..tasks import Task, ensure_task
 from .active import ActiveModel
 
-_CUTTING_CODES = np.array([PHASE_CODES[name] for name in CUTTING_PHASES])
 
 
 @dataclass
@@ -34,7 +33,7 @@ class ExperimentScore:
 
     @property
     def _basis(self) -> np.ndarray:
-        cutting = np.isin(self.phase, _CUTTING_CODES)
+        cutting = np.isin(self.phase, CUTTING_CODES)
         return self.probability[cutting] if cutting.any() else self.probability
 
     @property

@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data.schema import CUTTING_PHASES, PHASE_CODES, PHASES
+from ..data.schema import CUTTING_CODES, CUTTING_PHASES, PHASES, PHASE_CODES
 
 BLOCK_SAMPLES = 50  # 5 s at 10 Hz
 MIN_BLOCKS = 2
 DECIDED_AT = 0.95  # the confidence at which the live verdict changes the wear state
 _SE_FLOOR = 1e-3
 _RUN_START_CODES = frozenset({PHASE_CODES["Starting"], PHASE_CODES["Prep"]})
-_CUTTING_CODES = frozenset(PHASE_CODES[p] for p in CUTTING_PHASES)
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ class RunVerdictTracker:
         if phase_code in _RUN_START_CODES and self._cut:
             self.reset()
             self.runs += 1
-        if phase_code in _CUTTING_CODES:
+        if phase_code in CUTTING_CODES:
             self._cut = True
         self.phase = PHASES[phase_code] if 0 <= phase_code < len(PHASES) else ""
         value = 1.0 if called_worn else 0.0
@@ -146,7 +145,7 @@ class RunVerdictTracker:
 
 
 _START_ARRAY = np.array(sorted(_RUN_START_CODES))
-_CUTTING_ARRAY = np.array(sorted(_CUTTING_CODES))
+_CUTTING_ARRAY = np.array(sorted(CUTTING_CODES))
 
 
 @dataclass

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from ..data.schema import CUTTING_PHASES, PHASE_CODES, PHASES, SAMPLE_PERIOD_S
+from ..data.schema import CUTTING_CODES, PHASES, SAMPLE_PERIOD_S
 from ..data.setup import SetupKey
 
 #: The signals the taught monitor watches: spindle and axis currents and powers.
@@ -49,7 +49,6 @@ STATISTICS: tuple[str, ...] = ("level", "variability")
 WINDOW_SAMPLES = 20  # 2 s at 10 Hz
 MIN_TEACH_WINDOWS = 10  # 20 s of cutting at least
 MAX_REJECTED_SHARE = 0.5  # teaching on a run mostly made of rejected samples is refused
-_CUTTING_CODES = np.array([PHASE_CODES[p] for p in CUTTING_PHASES])
 _FLOOR = 1e-6  # a taught value this small (a signal idle in that phase) is not judged
 REFERENCE_FORMAT = 1
 
@@ -143,7 +142,7 @@ def cutting_windows(values: np.ndarray, phases: np.ndarray, first_row: int = 0) 
     ends = np.concatenate((change, [len(phases)]))
     chosen = []
     for begin, end in zip(starts, ends):
-        if phases[begin] in _CUTTING_CODES and end - begin >= WINDOW_SAMPLES:
+        if phases[begin] in CUTTING_CODES and end - begin >= WINDOW_SAMPLES:
             chosen.extend(range(begin, end - WINDOW_SAMPLES + 1, WINDOW_SAMPLES))
     if not chosen:
         return Windows.empty()
@@ -187,7 +186,7 @@ class WindowCutter:
         in_segment = windows.start - first >= segment_start
         if in_segment.any():
             used = int(windows.start[in_segment].max() - first) + WINDOW_SAMPLES
-        if len(phases) and phases[-1] not in _CUTTING_CODES:
+        if len(phases) and phases[-1] not in CUTTING_CODES:
             used = len(phases)  # an open non-cutting phase is never windowed
         keep = slice(max(used, segment_start), None)
         self._values, self._phases = values[keep].copy(), phases[keep].copy()
@@ -541,7 +540,7 @@ def judge_sample(samples, row: int, reference: TaughtReference | None, limits: L
                             sentence=describe(judged[0], limits))  # no phase of the run is taught
 
     if index < 0:
-        cutting = code in _CUTTING_CODES
+        cutting = code in CUTTING_CODES
         sentence = (f"Sample {row} is in the last samples of {phase}, too few for a "
                     f"{WINDOW_SAMPLES * SAMPLE_PERIOD_S:g} s window: no window judges it." if cutting else
                     f"Sample {row} is in {phase}, not a cutting phase: the taught monitor judges cutting windows only.")

@@ -188,7 +188,7 @@ def _worn_sample(scores, dataset, taught: set) -> tuple[int, int]:
     is (so the taught monitor judges it too): what a quality engineer would check."""
     import numpy as np
 
-    from ..data.schema import CUTTING_PHASES, PHASE_CODES
+    from ..data.schema import CUTTING_CODES
     from ..data.setup import setup_of_meta
 
     def setup_taught(score) -> bool:
@@ -198,7 +198,7 @@ def _worn_sample(scores, dataset, taught: set) -> tuple[int, int]:
     experiments = [s for s in scores.experiments.values() if s.true_worn == 1] or list(scores.experiments.values())
     experiments = [s for s in experiments if setup_taught(s)] or experiments
     chosen = max(experiments, key=lambda s: s.mean_probability)
-    cutting = np.isin(chosen.phase, [PHASE_CODES[p] for p in CUTTING_PHASES])
+    cutting = np.isin(chosen.phase, CUTTING_CODES)
     probability = np.where(cutting, chosen.probability, -1.0) if cutting.any() else chosen.probability
     return chosen.experiment, int(np.argmax(probability))
 
