@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic_files import write_atomic
+from .roles import DEFAULT_ROLE, INVALID_ROLE_FALLBACK, role_problem
 
 log = logging.getLogger(__name__)
 SETTINGS_VERSION = 1
@@ -70,7 +71,11 @@ _BOUNDS = {
     "taught_delay_windows": _between(1, 1000, "the taught alarm delay must be 1 to 1000 windows"),
     "prediction_log_retention_days": _between(1, 36500, "prediction-log retention must be 1 to 36500 days"),
     "min_free_disk_mb": _between(0, 10_000_000, "the free-disk floor must be 0 (off) to 10000000 MB"),
+    "role": role_problem,
 }
+# What loading uses instead of a value out of bounds, where that is not the default: an unknown role
+# (a typo, a newer version's role) shows the fewest views, never every view.
+_FALLBACKS = {"role": INVALID_ROLE_FALLBACK}
 
 
 @dataclass
@@ -104,6 +109,9 @@ class Settings:
     taught_delay_windows: int = 3  # consecutive 2 s windows over the alarm limit before the alarm
     prediction_log_retention_days: int = 30  # raw prediction rows kept this long; roll-ups for good
     min_free_disk_mb: int = 1024  # under this much free disk, raw prediction rows stop (roll-ups go on); 0: off
+    role: str = DEFAULT_ROLE  # this PC's role (roles.py): which views and menus it shows
+    role_pin_hash: str = ""  # roles.hash_pin of the PIN IT set; empty: no PIN (roles are not protected)
+    kiosk: bool = False  # open full screen on the Operator view, operator actions only (cncwear gui --kiosk)
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     window_state: str = ""
     extra: dict = field(default_factory=dict)  # keys this version does not know, written back as they came
@@ -142,7 +150,9 @@ class Settings:
         return [problem for problem in (self.data_dir_problem(), self.watch_dir_problem()) if problem]
 
 
-NOT_AUDITED = ("version", "window_geometry", "window_state")  # where windows were is no setting change
+# Where windows were is no setting change; the role and the PIN have their own audit actions
+# (settings.role_changed, settings.pin_changed: ui/role_dialog.py), and a PIN hash never goes to the trail.
+NOT_AUDITED = ("version", "window_geometry", "window_state", "role", "role_pin_hash")
 
 
 def settings_changes(old: Settings, new: Settings) -> list[tuple[str, str, str]]:
@@ -277,14 +287,15 @@ def _from_raw(raw: dict, path: Path, data: bytes) -> tuple[Settings, list[str]]:
         else:
             replaced[key] = f"{json.dumps(value, default=str)}, but {why}"
     settings = Settings(**values, extra=extra)
-    for name, why in settings.field_problems().items():  # in bounds, or the default
+    for name, why in settings.field_problems().items():  # in bounds, or the default (the fallback)
         replaced[name] = f"{json.dumps(getattr(settings, name))}, but {why}"
-        setattr(settings, name, _default(name))
+        setattr(settings, name, _FALLBACKS.get(name, _default(name)))
     newer = version > SETTINGS_VERSION
     settings.version = version if newer else SETTINGS_VERSION  # a newer file keeps its version when saved back
     copy = _keep_copy(path, data, f"v{version}" if newer else "invalid") if (newer or replaced) else None
     for name, why in replaced.items():
-        notices.append(f"setting {name} in {path} is {why}: using the default {json.dumps(_default(name))} "
+        used = f"the default {json.dumps(_default(name))}" if name not in _FALLBACKS else json.dumps(_FALLBACKS[name])
+        notices.append(f"setting {name} in {path} is {why}: using {used} "
                        f"(every other setting is kept; the file as it was is kept as {copy})")
     if newer:
         unknown = f" the settings it does not know ({', '.join(sorted(extra))}) are kept and written back unchanged;" if extra else ""

@@ -22,7 +22,7 @@ def cmd_gui(args) -> int:
             MachineSpec.parse(text)
     except SourceSpecError as error:
         raise BadInput(str(error)) from None
-    return run_gui(screenshot_dir=args.screenshot, size=size, machines=args.machine or None)
+    return run_gui(screenshot_dir=args.screenshot, size=size, machines=args.machine or None, kiosk=args.kiosk)
 
 
 def register(commands) -> None:
@@ -32,4 +32,8 @@ def register(commands) -> None:
     gui.add_argument("--machine", action="append", default=[], metavar="ID=SOURCE",
                      help="watch this machine in the Operator view instead of the configured ones (repeatable), "
                           "e.g. mill-1=opc.tcp://127.0.0.1:4840")
+    gui.add_argument("--kiosk", action="store_true",
+                     help="operator kiosk mode: full screen on the Operator view and its alarms, the operator's actions "
+                          "only; leaving needs the maintenance PIN (the setting kiosk does the same); with --screenshot: "
+                          "render kiosk.png and kiosk_alarms.png")
     gui.set_defaults(func=cmd_gui)

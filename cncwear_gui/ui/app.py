@@ -9,7 +9,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from ..paths import log_dir
-from .screenshots import SCREENSHOT_REPLAY_SPEED, render_screenshots
+from .screenshots import SCREENSHOT_REPLAY_SPEED, render_kiosk_screenshots, render_screenshots
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def setup_logging() -> Path:
 
 
 def run_gui(screenshot_dir: str | None = None, size: tuple[int, int] | None = None,
-            machines: list[str] | None = None) -> int:
+            machines: list[str] | None = None, kiosk: bool = False) -> int:
     if screenshot_dir is not None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen needed to render PNGs
     elif sys.platform.startswith("linux") and not (
@@ -59,15 +59,22 @@ def run_gui(screenshot_dir: str | None = None, size: tuple[int, int] | None = No
     app.setWindowIcon(_app_icon())
     apply_theme(app, settings.theme)
     with QMessageHandler(logging.getLogger("qt")):
-        window = MainWindow(settings, persist_settings=screenshot_dir is None, machines=machines)
+        kiosk = kiosk or settings.kiosk
+        window = MainWindow(settings, persist_settings=screenshot_dir is None, machines=machines, kiosk=kiosk)
         if size:
             window.resize(*size)
             window.screenshot_size = size  # the screenshot mode names what does not fit it
-        window.show()
+        if kiosk and screenshot_dir is None:
+            window.guard_kiosk_close = True  # closing kiosk mode needs the PIN, as leaving it does
+            window.showFullScreen()
+        else:
+            window.show()
         window.show_settings_notices(notices, message_box=screenshot_dir is None)
         log.info("window shown; log file %s", log_file)
         if screenshot_dir is None:
             return app.exec()
+        if kiosk:
+            return render_kiosk_screenshots(app, window, Path(screenshot_dir))
         return render_screenshots(app, window, Path(screenshot_dir))
 
 

@@ -8,6 +8,11 @@ after a promotion the window reloads the champion. The Explanations view explain
 selected in the Predictions view. The Monitoring view shows the live engine's drift checks of the
 Operator view's machines (its snapshot hands the engine the training reference) and retrains
 through the automated pipeline; after a promotion there, the window reloads the champion.
+
+The PC's role (settings.role, roles.py) decides which views and menus the window shows; kiosk mode
+(ui/kiosk.py) shows the operator's two views full screen with the operator's actions only. Leaving
+kiosk mode and taking a role other than operator need the PIN where IT set one; role changes, PIN
+changes, refused PINs and leaving kiosk mode go to the audit trail.
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QPr
 from .. import __version__
 from ..paths import bundled_dataset_dir, log_dir, project_root
 from ..pipeline.watcher import PipelineWatcher
+from ..roles import KIOSK_EXIT_ROLE, ROLE_NAMES, ROLES, PinGate, has_settings, needs_pin, views_of
 from ..settings import Settings, save_settings
+from .kiosk import KIOSK_VIEWS, PinDialog, apply_kiosk_to_alarms, kiosk_style_sheet, touch_target_px
 from .live_service import LiveService
 from .metrics_service import MetricsService
 from .promotion_follower import PromotionFollower
+from .role_dialog import RoleDialog
 from .settings_dialog import SettingsDialog
 from .state import AppState
 from .views.alarms_view import AlarmsView
@@ -68,6 +76,18 @@ def _write_settings_audit(url: str | None, changes: list[tuple[str, str, str]], 
     return len(changes)
 
 
+def _write_audit(url: str | None, entries: list[dict], task) -> int:
+    """In a worker: audit entries (AuditTrail.record's arguments) in one transaction."""
+    from ..store.audit_trail import AuditTrail
+
+    trail = AuditTrail(url)
+    try:
+        trail.record_many(entries)
+    finally:
+        trail.close()
+    return len(entries)
+
+
 def _load_and_prepare(paths: list[Path], task) -> Dataset:
     """In the worker: load, and build the combined samples frame the views read (cached)."""
     from ..data.dataset import load_dataset
@@ -103,7 +123,7 @@ def _score_in_worker(model: ActiveModel, dataset: Dataset, threshold: float, tas
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, initial_paths: list[Path] | None = None, persist_settings: bool = False,
-                 machines: list[str] | None = None):
+                 machines: list[str] | None = None, kiosk: bool = False):
         super().__init__()
         self.setWindowTitle(f"cncwear {__version__} — milling-tool wear")
         self.setAcceptDrops(True)
@@ -115,6 +135,11 @@ class MainWindow(QMainWindow):
         self.modeller = TaskRunner(self)
         self.scorer = TaskRunner(self)
         self.settings_audit = TaskRunner(self)
+        self.access_audit = TaskRunner(self)  # role and PIN changes, refused PINs, leaving kiosk mode
+        self.role = self.state.settings.role  # the views shown now: the PC's role, or more after the PIN
+        self.kiosk = False
+        self.pin_gate = PinGate()
+        self.guard_kiosk_close = False  # the interactive app: closing kiosk mode needs the PIN too (app.py)
 
         self.machines_override = machines  # cncwear gui --machine: these instead of the settings' machines
         self.live = LiveService(self)
@@ -125,13 +150,20 @@ class MainWindow(QMainWindow):
         self.explanations_view = ExplanationsView(self.state)
         self.training_view = TrainingView(self.state)
         self.monitoring_view = MonitoringView(self.state, self.live.check_drift_now)
-        self.runners = (self.loader, self.modeller, self.scorer, self.settings_audit, *self.explanations_view.runners, *self.alarms_view.runners,
+        self.runners = (self.loader, self.modeller, self.scorer, self.settings_audit, self.access_audit,
+                        *self.explanations_view.runners, *self.alarms_view.runners,
                         *self.training_view.runners, *self.monitoring_view.runners)
         self.tabs = ViewTabs()  # each view scrolls when the screen is smaller than it needs (1024 × 768)
         for view, title in ((self.operator_view, "Operator"), (self.alarms_view, "Alarms"), (self.data_view, "Data"),
                             (self.predictions_view, "Predictions"), (self.explanations_view, "Explanations"),
                             (self.training_view, "Training"), (self.monitoring_view, "Monitoring")):
             self.tabs.add_view(view, title)
+        self.exit_kiosk_button = QPushButton("Exit kiosk…")
+        self.exit_kiosk_button.setObjectName("exitKiosk")
+        self.exit_kiosk_button.setToolTip("Leave kiosk mode (needs the maintenance PIN where IT set one)")
+        self.exit_kiosk_button.clicked.connect(self.leave_kiosk)
+        self.exit_kiosk_button.setVisible(False)
+        self.tabs.setCornerWidget(self.exit_kiosk_button, Qt.TopRightCorner)
         self.setCentralWidget(self.tabs)
         self.data_view.open_files_requested.connect(self.choose_files)
         self.data_view.open_folder_requested.connect(self.choose_folder)
@@ -170,6 +202,7 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.progress)
         status.addPermanentWidget(self.cancel_button)
         self._build_menu()
+        self.set_kiosk(kiosk)  # applies the role too
 
         for runner in self.runners:
             runner.progress.connect(self._on_progress)
@@ -356,6 +389,7 @@ class MainWindow(QMainWindow):
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self.data_actions: list[QAction] = []  # the roles with the Data view
         for text, shortcut, slot in (
             ("Open files…", QKeySequence.Open, self.choose_files),
             ("Open folder…", None, self.choose_folder),
@@ -367,12 +401,143 @@ class MainWindow(QMainWindow):
                 action.setShortcut(shortcut)
             action.triggered.connect(slot)
             file_menu.addAction(action)
-        settings = QAction("Settings…", self)
-        settings.triggered.connect(self.edit_settings)
-        self.menuBar().addMenu("&Edit").addAction(settings)
+            if text != "Quit":
+                self.data_actions.append(action)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.settings_action = QAction("Settings…", self)
+        self.settings_action.triggered.connect(self.edit_settings)
+        self.role_action = QAction("Role of this PC…", self)
+        self.role_action.triggered.connect(self.change_role)
+        self.kiosk_action = QAction("Kiosk mode (operator, full screen)", self)
+        self.kiosk_action.triggered.connect(lambda: self.enter_kiosk())
+        for action in (self.settings_action, self.role_action, self.kiosk_action):
+            edit_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("User guide", self.open_user_guide)
         help_menu.addAction("About cncwear", self.show_about)
+        self.menu_actions = [action for menu in (file_menu, edit_menu, help_menu) for action in menu.actions()]
+
+    # -- roles and kiosk mode -------------------------------------------------------------------
+    def visible_views(self) -> tuple[str, ...]:
+        return KIOSK_VIEWS if self.kiosk else views_of(self.role)
+
+    def apply_role(self, role: str) -> None:
+        """Show the views and menus of ``role`` (kiosk mode: its two views and no menus)."""
+        self.role = role
+        shown = self.visible_views()
+        # Shown first, then the current tab moved, then the rest hidden: the current tab never passes over a
+        # view that starts work when shown (Monitoring's snapshot, Training's leakage check).
+        indexes = range(self.tabs.count())
+        for index in indexes:
+            if self.tabs.tabText(index) in shown:
+                self.tabs.setTabVisible(index, True)
+        if self.tabs.tabText(self.tabs.currentIndex()) not in shown:
+            self.tabs.setCurrentIndex(next(i for i in indexes if self.tabs.tabText(i) in shown))
+        for index in indexes:
+            if self.tabs.tabText(index) not in shown:
+                self.tabs.setTabVisible(index, False)
+        for action in self.menu_actions:  # hidden menus keep their shortcuts: disabled, Ctrl+O opens nothing
+            action.setEnabled(not self.kiosk)
+        for action in self.data_actions:
+            action.setEnabled(not self.kiosk and "Data" in shown)
+        self.settings_action.setEnabled(not self.kiosk and has_settings(role))
+        self.setWindowTitle(f"cncwear {__version__} — milling-tool wear — {ROLE_NAMES.get(role, role)}"
+                            + (" (kiosk)" if self.kiosk else ""))
+
+    def set_kiosk(self, on: bool) -> None:
+        """Kiosk mode on or off for the widgets (app.py and enter/leave_kiosk show it full screen)."""
+        self.kiosk = on
+        px = touch_target_px(self.screen())
+        self.touch_target = px
+        self.setStyleSheet(kiosk_style_sheet(px) if on else "")
+        self.menuBar().setVisible(not on)
+        self.statusBar().setVisible(not on)
+        self.exit_kiosk_button.setVisible(on)
+        self.operator_view.set_kiosk(on)
+        apply_kiosk_to_alarms(self.alarms_view, on, px)
+        self.apply_role(self.role)
+        if on:
+            self.tabs.setCurrentWidget(self.operator_view)
+
+    def enter_kiosk(self, full_screen: bool = True) -> None:
+        self.set_kiosk(True)
+        if full_screen:
+            self.showFullScreen()
+
+    def leave_kiosk(self) -> bool:
+        """Leave kiosk mode with the maintenance PIN (where one is set): the window then shows at least
+        the maintenance views for this session (an operator PC stays an operator PC when restarted)."""
+        if not self.ask_pin("leave kiosk mode", KIOSK_EXIT_ROLE):
+            return False
+        role = self.state.settings.role if self.state.settings.role != "operator" else KIOSK_EXIT_ROLE
+        self.set_kiosk(False)
+        self.apply_role(role)
+        if self.isFullScreen():
+            self.showNormal()
+        self._audit([{"action": "kiosk.left", "subject": "kiosk", "old_value": "kiosk", "new_value": role,
+                      "comment": "with the PIN" if self.state.settings.role_pin_hash else "no PIN set on this PC"}])
+        return True
+
+    def ask_pin(self, purpose: str, role: str) -> bool:
+        """Whether the PIN was given (True when ``role`` needs none). A refused PIN is audited."""
+        settings = self.state.settings
+        if not needs_pin(role, settings.role_pin_hash):
+            if purpose != "leave kiosk mode":
+                return True
+            answer = QMessageBox.question(self, "Exit kiosk", "Leave kiosk mode? No PIN is set on this PC, so "
+                                          "anyone can (IT sets one under Edit → Role of this PC…).")
+            return answer == QMessageBox.Yes
+        dialog = PinDialog("PIN", f"The {ROLE_NAMES.get(role, role)} PIN, to {purpose}:", self)
+        self.pin_dialog = dialog  # tests type into it
+        if not dialog.exec():
+            return False
+        accepted, why = self.pin_gate.check(dialog.text(), settings.role_pin_hash)
+        if not accepted:
+            self._audit([{"action": "access.pin_refused", "subject": purpose, "comment": why}])
+            box = QMessageBox(QMessageBox.Warning, "PIN", f"{why[0].upper()}{why[1:]}: not allowed to {purpose}.",
+                              QMessageBox.Ok, self)
+            box.setAttribute(Qt.WA_DeleteOnClose)
+            box.open()  # not exec(): the machines stay on screen behind it
+            self.pin_message = box
+        return accepted
+
+    def change_role(self) -> None:
+        """Edit → Role of this PC…: the role (with the PIN where it needs one) and, for IT, the PIN."""
+        settings = self.state.settings
+        dialog = RoleDialog(settings, self.role, self)
+        if not dialog.exec():
+            return
+        role, pin_hash = dialog.chosen_role(), dialog.new_pin_hash()
+        self.set_role(role, pin_hash)
+
+    def set_role(self, role: str, pin_hash: str | None = None) -> bool:
+        """Make ``role`` this PC's role (asking for the PIN where it needs one) and, when ``pin_hash``
+        is not None, store that PIN hash ("" removes the PIN); saved and audited."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        old = self.state.settings
+        if role != self.role and not self.ask_pin(f"make this PC a {ROLE_NAMES[role]} PC", role):
+            return False
+        from dataclasses import replace
+
+        new = replace(old, role=role, role_pin_hash=old.role_pin_hash if pin_hash is None else pin_hash)
+        entries = []
+        if new.role != old.role:
+            entries.append({"action": "settings.role_changed", "subject": "role", "old_value": old.role,
+                            "new_value": new.role})
+        if new.role_pin_hash != old.role_pin_hash:  # what happened to the PIN, never the hash
+            what = "removed" if not new.role_pin_hash else ("changed" if old.role_pin_hash else "set")
+            entries.append({"action": "settings.pin_changed", "subject": "role_pin", "new_value": what})
+        self.state.set_settings(new)
+        if self.persist_settings:
+            save_settings(new)
+        self.apply_role(role)
+        if entries:
+            self._audit(entries)
+        return True
+
+    def _audit(self, entries: list[dict]) -> None:
+        self.access_audit.start(_write_audit, self.state.settings.feature_store_url or None, entries)
 
     def open_user_guide(self) -> None:
         guide = project_root() / "docs" / "guide" / "index.md"
@@ -407,11 +572,13 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event) -> None:
         paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
-        if paths:
+        if paths and "Data" in self.visible_views():
             self.tabs.setCurrentWidget(self.data_view)
             self.load(paths)
 
     def edit_settings(self) -> None:
+        if self.kiosk or not has_settings(self.role):
+            return
         dialog = SettingsDialog(self.state.settings, self)
         if dialog.exec():
             old = self.state.settings
@@ -455,6 +622,9 @@ class MainWindow(QMainWindow):
         return self._first_load.isActive() or any(r.running for r in self.runners)
 
     def closeEvent(self, event) -> None:
+        if self.kiosk and self.guard_kiosk_close and not self.ask_pin("close the app", KIOSK_EXIT_ROLE):
+            event.ignore()  # kiosk mode: closing stops the watching of every machine
+            return
         self._first_load.stop()
         self.live.shutdown()
         self.monitoring_view.shutdown()

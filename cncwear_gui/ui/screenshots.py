@@ -1,4 +1,4 @@
-"""The screenshot mode (``cncwear gui --screenshot DIR [--size WxH]``): every view of a real window
+"""The screenshot mode (``cncwear gui --screenshot DIR [--size WxH] [--kiosk]``): every view of a real window
 gets its content (real data, a real training run, real drift checks, an acknowledged alarm), is
 grabbed to ``DIR/<view>.png``, and the window closes."""
 
@@ -71,6 +71,29 @@ def render_screenshots(app, window, target: Path) -> int:
             continue
         app.processEvents()  # lay the tab out before grabbing (screenshot mode only)
         _grab(window, target / f"{name}.png")
+    window.close()
+    return 0
+
+
+def render_kiosk_screenshots(app, window, target: Path) -> int:
+    """Kiosk mode (``--screenshot DIR --kiosk``): ``kiosk.png`` (the Operator view, its alarms raised,
+    one acknowledged) and ``kiosk_alarms.png`` (the Alarms list, one touch away), exit 0 (1 on timeout)."""
+    target.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
+    if not _wait_for(window, lambda: window.operator_view.loaded and window.alarms_view.loaded, deadline):
+        return 1
+    _teach_demo(window)
+    if not _show_alarms(window, deadline):
+        return 1
+    window.tabs.setCurrentWidget(window.operator_view)
+    app.processEvents()
+    _grab(window, target / "kiosk.png")
+    window.tabs.setCurrentWidget(window.alarms_view)
+    rows = window.alarms_view.table
+    if rows.rowCount():
+        rows.selectRow(0)  # the operator touched the first alarm: its actions are enabled
+    app.processEvents()
+    _grab(window, target / "kiosk_alarms.png")
     window.close()
     return 0
 

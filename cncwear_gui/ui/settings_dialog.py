@@ -84,6 +84,10 @@ class SettingsDialog(QDialog):
         self.taught_delay.setToolTip("The taught monitor's alarm needs this many windows in a row over the alarm limit.")
         self.alarm_sound = QCheckBox("beep when an alarm is raised")
         self.alarm_sound.setChecked(settings.alarm_sound)
+        self.kiosk = QCheckBox("start in operator kiosk mode (full screen; leaving needs the PIN)")
+        self.kiosk.setChecked(settings.kiosk)
+        self.kiosk.setToolTip("As cncwear gui --kiosk: the Operator and Alarms views and the operator's actions only, "
+                              "from the next start. The PIN: Edit → Role of this PC… (IT).")
         self.machines = QPlainTextEdit("\n".join(settings.machines))
         self.machines.setPlaceholderText("one machine per line, ID=SOURCE, e.g.\nmill-1=opc.tcp://192.168.0.20:4840\n"
                                          "mill-2=tail:/data/logger/mill2.csv?feedrate=6&clamp_pressure=4\n"
@@ -145,6 +149,7 @@ class SettingsDialog(QDialog):
         form.addRow("Smoothing window", self.window)
         form.addRow("Alarm delay", self.alarm_delay)
         form.addRow("Alarm sound", self.alarm_sound)
+        form.addRow("Kiosk mode", self.kiosk)
         form.addRow("Teach-in learns from", self.teach_runs)
         form.addRow("Tool change", self.relearn)
         form.addRow("Taught warning limit", self.taught_warn)
@@ -180,6 +185,7 @@ class SettingsDialog(QDialog):
             smoothing_window=self.window.value(),
             alarm_delay_samples=self.alarm_delay.value(),
             alarm_sound=self.alarm_sound.isChecked(),
+            kiosk=self.kiosk.isChecked(),
             machines=[line.strip() for line in self.machines.toPlainText().splitlines() if line.strip()],
             demo_replay_speed=round(self.demo_speed.value(), 2),
             theme=self.theme.currentText(),

@@ -178,6 +178,10 @@ class MachineTile(QFrame):
         layout.addWidget(self.trend, 1)
         fit_wrapped_height(self)  # the texts whole on a short screen: the view scrolls instead
 
+    def set_kiosk(self, on: bool) -> None:
+        """Kiosk mode (ui/kiosk.py): the operator's actions only, Acknowledge and Tool change; no Teach."""
+        self.teach.setVisible(not on)
+
     def set_one_action_row(self, one_row: bool) -> None:
         """Acknowledge beside Tool change and Teach (a wide tile), or on the alarm's line (a narrow one).
         The view decides for every tile at once, so the columns stay equal."""
@@ -330,6 +334,7 @@ class OperatorView(QWidget):
         self.state = state
         self.setObjectName("operatorView")
         self.tiles: dict[str, MachineTile] = {}
+        self.kiosk = False  # set_kiosk
         self._columns = 0  # the grid's columns now (columns())
         self.views: list = []
         self.latencies: deque[float] = deque(maxlen=100_000)  # sample arrival → on screen, seconds
@@ -368,11 +373,19 @@ class OperatorView(QWidget):
             tile.acknowledge_requested.connect(self.acknowledge_requested)
             tile.tool_change_requested.connect(self.tool_change_requested)
             tile.teach_requested.connect(self.teach_requested)
+            tile.set_kiosk(self.kiosk)
             self.tiles[name] = tile
         self._columns = 0
         self._place_tiles()
         self.views = []
         self._last_shown = {}
+
+    def set_kiosk(self, on: bool) -> None:
+        """Kiosk mode: no Teach on the tiles, and no note (it points to the settings kiosk mode hides)."""
+        self.kiosk = on
+        self.note.setVisible(not on)
+        for tile in self.tiles.values():
+            tile.set_kiosk(on)
 
     def columns(self) -> int:
         """Eight machines are 4×2 when the screen is wide enough, fewer columns (and more rows) on a
