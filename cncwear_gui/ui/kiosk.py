@@ -39,12 +39,13 @@ def kiosk_style_sheet(px: int) -> str:
     """Buttons, tabs, fields and check boxes at least ``px`` (the touch target) high; set on the window,
     so the dialogs it opens (Acknowledge, Tool change, the PIN pad) get it too."""
     return (f"QPushButton {{ min-height: {px}px; min-width: {px}px; font-size: {KIOSK_FONT_PT}pt; padding: 0 16px; }} "
+            f"#machineTile QPushButton {{ font-size: {KIOSK_FONT_PT - 2}pt; padding: 0 10px; }} "  # two on a tile's row
+            f"#exitKiosk {{ font-size: {KIOSK_FONT_PT - 4}pt; }} "  # maintenance's way out: touch-sized, not prominent
             f"QTabBar::tab {{ min-height: {px}px; min-width: {4 * px}px; font-size: {KIOSK_FONT_PT + 4}pt; }} "
             f"QComboBox, QLineEdit {{ min-height: {px}px; font-size: {KIOSK_FONT_PT}pt; }} "
             f"QCheckBox {{ min-height: {px}px; font-size: {KIOSK_FONT_PT}pt; }} "
             f"QCheckBox::indicator {{ width: {px * 2 // 3}px; height: {px * 2 // 3}px; }} "
-            f"QTableView {{ font-size: {KIOSK_FONT_PT}pt; }} "
-            f"QHeaderView::section {{ font-size: {KIOSK_FONT_PT - 2}pt; }}")
+            f"QTableView {{ font-size: {KIOSK_FONT_PT}pt; }}")  # the header keeps its font: its columns size to it
 
 
 def apply_kiosk_to_alarms(view, on: bool, row_px: int) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton
 
 from .. import __version__
@@ -622,7 +622,8 @@ class MainWindow(QMainWindow):
         return self._first_load.isActive() or any(r.running for r in self.runners)
 
     def closeEvent(self, event) -> None:
-        if self.kiosk and self.guard_kiosk_close and not self.ask_pin("close the app", KIOSK_EXIT_ROLE):
+        logging_off = QGuiApplication.instance().isSavingSession()  # the PC shuts down: never in the way
+        if self.kiosk and self.guard_kiosk_close and not logging_off and not self.ask_pin("close the app", KIOSK_EXIT_ROLE):
             event.ignore()  # kiosk mode: closing stops the watching of every machine
             return
         self._first_load.stop()

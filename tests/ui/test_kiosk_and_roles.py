@@ -230,3 +230,42 @@ def test_the_kiosk_pin_pad_buttons_are_touch_sized(qtbot, home):
     QTimer.singleShot(0, measure)
     window.leave_kiosk()
     assert len(sizes) == 13 and min(sizes) >= touch_target_px(window.screen())
+
+
+@pytest.mark.slow
+def test_kiosk_fits_the_panel_pc_screens_with_the_demo_machines_running(window_with_champion, qtbot):
+    """The real window, its eight demo machines live, in kiosk mode: at each panel-PC size no text is cut
+    and the window stays within the screen; at 1366 × 768 the eight tiles fit without scrolling."""
+    from PySide6.QtWidgets import QScrollArea
+
+    from cncwear_gui.ui.fit_check import fit_problems
+    from cncwear_gui.ui.theme import apply_theme
+
+    import pyqtgraph as pg
+
+    window = window_with_champion
+    options = {name: pg.getConfigOption(name) for name in ("background", "foreground", "antialias", "useOpenGL")}
+    apply_theme(QApplication.instance(), "light")  # the app's look (40 px buttons, the tiles' big texts)
+    try:
+        qtbot.waitUntil(lambda: window.operator_view.loaded, timeout=60_000)
+        window.set_kiosk(True)
+        problems = []
+        for width, height in [(1024, 768), (1280, 800), (1366, 768), (1920, 1080)]:
+            window.resize(width, height)
+            for view in (window.operator_view, window.alarms_view):
+                window.tabs.setCurrentWidget(view)
+                qtbot.wait(50)
+                found = fit_problems(window, width, height)
+                if found:  # a text changed in this very pass: laid out in the next round
+                    qtbot.wait(300)
+                    found = fit_problems(window, width, height)
+                problems += [f"{width} × {height}, {window.tabs.tabText(window.tabs.currentIndex())}: {p}" for p in found]
+            if (width, height) == (1366, 768):
+                window.tabs.setCurrentWidget(window.operator_view)
+                qtbot.wait(300)
+                area = window.tabs.findChild(QScrollArea, "OperatorViewScroll")
+                assert area.verticalScrollBar().maximum() == 0, "the eight tiles scroll at 1366 × 768"
+        assert not problems, "\n".join(problems)
+    finally:
+        QApplication.instance().setStyleSheet("")
+        pg.setConfigOptions(**options)

@@ -179,8 +179,11 @@ class MachineTile(QFrame):
         fit_wrapped_height(self)  # the texts whole on a short screen: the view scrolls instead
 
     def set_kiosk(self, on: bool) -> None:
-        """Kiosk mode (ui/kiosk.py): the operator's actions only, Acknowledge and Tool change; no Teach."""
+        """Kiosk mode (ui/kiosk.py): the operator's actions only, Acknowledge and Tool change (no Teach), on
+        one row; the taught monitor's long sentence left out (its line above says it, and eight tiles fit
+        1366 × 768 without scrolling). The tooltip keeps the sentence."""
         self.teach.setVisible(not on)
+        self.taught_detail.setVisible(not on)
 
     def set_one_action_row(self, one_row: bool) -> None:
         """Acknowledge beside Tool change and Teach (a wide tile), or on the alarm's line (a narrow one).
@@ -247,7 +250,8 @@ class MachineTile(QFrame):
             # the window that carries the state, as the sentence below names it; the latest beside it
             line = f"{symbol} Taught: {text.format(load=f'{taught.judgement.load_pct:.0f} %')} (now {latest})"
         self.taught.setText(line)
-        self.taught.setToolTip("The taught monitor: the load against the reference taught for this machine and setup")
+        self.taught.setToolTip("The taught monitor: the load against the reference taught for this machine and setup. "
+                               + taught.sentence)  # kiosk mode hides the sentence under the line
         if (colour, self._scale) != self._taught_look:  # restyle only when it changes
             self._taught_look = (colour, self._scale)
             self.taught.setStyleSheet(f"color: {colour}; font-size: {max(MIN_TEXT_PT, 14 * self._scale):.1f}pt; "
@@ -386,6 +390,7 @@ class OperatorView(QWidget):
         self.note.setVisible(not on)
         for tile in self.tiles.values():
             tile.set_kiosk(on)
+        self._place_tiles()
 
     def columns(self) -> int:
         """Eight machines are 4×2 when the screen is wide enough, fewer columns (and more rows) on a
@@ -403,7 +408,7 @@ class OperatorView(QWidget):
 
     def _place_tiles(self) -> None:
         columns = self.columns()
-        one_row = self._viewport_width() // max(1, columns) - self.grid.spacing() >= ONE_ACTION_ROW_WIDTH
+        one_row = self.kiosk or self._viewport_width() // max(1, columns) - self.grid.spacing() >= ONE_ACTION_ROW_WIDTH
         for tile in self.tiles.values():
             tile.set_one_action_row(one_row)
         if columns == self._columns:
