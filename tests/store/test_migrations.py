@@ -284,3 +284,16 @@ def test_db_current_on_a_bad_or_unreachable_store_exits_2_without_the_password(u
     assert "cncwear db: cannot open the store at " in done.stderr and says in done.stderr
     assert "s3cret" not in done.stderr + done.stdout
     assert not (tmp_path / "missing.db").exists()  # reading never creates a store
+
+
+@pytest.mark.slow
+def test_processes_opening_a_090_store_at_once_upgrade_it_once(store_090, home, tmp_path):
+    """The window, its watcher and the CLI started together after an update of the app."""
+    from test_concurrent_first_open import OPEN_OWN_STORES, _open_at_once
+
+    before = snapshot(store_090)
+    _open_at_once(OPEN_OWN_STORES, home, tmp_path, extra_args=(store_090,))
+    assert version_rows(store_090)[0] == ["0002"]
+    assert data(snapshot(store_090)) == data(before)
+    assert schema_differences(store_090) == []
+    assert len(list(tmp_path.glob("*.bak"))) == (1 if store_090.startswith("sqlite") else 0)  # one copy, made once
