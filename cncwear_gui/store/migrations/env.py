@@ -2,8 +2,8 @@
 
 The app passes an open connection (``migrations.upgrade``). A developer drafting a revision runs
 ``alembic -c cncwear_gui/store/migrations/alembic.ini -x url=sqlite:///scratch.db revision
---autogenerate -m "what"`` against a database at head; only then are the store modules imported
-to compare their tables (see docs/architecture.md, "Store schema migrations").
+--autogenerate --rev-id NNNN -m what`` against a database at head; only then are the store
+modules imported to compare their tables (see docs/architecture.md, "Store schema migrations").
 """
 
 from __future__ import annotations

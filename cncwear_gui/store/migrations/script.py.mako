@@ -1,7 +1,7 @@
 """${message}
 
 Revision ${up_revision} (schema version ${up_revision}), after ${down_revision | comma,n}.
-Rename this file NNNN_what.py with revision = "NNNN", the next number; create only what is
+Made with ``--rev-id NNNN`` (the next number: it is the schema version). Create only what is
 missing (``steps.py``), so running it again on a half-upgraded store finishes it.
 """
 
