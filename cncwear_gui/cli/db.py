@@ -56,9 +56,14 @@ def _guarded(args, work):
 def cmd_current(args) -> int:
     from ..store.database import read_status
 
+    import sys
+
     status = _guarded(args, read_status)
     emit(args, status, _describe(status))
-    return EXIT_BAD_INPUT if status["state"] == "newer" else EXIT_OK
+    if status["refused"]:
+        print(f"cncwear db: {status['refused']}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
 
 
 def cmd_upgrade(args) -> int:

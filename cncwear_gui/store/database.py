@@ -161,22 +161,23 @@ def refuse_newer_store(conn: Connection, url: str) -> None:
         f"install {writer} or newer, or point this cncwear at another store")
 
 
-def store_status(conn: Connection) -> dict:
+def store_status(conn: Connection, url: str = "") -> dict:
     """Where a store stands: its revision (None: no version table), schema and app version as
     ``store_info`` records them, this code's head, and ``state``: current, behind, new (no
-    cncwear table yet) or newer."""
+    cncwear table yet) or newer (``refused``: why, naming both versions)."""
     revision = migrations.stored_revision(conn)
     info = store_info(conn)
     tables = set(inspect(conn).get_table_names()) - {migrations.VERSION_TABLE}
+    refused = None
     try:
-        refuse_newer_store(conn, "")
+        refuse_newer_store(conn, url)
         state = ("current" if revision == migrations.head() else
                  "new" if revision is None and not tables else "behind")
-    except StoreTooNew:
-        state = "newer"
+    except StoreTooNew as error:
+        state, refused = "newer", str(error)
     return {"revision": revision, "schema_version": info.get("schema_version"), "app_version": info.get("app_version"),
             "head": migrations.head(), "head_schema_version": STORE_SCHEMA_VERSION, "this_app_version": __version__,
-            "state": state}
+            "state": state, "refused": refused}
 
 
 def bring_to_head(engine: Engine, url: str) -> dict | None:
@@ -191,7 +192,7 @@ def bring_to_head(engine: Engine, url: str) -> dict | None:
     Returns what was done (revision before and after, the copy), None when already at head."""
     with engine.connect() as conn:
         refuse_newer_store(conn, url)
-        status = store_status(conn)
+        status = store_status(conn, url)
     if status["state"] == "current":
         return None
     before = status["revision"]
@@ -215,7 +216,7 @@ def read_status(url: str) -> dict:
     engine = open_engine(url)
     try:
         with engine.connect() as conn:
-            return {"store": redacted(url), **store_status(conn)}
+            return {"store": redacted(url), **store_status(conn, url)}
     finally:
         engine.dispose()
 
@@ -229,7 +230,7 @@ def upgrade_store(url: str) -> dict:
             done = bring_to_head(engine, url) or {"from": migrations.head(), "to": migrations.head(), "state": "current",
                                                   "copy": None}
         with engine.connect() as conn:
-            return {"store": redacted(url), **store_status(conn), "upgraded_from": done["from"], "was": done["state"],
+            return {"store": redacted(url), **store_status(conn, url), "upgraded_from": done["from"], "was": done["state"],
                     "copy": done["copy"]}
     finally:
         engine.dispose()

@@ -254,7 +254,8 @@ def test_db_current_and_upgrade_on_a_090_store(tmp_path):
 
     status = json.loads(run_cli("db", "current", "--store", url, "--json").stdout)
     assert status == {"store": url, "revision": "0002", "schema_version": "2", "app_version": __version__,
-                      "head": "0002", "head_schema_version": 2, "this_app_version": __version__, "state": "current"}
+                      "head": "0002", "head_schema_version": 2, "this_app_version": __version__, "state": "current",
+                      "refused": None}
 
 
 def test_db_on_a_newer_store_exits_2_naming_both_versions(store_url):
@@ -262,8 +263,11 @@ def test_db_on_a_newer_store_exits_2_naming_both_versions(store_url):
     run_sql(store_url, f"UPDATE {migrations.VERSION_TABLE} SET version_num = '0007'",
             "UPDATE store_info SET value = '7' WHERE key = 'schema_version'",
             "UPDATE store_info SET value = '7.1.0' WHERE key = 'app_version'")
-    current = run_cli("db", "current", "--store", store_url)
+    url = store_url.replace("cncwear@", "cncwear:s3cret@")  # PostgreSQL: trust authentication ignores it
+    current = run_cli("db", "current", "--store", url)
     assert current.returncode == 2 and "state: newer" in current.stdout
+    assert "schema version 7 at revision 0007 (written by cncwear 7.1.0)" in current.stderr
+    assert "s3cret" not in current.stdout + current.stderr
     upgraded = run_cli("db", "upgrade", "--store", store_url)
     assert upgraded.returncode == 2
     assert f"schema version 7 at revision 0007 (written by cncwear 7.1.0); this is cncwear {__version__}" \
