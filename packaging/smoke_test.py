@@ -54,6 +54,13 @@ def main() -> int:
     if validate.returncode != 0:
         failures.append(f"validate on the bundled dataset: exit {validate.returncode}: {validate.stderr[-500:]}")
 
+    store = f"sqlite:///{home / 'smoke-store.db'}"  # the store's revisions are files Alembic must find in the bundle
+    upgraded = run(bundle, ["db", "upgrade", "--store", store], env, 120)
+    current = run(bundle, ["db", "current", "--store", store], env, 120)
+    print(f"[smoke] db: {current.stdout.strip().splitlines()[-1:] or current.stderr[-300:]}")
+    if upgraded.returncode != 0 or current.returncode != 0 or "state: current" not in current.stdout:
+        failures.append(f"db upgrade/current on a new store: {upgraded.stderr[-500:]}{current.stderr[-500:]}")
+
     runtime = run(bundle, ["-c", RUNTIME_PROBE], env, 300)
     print(f"[smoke] AutoML runtime: {runtime.stdout.strip()}")
     if runtime.returncode != 0:

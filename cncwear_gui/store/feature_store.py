@@ -44,7 +44,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from .. import __version__
 from ..data.dataset import Dataset, Experiment
 from ..data.metadata import ExperimentMeta
 from ..data.schema import DOCUMENTED_UNRELIABLE, PROCESS_COLUMN, SIGNAL_COLUMNS, TOOL_CONDITIONS
@@ -52,8 +51,7 @@ from ..data.setup import SetupKey
 from ..features.sets import FEATURE_SETS, FeatureSet
 from ..tasks import Task, ensure_task
 from .audit_trail import AuditTrail
-from .database import (STORE_SCHEMA_VERSION, StoreTooNew, aware_utc, creating_tables, default_store_url, open_engine,
-                       os_user, refuse_newer_store, utcnow)
+from .database import STORE_SCHEMA_VERSION, aware_utc, default_store_url, open_store, os_user, utcnow
 from .locked_retry import retry_when_locked
 
 SCHEMA_VERSION = STORE_SCHEMA_VERSION
@@ -193,22 +191,14 @@ class ImportResult:
 class FeatureStore:
     def __init__(self, url: str | None = None):
         self.url = url or default_store_url()
-        self.engine: Engine = open_engine(self.url)
         self._audit: AuditTrail | None = None
-        with creating_tables(self.url, self.engine):
-            try:
-                with self.engine.connect() as conn:
-                    refuse_newer_store(conn, self.url)
-            except StoreTooNew:
-                self.engine.dispose()
-                raise
-            metadata.create_all(self.engine)
-            with self.engine.begin() as conn:
-                if conn.execute(select(store_info.c.value).where(store_info.c.key == "schema_version")).first() is None:
-                    conn.execute(store_info.insert(), [{"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                                                       {"key": "app_version", "value": __version__}])
+
+        def register_feature_sets(engine: Engine) -> None:  # under the first-open lock: once per store
+            self.engine = engine
             for feature_set in FEATURE_SETS.values():
                 self.register_feature_set(feature_set)
+
+        self.engine: Engine = open_store(self.url, metadata, register_feature_sets)
 
     def close(self) -> None:
         if self._audit is not None:

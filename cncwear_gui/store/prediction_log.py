@@ -27,7 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from ..backoff import Backoff
 from .database import aware_utc, open_store, to_utc, utcnow
 from .prediction_rollups import merge, rollup
-from .prediction_tables import add_missing_columns, metadata, prediction_log
+from .prediction_tables import metadata, prediction_log
 from .retention import Pruner, Retention, StoreStatus, floor_bytes, measure
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ __all__ = ["PredictionLog", "make_engine", "prediction_log"]
 
 def make_engine(url: str | None = None) -> Engine:
     """The prediction log's engine (the feature store's database unless ``url`` says otherwise)."""
-    return open_store(url, metadata, add_missing_columns)
+    return open_store(url, metadata)
 
 
 def _prediction_row(row: Mapping[str, Any], logged_at: datetime) -> dict:

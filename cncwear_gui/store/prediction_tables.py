@@ -11,9 +11,7 @@ be NULL and still match).
 
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Column, DateTime, Float, Index, Integer, MetaData, String, Table,
-                        UniqueConstraint, inspect, text)
-from sqlalchemy.engine import Engine
+from sqlalchemy import BigInteger, Column, DateTime, Float, Index, Integer, MetaData, String, Table, UniqueConstraint
 
 metadata = MetaData()
 prediction_log = Table(
@@ -73,10 +71,3 @@ prediction_runs = Table(
 
 ROLLUP_COUNTS = ("samples", "ok", "worn", "unknown", "flagged", "scored")
 
-
-def add_missing_columns(engine: Engine) -> None:
-    """A store created before ``run_id`` existed gets the column (NULL in its old rows)."""
-    columns = {column["name"] for column in inspect(engine).get_columns("prediction_log")}
-    if "run_id" not in columns:
-        with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE prediction_log ADD COLUMN run_id BIGINT"))
