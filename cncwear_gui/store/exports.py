@@ -28,15 +28,16 @@ until) raise :class:`ExportRejected` before the database is touched.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, Table, func, inspect, literal_column, select, type_coerce
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from ..atomic_files import atomic_path
 from ..tasks import Task, ensure_task
@@ -207,6 +208,18 @@ def _check_store(url: str) -> None:
             raise ExportRejected(f"there is no store at {redacted(url)}")
 
 
+@contextmanager
+def _connected(engine, url: str) -> Iterator[Connection]:
+    """A connection; a server that cannot be reached (or refuses the login) is named, without its password."""
+    try:
+        conn = engine.connect()
+    except OperationalError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise ConnectionError(f"cannot connect to the store at {redacted(url)}: {reason}") from None
+    with conn:
+        yield conn
+
+
 def export(kind: str, path: str | Path, url: str | None = None, fmt: str | None = None,
            machines: Sequence[str] | None = None, since: Any = None, until: Any = None,
            task: Task | None = None, chunk_rows: int = CHUNK_ROWS) -> ExportResult:
@@ -232,7 +245,7 @@ def export(kind: str, path: str | Path, url: str | None = None, fmt: str | None 
     schema = schema_of(kind)
     engine = open_engine(url)
     try:
-        with engine.connect() as conn:
+        with _connected(engine, url) as conn:
             if conn.dialect.name == "postgresql":
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")  # the count and the rows agree
             refuse_newer_store(conn, url)
