@@ -8,7 +8,7 @@ child's RSS after its imports and its peak RSS (VmHWM, reset after the imports, 
 the imports' pages that stay resident). ``--format csv`` times the CSV
 export instead; ``--keep`` leaves the temp folder.
 
-    .venv/bin/python benchmarks/export.py [--rows 1000000] [--format parquet|csv] [--chunk 50000]
+    .venv/bin/python benchmarks/export.py [--rows 1000000] [--format parquet|csv] [--chunk 20000]
 """
 
 from __future__ import annotations
@@ -95,7 +95,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    parser.add_argument("--chunk", type=int, default=50_000, help="rows per chunk (Parquet row group)")
+    from cncwear_gui.store.exports import CHUNK_ROWS
+
+    parser.add_argument("--chunk", type=int, default=CHUNK_ROWS, help="rows per chunk (Parquet row group)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     parser.add_argument("--child", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -7,8 +7,8 @@ cursor — and writes each chunk as it comes: one Parquet row group per chunk
 (``pyarrow.parquet.ParquetWriter``) or the next lines of a CSV file (``pyarrow.csv.CSVWriter``).
 Memory stays at about one chunk, whatever the number of rows.
 
-* **Columns.** Every kind has a fixed column order and types (:data:`KINDS`; the guide's
-  "Exporting" section lists them). Times are UTC: Parquet ``timestamp[us, tz=UTC]``, CSV
+* **Columns.** Every kind has a fixed column order and types (:data:`KINDS`;
+  docs/guide/maintenance.md lists them). Times are UTC: Parquet ``timestamp[us, tz=UTC]``, CSV
   ``2026-12-03 19:08:34.123456Z``. In CSV an empty unquoted field is a missing value, ``""`` an
   empty text.
 * **Filters.** ``machines`` (any of them; none: all) and the time range ``[since, until)`` on the
@@ -44,7 +44,7 @@ from ..tasks import Task, ensure_task
 from .database import default_store_url, open_engine, redacted, refuse_newer_store, to_utc
 
 FORMATS = ("csv", "parquet")
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 20_000
 
 
 class ExportRejected(ValueError):

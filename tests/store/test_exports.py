@@ -204,7 +204,7 @@ def test_bad_requests_are_refused_before_anything_is_written(tmp_path, kwargs, m
 
 
 def test_the_schemas_are_fixed():
-    """The documented column order and types (docs/guide/quality-engineer.md, "Exporting")."""
+    """The documented column order and types (docs/guide/maintenance.md, "Export alarms, …")."""
     utc = pa.timestamp("us", tz="UTC")
     assert schema_of("predictions") == pa.schema([
         ("id", pa.int64()), ("logged_at", utc), ("machine", pa.string()), ("sample_time", utc),
