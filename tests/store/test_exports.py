@@ -213,3 +213,29 @@ def test_the_schemas_are_fixed():
     assert schema_of("alarms").names == ["id", "at", "machine", "action", "alarm_id", "old_state", "new_state",
                                          "user", "host", "comment"]
     assert list(KINDS) == ["alarms", "audit", "predictions", "tool-changes", "labels"]
+
+
+def test_postgresql_rows_come_through_a_server_side_cursor(tmp_path, postgres_url):
+    """Between chunks the export's session waits in its transaction on a FETCH from a cursor: the
+    server holds the rows, the client one chunk (bounded memory whatever the table's size)."""
+    from sqlalchemy import create_engine, text
+
+    with PredictionLog(postgres_url) as log:
+        log.append([{"machine": "mill-1", "probability": i / 50} for i in range(50)])
+        assert log.flush()
+    watcher = create_engine(postgres_url)
+    seen = []
+
+    def look(_fraction, message):
+        if "of 50 rows" in message and not seen:
+            with watcher.connect() as conn:
+                seen.extend(conn.execute(text(
+                    "SELECT state, query FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND query ILIKE 'FETCH FORWARD 10 FROM%'")).all())
+
+    try:
+        result = export("predictions", tmp_path / "p.parquet", postgres_url, chunk_rows=10, task=Task(look))
+    finally:
+        watcher.dispose()
+    assert result.rows == 50
+    assert [state for state, _query in seen] == ["idle in transaction"]
