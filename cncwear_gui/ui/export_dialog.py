@@ -8,7 +8,7 @@ PC's local time and exported as UTC.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, QStandardPaths, Qt
