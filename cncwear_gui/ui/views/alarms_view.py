@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..export_dialog import ExportDialog, open_export_dialog
 from ..state import AppState
 from ..workers import TaskRunner
 
@@ -176,6 +177,11 @@ class AlarmsView(QWidget):
         self.unshelve_button.clicked.connect(lambda: self.unshelve_requested.emit(self.selected_machine()))
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Alarms, the audit trail, tool changes or labels to CSV or Parquet, "
+                                      "by machine and time.")
+        self.export_button.clicked.connect(self.open_export)
+        self.export_dialog: ExportDialog | None = None
 
         self.audit = QTableWidget(0, len(AUDIT_COLUMNS))
         self.audit.setHorizontalHeaderLabels(AUDIT_COLUMNS)
@@ -191,6 +197,7 @@ class AlarmsView(QWidget):
         filters.addWidget(self.machine)
         filters.addStretch(1)
         filters.addWidget(self.counts)
+        filters.addWidget(self.export_button)
         actions = QHBoxLayout()
         for widget in (self.ack_button, self.false_button, QLabel("for"), self.shelve_minutes, self.shelve_button,
                        self.unshelve_button, self.tool_button):
@@ -320,6 +327,14 @@ class AlarmsView(QWidget):
         self.message.setText(text)
         self.refresh()
         self.refresh_audit()
+
+    def open_export(self) -> ExportDialog:
+        """The Export dialog for what this view shows (the machine filter's machine preset)."""
+        machines = [m.name for m in self.node.machines] if self.node is not None else []
+        machine = None if self.machine.currentIndex() <= 0 else self.machine.currentText()
+        self.export_dialog = open_export_dialog(self, self.state.settings.feature_store_url or None,
+                                                ("alarms", "audit", "tool-changes", "labels"), machines, machine)
+        return self.export_dialog
 
     # -- the audit trail -----------------------------------------------------------------------
     def refresh_audit(self) -> None:

@@ -25,8 +25,9 @@ the main window, the screenshot mode and the tests use.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from ..export_dialog import ExportDialog, open_export_dialog
 from ..state import AppState
 from ..theme import FAILED_STYLE, WARN_STYLE  # noqa: F401 - the status styles, also under this module's names
 from ..widgets import fit_wrapped_height, on_panel
@@ -61,6 +62,12 @@ class MonitoringView(QWidget):
         self.snapshot_runner = TaskRunner(self)
 
         self.snapshot_line = SnapshotStatus()
+        self.export_button = QPushButton("Export prediction log…")
+        self.export_button.setToolTip("The prediction log (every live prediction kept) to CSV or Parquet, "
+                                      "by machine and time.")
+        self.export_button.clicked.connect(self.open_export)
+        self.export_dialog: ExportDialog | None = None
+        self.snapshot_line.layout().addWidget(self.export_button)
         self.champion = ChampionPanel(state, footer=self.snapshot_line)
         self.drift = DriftHeatmapPanel(state, request_check)
         self.group_trend = GroupTrendPanel()
@@ -158,6 +165,12 @@ class MonitoringView(QWidget):
 
     def selected_machine(self) -> str | None:
         return self.drift.selected_machine()
+
+    def open_export(self) -> ExportDialog:
+        """The Export dialog for the prediction log (the drift panel's machine preset)."""
+        self.export_dialog = open_export_dialog(self, self.state.settings.feature_store_url or None, ("predictions",),
+                                                machine=self.selected_machine())
+        return self.export_dialog
 
     def refresh_metrics(self) -> None:
         self.metrics.refresh_metrics()
