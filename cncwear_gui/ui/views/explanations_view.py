@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from .explanation_jobs import LocalOutcome
 
 SUMMARY_STYLE = "font-size: 14pt; padding: 6px;"
+TAUGHT_BARS_MAX_HEIGHT = 190  # the taught strip's seven bars, ~24 px each
 LOCAL_MIN_HEIGHT = 260  # LIME, SHAP and the anchor: their headers and a readable plot of the top conditions
 GLOBAL_MIN_HEIGHT = 240  # the global tabs: their controls and a plot
 WORN_STYLE = SUMMARY_STYLE + f"background: {WORN_BACKGROUND};"  # colour only beside the word WORN
@@ -91,6 +92,7 @@ class ExplanationsView(QWidget):
         # and the anchor, and the global tabs, share the rest; a short screen scrolls the view.
         for panel in (self.lime, self.waterfall):
             fit_wrapped_height(panel)  # their wrapped headers whole at any width
+        self.taught.bars.setMaximumHeight(TAUGHT_BARS_MAX_HEIGHT)  # its preferred height pushed LIME off a 768 px screen
         local.setMinimumHeight(LOCAL_MIN_HEIGHT)
         self.global_tabs.setMinimumHeight(GLOBAL_MIN_HEIGHT)
         split = QSplitter(Qt.Vertical)
@@ -99,9 +101,14 @@ class ExplanationsView(QWidget):
         split.addWidget(local)
         split.addWidget(self.global_tabs)
         split.setSizes([400, 330])
-        layout = QVBoxLayout(self)
-        layout.addLayout(self._header)
-        layout.addWidget(self.summary)
+        top = QWidget()  # the header and the model's sentence, as tall as their wrapped lines need
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(self._header)
+        top_layout.addWidget(self.summary)
+        fit_wrapped_height(top)  # (else the view's layout gives them their height for the width, more than
+        layout = QVBoxLayout(self)  # their minimum, and the splitter below less than its minimum)
+        layout.addWidget(top)
         layout.addWidget(self.taught)
         layout.addWidget(split, 1)
 

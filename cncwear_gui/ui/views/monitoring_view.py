@@ -82,7 +82,9 @@ class MonitoringView(QWidget):
                              (self.pr_plot, STATISTICS_PLOT_MIN_HEIGHT), (self.prediction_plot, PLOT_MIN_HEIGHT)):
             plot.setMinimumHeight(height)
         self.confusion.setMinimumHeight(CONFUSION_MIN_HEIGHT)
-        for panel in (self.group_trend, self.statistics, self.prediction, self.metrics):
+        for panel in (self.champion, self.group_trend, self.statistics, self.prediction, self.metrics):
+            # the champion's wrapped lines too: the view's layout gives a wrapped panel its height for its
+            # width, more than its minimum, and a splitter below it then got less than its minimum (overlaps)
             fit_wrapped_height(panel)
         self.runners = (self.snapshot_runner, self.pipeline_runner)  # the drift checks run in the live engine
 
