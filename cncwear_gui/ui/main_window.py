@@ -197,6 +197,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_all)
         self.model_label = QLabel("model: —")
+        self.model_label.setWordWrap(True)  # two lines in the bar's 40 px on a narrow window (150 % scaling)
         status = self.statusBar()
         status.addWidget(self.model_label, 1)
         status.addPermanentWidget(self.progress)

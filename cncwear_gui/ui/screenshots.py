@@ -48,7 +48,7 @@ def render_screenshots(app, window, target: Path) -> int:
         return 1
     if not _show_alarms(window, deadline):
         return 1
-    window.state.select_sample(*_worn_sample(window.state.scores, window.state.dataset, taught))
+    window.state.select_sample(*worn_sample(window.state.scores, window.state.dataset, taught))
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
         name = window.tabs.tabText(index).lower().replace(" ", "_")
@@ -206,7 +206,7 @@ def _show_alarms(window, deadline: float) -> bool:
                                          for v in operator.views), deadline)
 
 
-def _worn_sample(scores, dataset, taught: set) -> tuple[int, int]:
+def worn_sample(scores, dataset, taught: set = frozenset()) -> tuple[int, int]:
     """The most confidently worn cutting sample of a worn experiment, of a taught setup where one
     is (so the taught monitor judges it too): what a quality engineer would check."""
     import numpy as np

@@ -4,9 +4,11 @@ under its own name."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -100,13 +102,17 @@ def _fit(widget: QWidget) -> None:
     layout = widget.layout()
     if layout is None:
         return
-    extra = 0
+    extra, squeezed = 0, False
     for label in widget.findChildren(QLabel):
         if label.wordWrap() and label.isVisibleTo(widget) and label.text():
-            extra += max(0, label.heightForWidth(label.width()) - label.minimumSizeHint().height())
+            wanted = label.heightForWidth(label.width())
+            extra += max(0, wanted - label.minimumSizeHint().height())
+            squeezed = squeezed or wanted > label.height()
     needed = layout.totalMinimumSize().height() + extra
     if needed != widget.minimumHeight():
         widget.setMinimumHeight(needed)
+    elif squeezed and widget.height() >= needed:  # the room is there, but the layout kept the heights of
+        layout.invalidate()  # the texts' previous widths (a label's new text or width): lay it out again
 
 
 class _FitHeight(QObject):
@@ -190,6 +196,20 @@ class ViewTabs(QTabWidget):
 
     def setCurrentWidget(self, view: QWidget) -> None:  # noqa: N802 - Qt's name
         self.setCurrentIndex(self.indexOf(view))
+
+
+def mm_to_px(mm: float, widget: QWidget | None = None) -> int:
+    """Logical pixels that measure ``mm`` millimetres on ``widget``'s screen (the primary screen
+    without one): from the screen's physical DPI, which already divides by the display scaling
+    (QT_SCALE_FACTOR, 150 %, 200 %); the logical DPI when the screen reports an implausible size
+    (no EDID: 0 mm, or a made-up one)."""
+    screen = (widget.screen() if widget is not None else None) or QGuiApplication.primaryScreen()
+    if screen is None:
+        return math.ceil(mm / 25.4 * 96)
+    dpi = screen.physicalDotsPerInch()
+    if not 50 <= dpi * screen.devicePixelRatio() <= 600:
+        dpi = screen.logicalDotsPerInch()
+    return math.ceil(mm / 25.4 * dpi)
 
 
 def parse_utc(text: str | None) -> datetime | None:

@@ -77,7 +77,7 @@ def test_opcua_machine_alarm_acknowledged_and_audited(qtbot, champion_home, monk
 
         # the server goes away: the tile says so; it comes back: the machine is scored again
         simulator.stop()
-        qtbot.waitUntil(lambda: "CONNECTION LOST" in tile.status.text(), timeout=20_000)
+        qtbot.waitUntil(lambda: tile.status.text() == "NO DATA" and "CONNECTION LOST" in tile.source.text(), timeout=20_000)
         scored = window.operator_view.views[0].scored
         simulator = simulator_for_file(BUNDLED / "experiment_06.csv", port=port, speed=10)
         simulator.start()

@@ -135,7 +135,7 @@ def test_the_snapshot_loads_when_first_shown_and_fills_the_statistics(app, qtbot
     statistics = snapshot.statistics
     assert statistics is not None
     assert view.confusion.counts() == [[statistics.tn, statistics.fp], [statistics.fn, statistics.tp]]
-    assert view.confusion.item(1, 1).text().startswith(f"{statistics.tp:,}  (")
+    assert view.confusion.item(1, 1).text().startswith(f"{statistics.tp:,}\n(")
     assert view.confusion.verticalHeaderItem(1).text() == "true WORN"
     assert view.confusion.horizontalHeaderItem(0).text() == "predicted OK"
     assert f"AUC {statistics.roc_auc:.4f}" in view.roc_plot.getPlotItem().titleLabel.text

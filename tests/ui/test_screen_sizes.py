@@ -56,22 +56,106 @@ def themed(qapp):
     pg.setConfigOptions(**options)
 
 
+def test_the_operator_state_text_is_12_mm_high_and_whole_on_the_narrowest_tile(themed, qtbot):
+    """12 mm on the screen (its physical DPI: the offscreen screen's 100 DPI is a 15.6" 1366 × 768
+    panel's, where 12 mm are 47 px), on a tile as narrow as the view makes them, every state text
+    whole (wrapped between its words, never cut or scaled down)."""
+    from cncwear_gui.ui.views.operator_view import _STATE_TEXTS, MachineTile
+
+    tile = MachineTile("mill-1")
+    qtbot.addWidget(tile)
+    tile.show()
+    qtbot.waitExposed(tile)
+    dpi = tile.screen().physicalDotsPerInch()
+    assert tile.state_font_px() / dpi * 25.4 >= 12.0
+    if dpi >= 100:  # the panel's DPI (100.4), or a denser screen
+        assert tile.state_font_px() >= 47
+    for text in _STATE_TEXTS:
+        tile.status.setText(text)
+        tile.resize(tile.state_width(), 700)
+        qtbot.wait(20)
+        assert tile.width() == tile.state_width() and tile.status.width() >= tile.status.minimumWidth()
+        assert fit_problems(tile, tile.width(), 700) == [], text
+        assert tile.state_font_px() / dpi * 25.4 >= 12.0
+
+
+def _pages(window):
+    """(name, show) for every view, and every inner tab of the views that have some (the
+    Explanations view's global tabs, the Training view's results), so each is checked shown."""
+    pages = []
+    for index in range(window.tabs.count()):
+        view = window.tabs.widget(index)
+        inner = {window.explanations_view: "global_tabs", window.training_view: "results_tabs"}.get(view)
+        tabs = getattr(view, inner) if inner else None
+        for sub in range(tabs.count() if tabs is not None else 1):
+            name = window.tabs.tabText(index) + (f" / {tabs.tabText(sub)}" if tabs is not None else "")
+            pages.append((name, lambda index=index, tabs=tabs, sub=sub: (
+                window.tabs.setCurrentIndex(index), tabs is not None and tabs.setCurrentIndex(sub))))
+    return pages
+
+
 @pytest.mark.slow
 def test_every_view_fits_every_panel_pc_screen(themed, window_with_champion, qtbot):
-    """The real window on the bundled data, its demo machines running: at each screen size every
+    """The real window on the bundled data, its demo machines running, the Explanations view
+    explaining a worn sample (LIME, SHAP, the anchor, the taught strip, each global tab) and the
+    Monitoring view showing its snapshot and a drift check: at each screen size every view and inner
     tab is shown in turn; the window stays within the size and no label or button is cut."""
+    from cncwear_gui.ui.screenshots import worn_sample
+
     window = window_with_champion
     qtbot.waitUntil(lambda: window.operator_view.loaded, timeout=60_000)  # the tiles carry their texts
+    window.state.select_sample(*worn_sample(window.state.scores, window.state.dataset))
+    explanations, monitoring = window.explanations_view, window.monitoring_view
+    pages = _pages(window)
+    for _name, show in pages:  # shown once: each starts what fills it; all of it is there before measuring
+        show()
+        if window.tabs.currentWidget() is explanations:
+            qtbot.waitUntil(lambda: explanations.loaded, timeout=180_000)
+        if window.tabs.currentWidget() is monitoring:
+            qtbot.waitUntil(lambda: monitoring.loaded, timeout=180_000)
+    qtbot.waitUntil(lambda: not window.busy, timeout=180_000)  # what showing the tabs started (a leakage check)
+    assert explanations.outcome is not None and explanations.taught_result is not None
     problems = []
     for width, height in SCREENS:
         window.resize(width, height)
-        for index in range(window.tabs.count()):
-            window.tabs.setCurrentIndex(index)
+        for name, show in pages:
+            show()
             qtbot.wait(30)  # laid out, and a pass of the machines shown
             found = fit_problems(window, width, height)
             if found:  # a text changed in this very pass: its label takes its new height in the next layout round
                 qtbot.wait(300)
                 found = fit_problems(window, width, height)
-            problems += [f"{width} × {height}, {window.tabs.tabText(index)}: {p}" for p in found]
-    qtbot.waitUntil(lambda: not window.busy, timeout=180_000)  # what showing the tabs started (a leakage check, the snapshot)
+            problems += [f"{width} × {height}, {name}: {p}" for p in found]
+        dpi = window.screen().physicalDotsPerInch()
+        problems += [f"{width} × {height}: {name}'s state text is {tile.state_font_px() / dpi * 25.4:.1f} mm high"
+                     for name, tile in window.operator_view.tiles.items() if tile.state_font_px() / dpi * 25.4 < 12.0]
     assert not problems, "\n".join(problems)
+
+
+# a 15.6" 1366 × 768 panel and a 1920 × 1080 one at 150 % and 200 %: the logical sizes the app gets
+SCALED_SCREENS = {"1.5": ["911x512", "1280x720"], "2": ["683x384", "960x540"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scale", sorted(SCALED_SCREENS))
+def test_every_view_fits_at_150_and_200_percent_display_scaling(champion_home, scale, tmp_path):
+    """QT_SCALE_FACTOR 1.5 and 2 (read once, when Qt starts: a process of its own, tests/ui/fit_at_scale.py):
+    the real window at the logical size of each screen; the window within it, no text cut, the
+    operator state text still 12 mm high (the screen's physical DPI divided by the scale)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    env = {**os.environ, "QT_SCALE_FACTOR": scale, "QT_QPA_PLATFORM": "offscreen", "CNCWEAR_HOME": str(champion_home),
+           "CNCWEAR_CONFIG_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "ui" / "fit_at_scale.py"), *SCALED_SCREENS[scale]],
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["ready"], done.stderr[-3000:]
+    assert report["device_pixel_ratio"] == pytest.approx(float(scale))
+    assert not report["problems"], "\n".join(report["problems"])
+    assert report["state_mm"] and min(report["state_mm"]) >= 12.0, report

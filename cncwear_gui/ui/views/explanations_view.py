@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from .explanation_jobs import LocalOutcome
 
 SUMMARY_STYLE = "font-size: 14pt; padding: 6px;"
+TAUGHT_BARS_MAX_HEIGHT = 190  # the taught strip's seven bars, ~24 px each
+LOCAL_MIN_HEIGHT = 260  # LIME, SHAP and the anchor: their headers and a readable plot of the top conditions
+GLOBAL_MIN_HEIGHT = 240  # the global tabs: their controls and a plot
 WORN_STYLE = SUMMARY_STYLE + f"background: {WORN_BACKGROUND};"  # colour only beside the word WORN
 
 
@@ -84,15 +87,29 @@ class ExplanationsView(QWidget):
         self.global_tabs.addTab(self.summary_panel, "Global SHAP")
         self.global_tabs.currentChanged.connect(lambda _index: self._fill_global_tab())
 
+        # The taught strip as tall as its wrapped texts need, above the splitter, not a pane of it: a
+        # pane shorter than its content's minimum lets the content overlap the next pane. LIME, SHAP
+        # and the anchor, and the global tabs, share the rest; a short screen scrolls the view.
+        for panel in (self.lime, self.waterfall):
+            fit_wrapped_height(panel)  # their wrapped headers whole at any width
+        self.taught.bars.setMaximumHeight(TAUGHT_BARS_MAX_HEIGHT)  # its preferred height pushed LIME off a 768 px screen
+        local.setMinimumHeight(LOCAL_MIN_HEIGHT)
+        self.global_tabs.setMinimumHeight(GLOBAL_MIN_HEIGHT)
         split = QSplitter(Qt.Vertical)
         self.split = split
-        split.addWidget(self.taught)
+        split.setChildrenCollapsible(False)
         split.addWidget(local)
         split.addWidget(self.global_tabs)
-        split.setSizes([175, 400, 330])
-        layout = QVBoxLayout(self)
-        layout.addLayout(self._header)
-        layout.addWidget(self.summary)
+        split.setSizes([400, 330])
+        top = QWidget()  # the header and the model's sentence, as tall as their wrapped lines need
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(self._header)
+        top_layout.addWidget(self.summary)
+        fit_wrapped_height(top)  # (else the view's layout gives them their height for the width, more than
+        layout = QVBoxLayout(self)  # their minimum, and the splitter below less than its minimum)
+        layout.addWidget(top)
+        layout.addWidget(self.taught)
         layout.addWidget(split, 1)
 
         self.local_runner.succeeded.connect(self._on_local)
@@ -262,14 +279,6 @@ class ExplanationsView(QWidget):
     def _on_taught(self, result) -> None:
         self.taught_result = result
         self.taught.show_result(result)
-        self._fit_taught_strip()
-
-    def _fit_taught_strip(self) -> None:
-        """The strip as tall as its content (short without bars); LIME and SHAP get the rest."""
-        sizes = self.split.sizes()
-        wanted = min(max(self.taught.sizeHint().height(), self.taught.minimumSizeHint().height()), 180)
-        if sum(sizes) and wanted != sizes[0]:
-            self.split.setSizes([wanted, sizes[1] + sizes[0] - wanted, sizes[2]])
 
     def _on_taught_failed(self, message: str) -> None:
         self.taught_result = message

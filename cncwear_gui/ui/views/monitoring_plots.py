@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QHeaderView, QLabel, QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from ...monitoring.drift import FEATURE_GROUPS, PREDICTION_EDGES, DriftThresholds
@@ -266,7 +266,10 @@ class ConfusionMatrix(QTableWidget):
         self.setEditTriggers(QTableWidget.NoEditTriggers)
         self.setSelectionMode(QTableWidget.NoSelection)
         self.setFocusPolicy(Qt.NoFocus)
-        self.setFixedHeight(96)
+        bold = QFont(self.font())
+        bold.setPointSize(11)
+        lines = QFontMetrics(bold).lineSpacing() * 2 + 8  # a cell's count and share, on two lines in a narrow column
+        self.setFixedHeight(self.horizontalHeader().sizeHint().height() + 2 * lines + 4)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.show_matrix(None)
 
@@ -281,7 +284,7 @@ class ConfusionMatrix(QTableWidget):
                 else:
                     count = int(matrix[r][c])
                     share = f"{count / total:.1%}" if total else "—"
-                    item = QTableWidgetItem(f"{count:,}  ({share} of {self.ROWS[r]})")
+                    item = QTableWidgetItem(f"{count:,}\n({share} of {self.ROWS[r]})")  # whole in a 300 px column
                     item.setData(Qt.UserRole, count)
                     item.setToolTip(f"{self.ROWS[r]}, {self.COLUMNS[c]}: {count:,} samples = {share} of the {self.ROWS[r]} samples")
                     if r == c:

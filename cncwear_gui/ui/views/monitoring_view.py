@@ -47,6 +47,11 @@ from .monitoring.statistics_panel import StatisticsPanel
 from .monitoring_jobs import MonitoringSnapshot, load_snapshot, loaded_files
 
 
+PLOT_MIN_HEIGHT = 120  # the group trend and the P(worn) distribution: axes, ticks and a readable curve
+STATISTICS_PLOT_MIN_HEIGHT = 150  # ROC and precision/recall side by side
+CONFUSION_MIN_HEIGHT = 96  # the confusion matrix: its header and two rows
+
+
 class MonitoringView(QWidget):
     champion_changed = Signal()  # a retrain promoted a new champion: the main window reloads it
     reference_ready = Signal(object, str)  # the champion's per-setup drift reference and its version: for the live engine
@@ -77,6 +82,17 @@ class MonitoringView(QWidget):
         self.statistics = StatisticsPanel(state)
         self.metrics = MetricsPanel(state)
         self.pipeline = PipelineHistoryPanel(state)
+        fit_wrapped_height(self.pipeline)  # its pipeline and watcher lines whole in the narrow middle column
+        # Plots keep a readable height on a short screen (1024 x 768): the view scrolls instead of
+        # squeezing them to a strip; the panels' wrapped texts keep theirs.
+        for plot, height in ((self.group_plot, PLOT_MIN_HEIGHT), (self.roc_plot, STATISTICS_PLOT_MIN_HEIGHT),
+                             (self.pr_plot, STATISTICS_PLOT_MIN_HEIGHT), (self.prediction_plot, PLOT_MIN_HEIGHT)):
+            plot.setMinimumHeight(height)
+        self.confusion.setMinimumHeight(CONFUSION_MIN_HEIGHT)
+        for panel in (self.champion, self.group_trend, self.statistics, self.prediction, self.metrics):
+            # the champion's wrapped lines too: the view's layout gives a wrapped panel its height for its
+            # width, more than its minimum, and a splitter below it then got less than its minimum (overlaps)
+            fit_wrapped_height(panel)
         self.runners = (self.snapshot_runner, self.pipeline_runner)  # the drift checks run in the live engine
 
         middle = QSplitter(Qt.Vertical)

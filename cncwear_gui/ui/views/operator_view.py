@@ -23,6 +23,7 @@ from collections import deque
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontInfo, QFontMetrics
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -40,11 +41,14 @@ from ...data.schema import SAMPLE_PERIOD_S
 from ...live.wear_state import WearState
 from ..state import AppState
 from ..theme import TAUGHT_BAND, TAUGHT_LOOK, THRESHOLD_LINE, TILE_COLOURS, TREND_INK
-from ..widgets import fit_wrapped_height
+from ..widgets import fit_wrapped_height, mm_to_px
 
 TREND_SECONDS = 300  # the last five minutes of machine time
-FULL_SIZE_TEXT_WIDTH = 330  # pixels "REPLACE TOOL" needs at the full state font (30 pt), beside its symbol
-MIN_TEXT_PT = 10.0  # a narrow tile scales its texts down, never below what reads at arm's length
+FULL_SIZE_TEXT_WIDTH = 330  # a tile this wide (less 140 px) has the machine's name and P(worn) at full size
+MIN_TEXT_PT = 10.0  # a narrow tile scales those texts down, never below what reads at arm's length
+STATE_TEXT_MM = 12.0  # the state text's size on the screen, never scaled down: it reads from 2 m (issue 26);
+# from the screen's physical DPI: 47 px on a 15.6" 1366 x 768 panel (100 DPI), 94 px at 200 % scaling
+STATE_SYMBOL_SCALE = 1.3  # the symbol beside it (● ▲ —), a little larger
 ONE_ACTION_ROW_WIDTH = 330  # a tile this wide has Acknowledge, Tool change and Teach on one row (they need 312 px)
 TILE_MIN_WIDTH = 300  # narrower screens get fewer columns (three at 1024 px) and scroll down to the rest
 TREND_MIN_HEIGHT = 70  # the five-minute trend stays readable; the texts above it are never squeezed
@@ -63,6 +67,8 @@ _ALARM_TEXT = {
 }
 _SOURCE_TEXT = {"connected": "", "connecting": "connecting…", "reconnecting": "CONNECTION LOST — reconnecting",
                 "stopped": "NOT CONNECTED"}
+_STATE_TEXTS = [text for _symbol, text, *_colours in _LOOK.values()] + ["JUDGING THE RUN", "NO DATA"]
+_STATE_WORDS = sorted({word for text in _STATE_TEXTS for word in text.split()})  # the state text wraps between them
 
 
 class MachineTile(QFrame):
@@ -86,7 +92,7 @@ class MachineTile(QFrame):
         self.symbol.setObjectName("stateSymbol")
         self.status = QLabel("NO DATA YET")
         self.status.setObjectName("stateText")
-        self.status.setWordWrap(True)  # "NO DATA — CONNECTION LOST — reconnecting" takes two lines on a narrow tile
+        self.status.setWordWrap(True)  # "REPLACE TOOL" takes two lines on a narrow tile
         self.probability = QLabel("P(worn) —")
         self.probability.setObjectName("probability")
         self.verdict = QLabel("")
@@ -144,9 +150,10 @@ class MachineTile(QFrame):
         self._trend_mode = "probability"
         self._taught_look: tuple | None = None
 
-        for label in (self.name, self.status, self.probability, self.source):  # may shrink: the font follows the width
+        for label in (self.name, self.probability, self.source):  # may shrink: the font follows the width
             label.setMinimumWidth(1)
         self._scale = 1.0
+        self._state_px = 0  # the state text's pixel size, from the screen's DPI (_fit_state_font)
         head = QHBoxLayout()
         head.addWidget(self.name)
         head.addStretch(1)
@@ -195,13 +202,46 @@ class MachineTile(QFrame):
             else:
                 self.alarm_row.addWidget(self.acknowledge)
 
+    def state_width(self) -> int:
+        """The width the tile needs for its state text's longest word at 12 mm beside the symbol: the
+        view has fewer columns when its tiles would be narrower."""
+        self._fit_state_font()
+        margins = self.layout().contentsMargins()
+        return (self.symbol.minimumSizeHint().width() + self.layout().spacing() + self.status.minimumWidth()
+                + margins.left() + margins.right() + 2 * self.frameWidth())
+
+    def _fit_state_font(self) -> None:
+        """The state text (and its symbol) ``STATE_TEXT_MM`` high on this tile's screen, whatever the
+        tile's width; the label never narrower than the longest word it may show."""
+        px = mm_to_px(STATE_TEXT_MM, self)
+        if px == self._state_px:
+            return
+        self._state_px = px
+        self.status.setStyleSheet(f"font-size: {px}px;")  # a physical size, from the DPI: not a point size
+        self.symbol.setStyleSheet(f"font-size: {round(px * STATE_SYMBOL_SCALE)}px;")
+        font = QFont(self.status.font())
+        font.setPixelSize(px)
+        font.setBold(True)
+        metrics = QFontMetrics(font)
+        self.status.setMinimumWidth(max(metrics.horizontalAdvance(word) for word in _STATE_WORDS) + 4)
+
+    def state_font_px(self) -> int:
+        """The state text's font size now, in logical pixels (the test measures it in mm)."""
+        return QFontInfo(self.status.font()).pixelSize()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._fit_state_font()  # the screen is known now (and a window moved to another screen is shown anew)
+
     def resizeEvent(self, event) -> None:
-        """Scale the big texts to the tile: four across on a 1366-pixel screen still reads whole."""
+        """Scale the name and P(worn) to the tile: four across on a 1366-pixel screen still reads
+        whole. The state text keeps its 12 mm (the view gives fewer columns instead)."""
         super().resizeEvent(event)
+        self._fit_state_font()
         scale = round(max(0.4, min(1.0, (self.width() - 140) / FULL_SIZE_TEXT_WIDTH)), 2)
         if scale != self._scale:
             self._scale = scale
-            for label, points in ((self.name, 20), (self.symbol, 40), (self.status, 30), (self.probability, 18)):
+            for label, points in ((self.name, 20), (self.probability, 18)):
                 label.setStyleSheet(f"font-size: {max(MIN_TEXT_PT, points * scale):.1f}pt;")
 
     def show_view(self, view, threshold: float, now: float) -> None:
@@ -217,12 +257,12 @@ class MachineTile(QFrame):
             symbol, text, background, foreground = _LOOK[state]
             if state is WearState.UNKNOWN and connected and view.scored:
                 text = "JUDGING THE RUN"
-            if not connected:
-                text = "NO DATA — " + _SOURCE_TEXT.get(view.health.state.value, view.health.state.value)
+            if not connected:  # why, on the source line above it (CONNECTION LOST — reconnecting)
+                text = "NO DATA"
             self.symbol.setText(symbol)
             self.status.setText(text)
             self.setStyleSheet(f"#machineTile {{ background: {background}; }} QLabel {{ color: {foreground}; }} "
-                               "#alarmText { font-weight: bold; }")
+                               "#alarmText { font-weight: bold; }" + ("" if connected else " #sourceText { font-weight: bold; }"))
             self.alarm.setText(_ALARM_TEXT.get(alarm_state, alarm_state))
             self.alarm.setVisible(bool(self.alarm.text()))
             self.acknowledge.setVisible(bool(view.alarm.get("needs_action")))
@@ -394,10 +434,11 @@ class OperatorView(QWidget):
 
     def columns(self) -> int:
         """Eight machines are 4×2 when the screen is wide enough, fewer columns (and more rows) on a
-        narrower one: never a tile narrower than ``TILE_MIN_WIDTH``."""
+        narrower one: never a tile narrower than ``TILE_MIN_WIDTH`` or than its 12 mm state text needs."""
         count = len(self.tiles)
         wanted = 2 if count <= 4 else min(4, -(-count // 2))
-        return max(1, min(wanted, (self._viewport_width() - 24) // (TILE_MIN_WIDTH + self.grid.spacing())))
+        tile = max([TILE_MIN_WIDTH] + [t.state_width() for t in self.tiles.values()])
+        return max(1, min(wanted, (self._viewport_width() - 24) // (tile + self.grid.spacing())))
 
     def _viewport_width(self) -> int:
         """The scroll area's viewport: the width there is, not the view's minimum."""

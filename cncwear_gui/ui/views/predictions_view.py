@@ -47,7 +47,7 @@ class PredictionsView(QWidget):
         self.curve = self.plot.plot(pen=pg.mkPen(PROBABILITY_LINE, width=1.5))
         self.curve.setDownsampling(auto=True, method="peak")
         self.curve.setClipToView(True)
-        self.threshold_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(THRESHOLD_LINE, width=2, style=Qt.DashLine), label="threshold {value:.2f}", labelOpts={"position": 0.05, "color": THRESHOLD_TEXT})
+        self.threshold_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(THRESHOLD_LINE, width=2, style=Qt.DashLine), label="threshold {value:.2f}", labelOpts={"position": 0.02, "color": THRESHOLD_TEXT, "anchors": [(0, 1), (0, 1)]})
         self.plot.addItem(self.threshold_line)
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(MARKER_INK, width=1))
         self.marker.hide()
