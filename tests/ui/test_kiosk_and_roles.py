@@ -235,8 +235,7 @@ def test_the_kiosk_pin_pad_buttons_are_touch_sized(qtbot, home):
 @pytest.mark.slow
 def test_kiosk_fits_the_panel_pc_screens_with_the_demo_machines_running(window_with_champion, qtbot):
     """The real window, its eight demo machines live, in kiosk mode: at each panel-PC size no text is cut
-    and the window stays within the screen; at 1366 × 768 the eight tiles fit without scrolling."""
-    from PySide6.QtWidgets import QScrollArea
+    and the window stays within the screen (the tiles may scroll: their 12 mm state text comes first)."""
 
     from cncwear_gui.ui.fit_check import fit_problems
     from cncwear_gui.ui.theme import apply_theme
@@ -260,11 +259,8 @@ def test_kiosk_fits_the_panel_pc_screens_with_the_demo_machines_running(window_w
                     qtbot.wait(300)
                     found = fit_problems(window, width, height)
                 problems += [f"{width} × {height}, {window.tabs.tabText(window.tabs.currentIndex())}: {p}" for p in found]
-            if (width, height) == (1366, 768):
-                window.tabs.setCurrentWidget(window.operator_view)
-                qtbot.wait(300)
-                area = window.tabs.findChild(QScrollArea, "OperatorViewScroll")
-                assert area.verticalScrollBar().maximum() == 0, "the eight tiles scroll at 1366 × 768"
+            # Eight tiles scroll at 1366 × 768 since the state text is 12 mm high (readable at 2 m,
+            # issue 26 scope 4): the size wins over seeing every machine without scrolling.
         assert not problems, "\n".join(problems)
     finally:
         QApplication.instance().setStyleSheet("")
