@@ -5,7 +5,7 @@ Exit codes: 0 success, 2 bad input (the message names file, line and column), 1 
 One module per area registers its subcommands and only parses, checks input, calls the core and
 renders: ``data`` (validate, import, drift), ``predict``, ``models`` (champion, benchmark, train, registry,
 promote), ``explain``, ``live`` (serve, simulate), ``pipeline`` (pipeline run/watch/history/feedback,
-monitor), ``teach`` (teach, tool-change), ``db`` (current, upgrade), ``exports`` (export) and ``gui``. Results go through :func:`emit`: text, or
+monitor), ``teach`` (teach, tool-change), ``alarms`` (the shared alarm list and requests on it), ``db`` (current, upgrade), ``exports`` (export) and ``gui``. Results go through :func:`emit`: text, or
 JSON with ``--json`` (one indented document) and ``--progress-json`` (JSON lines, see
 ``cncwear_gui.events``).
 """
@@ -23,13 +23,13 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILURE", "EXIT_OK", "BadInput", "build_parse
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
-    from . import data, db, explain, exports, gui, live, models, pipeline, predict, teach
+    from . import alarms, data, db, explain, exports, gui, live, models, pipeline, predict, teach
 
     parser = argparse.ArgumentParser(prog="cncwear", description="Milling-tool wear prediction for CNC shop floors.")
     parser.add_argument("--version", action="version", version=f"cncwear {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for area in (gui, data, predict, models, explain, live, pipeline, teach, db, exports):
+    for area in (gui, data, predict, models, explain, live, pipeline, teach, alarms, db, exports):
         area.register(commands)
     return parser
 

@@ -528,3 +528,21 @@ class AlarmBoard:
         with self._lock:
             rows = [t for t in self._history if machine is None or t.machine == machine]
         return rows[-limit:] if limit else rows
+
+
+#: The operator actions another PC can ask of a node (store.shared_alarms.ACTIONS), as the operator reads them.
+ACTION_TEXT = {"acknowledge": "acknowledged", "false_alarm": "marked as a false alarm", "shelve": "shelved",
+               "unshelve": "unshelved"}
+
+
+def action_refusal(machine: str, state: str, action: str) -> str | None:
+    """Why ``action`` cannot be done on an alarm in ``state`` (an AlarmState value), or None:
+    the same rules as :class:`MachineAlarm`, checked before a request is sent to another node."""
+    alarm_state = AlarmState(state)
+    if action in ("acknowledge", "false_alarm") and alarm_state not in NEEDS_ACTION:
+        return f"{machine}: there is nothing to acknowledge, the alarm is {alarm_state.label}"
+    if action == "shelve" and alarm_state is AlarmState.SHELVED:
+        return f"{machine}: the alarm is already shelved; unshelve it first"
+    if action == "unshelve" and alarm_state is not AlarmState.SHELVED:
+        return f"{machine}: the alarm is not shelved, it is {alarm_state.label}"
+    return None

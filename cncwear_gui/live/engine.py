@@ -13,7 +13,9 @@ comes with the machines, with :meth:`LiveNode.set_model`, or later with
 :meth:`LiveNode.set_reference` (the desktop app learns it after the engine started); ``cncwear
 serve`` and the window hand over the same kind, so both run the same check. Operators' actions
 (acknowledge, shelve) arrive from other threads and are written to the audit trail before they
-take effect.
+take effect. With a shared alarm store (``store.shared_alarms``) the node publishes each machine's
+alarm there on every transition and applies what operators at other PCs asked (acknowledge, false
+alarm, shelve, unshelve), read every ``tool_change_poll_s`` like the tool changes.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from ..models.verdict import ToolVerdict
 from ..monitoring.metrics import AppMetrics
 from ..monitoring.teach_in import Limits
 from ..store.retention import Retention
+from ..store.shared_alarms import expired as request_expired
+from ..store.shared_alarms import node_id
 from ..store.tool_changes import REASONS as TOOL_CHANGE_REASONS
 from ..store.tool_changes import label_for
 from .alarms import AlarmBoard, AlarmError, AlarmState, AlarmTransition
@@ -50,6 +54,7 @@ IDLE_WAIT_S = 0.1  # the longest sleep: health, lag and shelve expiry are refres
 MAX_BATCH = 600  # a minute of samples per machine and wake-up: a stalled model catches up in steps
 TREND_SAMPLES = 3000  # five minutes at 10 Hz, for the operator's trend
 TREND_EVERY_S = 1.0  # listeners get the trends (3000 values per machine) at most this often
+HEARTBEAT_S = 5.0  # a node refreshes its rows in the shared alarm store this often (readers: STALE_AFTER_S)
 MIN_PASS_S = 0.02  # passes closer than this are merged: a fast replay must not flood the views
 
 
@@ -113,13 +118,14 @@ class LiveNode:
     def __init__(self, machines: list[LiveMachine], model, metrics: AppMetrics, config: LiveConfig | None = None,
                  board: AlarmBoard | None = None, audit=None, predictions=None, feedback=None,
                  clock: Callable[[], float] = time.monotonic, library: TaughtLibrary | None = None,
-                 tool_changes=None, floor_runs=None):
+                 tool_changes=None, floor_runs=None, shared_alarms=None):
         """``audit``: store.audit_trail.AuditTrail; ``predictions``: store.prediction_log.PredictionLog;
         ``feedback``: store.pipeline_history.PipelineHistory (false alarms and worn tool changes become
         labels there); ``clock``: the replays' clock (tests step a fake one); ``library``: the taught
         references (in memory without one); ``tool_changes``: store.tool_changes.ToolChangeLog (tool
         changes recorded here and by ``cncwear tool-change``); ``floor_runs``: store.feature_store.FeatureStore
-        (labelled runs are kept there for training)."""
+        (labelled runs are kept there for training); ``shared_alarms``: store.shared_alarms.SharedAlarmStore
+        (the alarms are published there, and other PCs' requests on them applied)."""
         self.machines = machines
         self.model = model
         self._scorer = live_scorer(model)
@@ -129,6 +135,11 @@ class LiveNode:
         self.audit, self.predictions, self.feedback = audit, predictions, feedback
         self.library = library or TaughtLibrary(None, self.config.limits)
         self.tool_changes, self.floor_runs = tool_changes, floor_runs
+        self.shared_alarms = shared_alarms
+        self.node_id = node_id()
+        self._to_publish: set[str] = {m.name for m in machines}  # machines whose shared row is out of date
+        self._heartbeat_at = 0.0
+        self._shared_failing = False  # the shared store's last write failed (said once until it works again)
         self._floor_writer: ThreadPoolExecutor | None = None  # labelled runs are written off the engine thread
         self._last_floor_write = None  # the writer runs them in order: the last one done means all are
         self._tool_change_seen = 0  # the newest tool-change id applied
@@ -242,6 +253,8 @@ class LiveNode:
                 self._score(batches)
         if self.predictions is not None:  # measured by the log's writer thread: no disk access here
             self.metrics.set_storage(self.predictions.storage())
+        if self.shared_alarms is not None:
+            self._publish_shared()
         if self._drift_requested.is_set():
             self._drift_requested.clear()
             self._drift_due.clear()
@@ -345,6 +358,12 @@ class LiveNode:
                 self._record(transitions)
 
     def close(self) -> None:
+        if self.shared_alarms is not None:
+            try:  # the last state, then "stopped": the alarms end with this node
+                self._publish_shared(force=True)
+                self.shared_alarms.stopped(self.node_id)
+            except Exception as error:
+                log.warning("cannot mark this node's alarms stopped in the shared store: %s", error)
         for machine in self.machines:
             try:
                 machine.source.close()
@@ -394,11 +413,12 @@ class LiveNode:
             machine.monitor.set_model(model, reference)
 
     # -- operator actions (any thread) ---------------------------------------------------------
-    def acknowledge(self, machine: str, user: str, comment: str = "", false_alarm: bool = False) -> list[AlarmTransition]:
+    def acknowledge(self, machine: str, user: str, comment: str = "", false_alarm: bool = False,
+                    host: str | None = None) -> list[AlarmTransition]:
         """Acknowledge a machine's alarm. The audit row is committed first (write-ahead), so an
         acknowledgement the operator sees is never lost in a crash; a failed write changes nothing.
         A false alarm is also stored as a label (the tool was not worn) for retraining and the
-        degradation trigger."""
+        degradation trigger. ``host``: the PC the operator acted on (default: this one)."""
         with self._actions, self._lock:
             alarm = self.board.get(machine)
             status = alarm.status()
@@ -410,7 +430,7 @@ class LiveNode:
             if self.audit is not None:
                 self.audit.record("alarm.false_alarm" if false_alarm else "alarm.acknowledged",
                                   subject=status.occurrence.alarm_id, old_value=status.state.value,
-                                  new_value=new.value, machine=machine, comment=comment, user=user)
+                                  new_value=new.value, machine=machine, comment=comment, user=user, host=host)
             transitions = alarm.acknowledge(datetime.now(timezone.utc), user, comment, false_alarm)
             self._published(transitions)
             if false_alarm and self.feedback is not None:
@@ -420,17 +440,18 @@ class LiveNode:
                 self._keep_floor_run(live, live.monitor.labelled_run_rows(), "unworn", "false alarm", user)
             return transitions
 
-    def shelve(self, machine: str, minutes: float, user: str, comment: str = "") -> list[AlarmTransition]:
+    def shelve(self, machine: str, minutes: float, user: str, comment: str = "",
+               host: str | None = None) -> list[AlarmTransition]:
         with self._actions, self._lock:
             now = datetime.now(timezone.utc)
             transitions = self.board.get(machine).shelve(now + timedelta(minutes=minutes), now, user, comment)
-            self._record(transitions, raise_errors=True)
+            self._record(transitions, raise_errors=True, host=host)
             return transitions
 
-    def unshelve(self, machine: str, user: str) -> list[AlarmTransition]:
+    def unshelve(self, machine: str, user: str, host: str | None = None) -> list[AlarmTransition]:
         with self._actions, self._lock:
             transitions = self.board.get(machine).unshelve(datetime.now(timezone.utc), user)
-            self._record(transitions, raise_errors=True)
+            self._record(transitions, raise_errors=True, host=host)
             return transitions
 
     # -- teach-in and tool changes (any thread; applied on the engine thread) ---------------------
@@ -548,6 +569,8 @@ class LiveNode:
                 if machine.monitor.teach_in is not None and machine.monitor.teach_in.reload():
                     log.info("machine %s: taught reference of %s reloaded", machine.name,
                              machine.monitor.teach_in.setup)
+        if self.shared_alarms is not None:
+            self._apply_requests()
         if self.tool_changes is None:
             return
         try:
@@ -558,6 +581,82 @@ class LiveNode:
         for change in changes:
             self._tool_change_seen = max(self._tool_change_seen, change.id)
             self._engine_actions.append(("tool_change", change.machine, change.reason, change.user, change.comment))
+
+    # -- the shared alarm store (engine thread) ----------------------------------------------------
+    def _publish_shared(self, force: bool = False) -> None:
+        """The machines whose alarm changed to the shared store (all of them the first time, and
+        ``force``), else a heartbeat every HEARTBEAT_S; a failure is retried in the next pass."""
+        now = time.monotonic()
+        names = [m.name for m in self.machines] if force else [m.name for m in self.machines if m.name in self._to_publish]
+        try:
+            if names:
+                self._to_publish.difference_update(names)
+                try:
+                    self.shared_alarms.publish(self.node_id, [self.alarm_of(name) for name in names])
+                except Exception:
+                    self._to_publish.update(names)
+                    raise
+                self._heartbeat_at = now
+            elif now - self._heartbeat_at >= HEARTBEAT_S:
+                self.shared_alarms.heartbeat(self.node_id)
+                self._heartbeat_at = now
+        except Exception as error:
+            self._heartbeat_at = now  # retried after a heartbeat period, not in every pass
+            if not self._shared_failing:
+                log.warning("cannot publish the alarms to the shared store: %s", error)
+            self._shared_failing = True
+            return
+        if self._shared_failing:
+            log.warning("the alarms are published to the shared store again")
+        self._shared_failing = False
+
+    def _apply_requests(self) -> None:
+        """Operators' requests from other PCs for these machines: claimed (one node applies each),
+        applied as if asked here (audited with the requester's user and host), the outcome recorded."""
+        try:
+            requests = self.shared_alarms.pending([m.name for m in self.machines])
+        except Exception as error:
+            log.warning("cannot read the alarm requests: %s", error)
+            return
+        for request in requests:
+            try:
+                if not self.shared_alarms.claim(request.id, self.node_id):
+                    continue  # another node serving a machine of that name took it
+            except Exception as error:
+                log.warning("cannot claim alarm request #%d: %s", request.id, error)
+                return
+            outcome, detail = "applied", ""
+            try:
+                self._apply_request(request)
+            except AlarmError as error:
+                outcome, detail = ("expired" if request_expired(request) else "refused"), str(error)
+            except Exception as error:  # e.g. the audit write failed: nothing was changed
+                outcome, detail = "refused", f"failed: {error}"
+                log.warning("alarm request #%d on %s failed: %s", request.id, request.machine, error)
+            try:
+                self.shared_alarms.finish(request, outcome, detail)
+            except Exception as error:
+                log.warning("cannot record the outcome of alarm request #%d (%s): %s", request.id, outcome, error)
+            log.info("alarm request #%d (%s on %s by %s@%s): %s %s", request.id, request.action, request.machine,
+                     request.user, request.host, outcome, detail)
+
+    def _apply_request(self, request) -> None:
+        machine = request.machine
+        if request_expired(request):
+            raise AlarmError(f"{machine}: the request of {request.requested_at:%Y-%m-%d %H:%M:%S} UTC is too old "
+                             "to apply; ask again")
+        if request.action in ("acknowledge", "false_alarm"):
+            occurrence = self.board.get(machine).current
+            if request.alarm_id and (occurrence is None or occurrence.alarm_id != request.alarm_id):
+                now = "a new alarm was raised since" if occurrence else "it is no longer open"
+                raise AlarmError(f"{machine}: alarm {request.alarm_id} was not acknowledged: {now}")
+            self.acknowledge(machine, request.user, request.comment, request.action == "false_alarm", host=request.host)
+        elif request.action == "shelve":
+            self.shelve(machine, request.minutes, request.user, request.comment, host=request.host)
+        elif request.action == "unshelve":
+            self.unshelve(machine, request.user, host=request.host)
+        else:
+            raise AlarmError(f"{machine}: unknown alarm request {request.action!r}")
 
     def _record_teach_event(self, event) -> None:
         if event.action == "refused":
@@ -574,19 +673,20 @@ class LiveNode:
     def _published(self, transitions: list[AlarmTransition]) -> None:
         for transition in transitions:
             self.metrics.set_alarm_state(transition.machine, transition.new_state.value)
+            self._to_publish.add(transition.machine)
             if transition.alarm_id:
                 self._peaks[transition.alarm_id] = max(self._peaks.get(transition.alarm_id, 0.0),
                                                        transition.probability or 0.0)
         if transitions:
             self.alarm_version += 1
 
-    def _record(self, transitions: list[AlarmTransition], raise_errors: bool = False) -> None:
-        """Publish automatic transitions and append them to the audit trail."""
+    def _record(self, transitions: list[AlarmTransition], raise_errors: bool = False, host: str | None = None) -> None:
+        """Publish transitions and append them to the audit trail (``host``: where the operator acted)."""
         self._published(transitions)
         if self.audit is None or not transitions:
             return
         try:
-            self.audit.record_many([audit_entry(t) for t in transitions])
+            self.audit.record_many([{**audit_entry(t), "host": host} for t in transitions])
         except Exception:
             if raise_errors:
                 raise

@@ -66,18 +66,20 @@ def load_model(spec: str, training_data: Callable, audit_url: str | None = None)
 def open_stores(url: str | None, limits=None, retention=None) -> dict:
     """The live engine's stores at ``url`` (None: the default): audit trail, prediction log
     (``retention``: store.retention.Retention, pruned and floored by it; None: neither), feedback,
-    taught references (``limits``: the default limits), tool changes, floor-labelled runs."""
+    taught references (``limits``: the default limits), tool changes, floor-labelled runs, and the
+    shared alarm list with other PCs' requests on it."""
     from ..store.audit_trail import AuditTrail
     from ..store.database import default_store_url
     from ..store.feature_store import FeatureStore
     from ..store.pipeline_history import PipelineHistory
     from ..store.prediction_log import PredictionLog
+    from ..store.shared_alarms import SharedAlarmStore
     from ..store.tool_changes import ToolChangeLog
     from .teach_state import TaughtLibrary
 
     return {"audit": AuditTrail(url), "predictions": PredictionLog(url, retention=retention), "feedback": PipelineHistory(url),
             "library": TaughtLibrary(url or default_store_url(), limits), "tool_changes": ToolChangeLog(url),
-            "floor_runs": FeatureStore(url)}
+            "floor_runs": FeatureStore(url), "shared_alarms": SharedAlarmStore(url)}
 
 
 class HeadlessNode:

@@ -135,28 +135,32 @@ class AuditTrail:
         self.close()
 
     def _values(self, action: str, subject: str = "", old_value: Any = None, new_value: Any = None,
-                machine: str | None = None, comment: str = "", user: str | None = None) -> dict:
+                machine: str | None = None, comment: str = "", user: str | None = None,
+                host: str | None = None) -> dict:
         if not action:
             raise ValueError("an audit entry needs an action")
         return {
-            "at": utcnow(), "host": self.host, "os_user": user or os_user(),
+            "at": utcnow(), "host": host or self.host, "os_user": user or os_user(),
             "machine": None if machine is None else str(machine), "action": str(action),
             "subject": str(subject or ""), "old_value": _text(old_value), "new_value": _text(new_value),
             "comment": str(comment or ""),
         }
 
     def record(self, action: str, subject: str = "", old_value: Any = None, new_value: Any = None,
-               machine: str | None = None, comment: str = "", user: str | None = None) -> int:
-        """Write one entry; it is committed when this returns (a database error is raised)."""
-        values = self._values(action, subject, old_value, new_value, machine, comment, user)
+               machine: str | None = None, comment: str = "", user: str | None = None,
+               host: str | None = None) -> int:
+        """Write one entry; it is committed when this returns (a database error is raised).
+        ``user`` and ``host``: who acted, and on which PC (default: this process's)."""
+        values = self._values(action, subject, old_value, new_value, machine, comment, user, host)
         with self.engine.begin() as conn:
             return int(conn.execute(audit_trail.insert().values(**values)).inserted_primary_key[0])
 
     def record_in(self, conn: Connection, action: str, subject: str = "", old_value: Any = None,
-                  new_value: Any = None, machine: str | None = None, comment: str = "", user: str | None = None) -> int:
+                  new_value: Any = None, machine: str | None = None, comment: str = "", user: str | None = None,
+                  host: str | None = None) -> int:
         """Write one entry inside the caller's open transaction on this trail's database, so it is
         committed, or rolled back, together with the caller's own rows (e.g. a floor-labelled run)."""
-        values = self._values(action, subject, old_value, new_value, machine, comment, user)
+        values = self._values(action, subject, old_value, new_value, machine, comment, user, host)
         return int(conn.execute(audit_trail.insert().values(**values)).inserted_primary_key[0])
 
     def record_many(self, entries: Iterable[Mapping[str, Any]]) -> list[int]:

@@ -632,6 +632,7 @@ class MainWindow(QMainWindow):
         self.monitoring_view.shutdown()
         for runner in self.runners:
             runner.shutdown()
+        self.alarms_view.shared.close()
         self.metrics_service.stop()
         self._watcher_check.stop()
         self.promotion_follower.close()

@@ -32,6 +32,7 @@ from cncwear_gui.store.taught_references import TaughtReferenceStore
 from cncwear_gui.store.tool_changes import ToolChangeLog
 
 DUMP = Path(__file__).with_name("data") / "store-0.9.0.sql"
+HEAD = migrations.head()  # the newest revision: its number is the schema version
 #: 0.9.0's tables, parents first (samples refer to source_files).
 TABLES_090 = ("store_info", "experiments", "source_files", "samples", "feature_sets", "imports", "audit_trail",
               "prediction_log", "pipeline_firings", "pipeline_seen_files", "prediction_feedback")
@@ -132,7 +133,7 @@ def test_a_090_store_upgrades_in_place_with_nothing_lost_and_works(store_090):
     assert len(before["samples"]) == 74 and len(before["prediction_log"]) == 21 and len(before["audit_trail"]) == 3
 
     store = FeatureStore(url)  # the first store to open it upgrades the whole database
-    assert version_rows(url) == (["0002"], {"schema_version": str(STORE_SCHEMA_VERSION), "app_version": __version__})
+    assert version_rows(url) == ([HEAD], {"schema_version": str(STORE_SCHEMA_VERSION), "app_version": __version__})
     assert schema_differences(url) == []
     assert data(snapshot(url)) == data(before)  # every row of every table, every column, unchanged
 
@@ -162,7 +163,7 @@ def test_a_090_store_upgrades_in_place_with_nothing_lost_and_works(store_090):
     changes = ToolChangeLog(url)
     assert changes.record("m1", "worn", user="operator1").label == "worn"
     changes.close()
-    assert version_rows(url)[0] == ["0002"]
+    assert version_rows(url)[0] == [HEAD]
 
 
 def test_the_sqlite_file_is_copied_before_the_upgrade(tmp_path):
@@ -189,10 +190,10 @@ def test_a_store_an_older_build_gave_part_of_the_next_revision_is_finished(store
     with creating_tables(store_090, engine):
         done = bring_to_head(engine, store_090)
     engine.dispose()
-    assert (done["from"], done["to"], done["state"]) == (None, "0002", "behind")
+    assert (done["from"], done["to"], done["state"]) == (None, HEAD, "behind")
     assert data(snapshot(store_090)) == data(before)
     assert schema_differences(store_090) == []
-    assert version_rows(store_090)[0] == ["0002"]
+    assert version_rows(store_090)[0] == [HEAD]
 
 
 # -- a new database, the head revision ----------------------------------------------------------
@@ -200,7 +201,7 @@ def test_a_new_database_is_created_at_head_and_matches_the_store_modules(store_u
     """Whichever store opens a new database first creates every table at the head revision; the
     head has exactly the tables, columns and indexes today's store modules define."""
     AuditTrail(store_url).close()
-    assert version_rows(store_url) == (["0002"], {"schema_version": str(STORE_SCHEMA_VERSION),
+    assert version_rows(store_url) == ([HEAD], {"schema_version": str(STORE_SCHEMA_VERSION),
                                                   "app_version": __version__})
     assert schema_differences(store_url) == []
     engine = sqlalchemy.create_engine(store_url)
@@ -242,19 +243,19 @@ def test_db_current_and_upgrade_on_a_090_store(tmp_path):
     current = run_cli("db", "current", "--store", url)
     assert current.returncode == 0, current.stderr
     assert "no version table: cncwear 0.9.0's schema (schema version 1)" in current.stdout
-    assert f"this cncwear: {__version__}, revision 0002 (schema version 2)" in current.stdout
+    assert f"this cncwear: {__version__}, revision {HEAD} (schema version {int(HEAD)})" in current.stdout
     assert "state: behind" in current.stdout
     upgraded = run_cli("db", "upgrade", "--store", url)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "upgraded from cncwear 0.9.0's schema (no version table) to revision 0002" in upgraded.stdout
+    assert f"upgraded from cncwear 0.9.0's schema (no version table) to revision {HEAD}" in upgraded.stdout
     assert f"a copy of the store as it was: {tmp_path / 'features.db.schema-1.bak'}" in upgraded.stdout
     again = run_cli("db", "upgrade", "--store", url)
-    assert "already at revision 0002 (schema version 2): nothing to do" in again.stdout
+    assert f"already at revision {HEAD} (schema version {int(HEAD)}): nothing to do" in again.stdout
     import json
 
     status = json.loads(run_cli("db", "current", "--store", url, "--json").stdout)
-    assert status == {"store": url, "revision": "0002", "schema_version": "2", "app_version": __version__,
-                      "head": "0002", "head_schema_version": 2, "this_app_version": __version__, "state": "current",
+    assert status == {"store": url, "revision": HEAD, "schema_version": str(int(HEAD)), "app_version": __version__,
+                      "head": HEAD, "head_schema_version": int(HEAD), "this_app_version": __version__, "state": "current",
                       "refused": None}
 
 
@@ -297,7 +298,7 @@ def test_processes_opening_a_090_store_at_once_upgrade_it_once(store_090, home, 
 
     before = snapshot(store_090)
     _open_at_once(OPEN_OWN_STORES, home, tmp_path, extra_args=(store_090,))
-    assert version_rows(store_090)[0] == ["0002"]
+    assert version_rows(store_090)[0] == [HEAD]
     assert data(snapshot(store_090)) == data(before)
     assert schema_differences(store_090) == []
     assert len(list(tmp_path.glob("*.bak"))) == (1 if store_090.startswith("sqlite") else 0)  # one copy, made once

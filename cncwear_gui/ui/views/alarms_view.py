@@ -5,10 +5,18 @@ first). Acknowledge (with an optional comment), False alarm (stored as a "tool n
 retraining and the degradation trigger), Shelve for a set time and Unshelve act on the selected
 machine's alarm; each is written to the audit trail before it takes effect, off the GUI thread.
 The audit trail below is read in a worker every few seconds while the view is visible.
+
+With several PCs on one store the list also shows the alarms other nodes publish there
+(``store.shared_alarms``: ``cncwear serve`` on other PCs, other windows), read in a worker every
+``SHARED_REFRESH_MS`` while the view is visible; the Node column says where each one is served.
+Acknowledge, False alarm, Shelve and Unshelve on such an alarm send a request to the node serving
+it (written with its audit entry in a worker); the node applies it within a few seconds and the
+list shows the new state once the node has published it.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -38,11 +46,13 @@ from ..state import AppState
 from ..workers import TaskRunner
 
 AUDIT_REFRESH_MS = 5000
+SHARED_REFRESH_MS = 2000  # other nodes' alarms: the node applies a request within ~2 s, the list follows
+REQUEST_WAIT_S = 8.0  # how long the worker waits for the node to apply a request before saying it is queued
 AUDIT_ROWS = 200
 FILTERS = {"Needs action": "needs_action", "Active": "active", "Shelved": "shelved", "All": "all"}
 _STATE_TEXT = {"normal": "normal", "unacknowledged": "UNACKNOWLEDGED", "acknowledged": "acknowledged",
                "rtn_unacknowledged": "CLEARED, UNACKNOWLEDGED", "shelved": "shelved"}
-ALARM_COLUMNS = ("Raised", "Machine", "State", "Peak P(worn)", "Acknowledged by", "False alarm", "Comment")
+ALARM_COLUMNS = ("Raised", "Machine", "State", "Peak P(worn)", "Acknowledged by", "False alarm", "Comment", "Node")
 AUDIT_COLUMNS = ("Time", "User", "Machine", "Action", "Change", "Comment")
 
 
@@ -64,6 +74,57 @@ def read_audit(url: str | None, limit: int, task=None) -> list:
         return trail.entries(limit=limit)
     finally:
         trail.close()
+
+
+class SharedAlarms:
+    """The shared alarm store for the view's workers: opened once per URL (the engine is thread-safe)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._store = None
+        self._url: str | None = None
+
+    def store(self, url: str | None):
+        from ...store.shared_alarms import SharedAlarmStore
+
+        with self._lock:
+            if self._store is None or self._url != url:  # first use, or the settings' store changed
+                if self._store is not None:
+                    self._store.close()
+                self._store, self._url = SharedAlarmStore(url), url
+            return self._store
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+def shared_row(alarm) -> dict:
+    """A published alarm (store.shared_alarms.SharedAlarm) as a row of the alarm list."""
+    reporting = alarm.reporting()
+    return {"machine": alarm.machine, "state": alarm.state, "active": alarm.active and reporting,
+            "needs_action": alarm.needs_action and reporting, "alarm_id": alarm.alarm_id,
+            "raised_at": alarm.raised_at, "shelved_until": alarm.shelved_until, "current": True,
+            "peak_probability": alarm.peak_probability, "acknowledged_by": alarm.acknowledged_by,
+            "comment": alarm.comment, "false_alarm": alarm.false_alarm, "remote": True, "node": alarm.node,
+            "where": alarm.where() + ("" if reporting else " — not reporting"),
+            "reporting": reporting}
+
+
+def read_shared(shared: SharedAlarms, url: str | None, task=None) -> list:
+    """In a worker: every alarm the nodes publish in the shared store."""
+    return shared.store(url).alarms()
+
+
+def send_request(shared: SharedAlarms, url: str | None, machine: str, action: str, user: str, comment: str,
+                 alarm_id: str | None, minutes: float | None, task=None):
+    """In a worker: the request (with its audit entry), then its outcome once the node applied it
+    (or the request still waiting after REQUEST_WAIT_S)."""
+    store = shared.store(url)
+    request = store.request(machine, action, user, comment, alarm_id=alarm_id, minutes=minutes)
+    return store.wait_for_outcome(request.id, REQUEST_WAIT_S, cancelled=lambda: task is not None and task.cancelled) or request
 
 
 class AcknowledgeDialog(QDialog):
@@ -138,7 +199,15 @@ class AlarmsView(QWidget):
         self._raised_seen: set[str] = set()
         self.audit_runner = TaskRunner(self)
         self.audit_runner.succeeded.connect(self._show_audit)
-        self.runners = (self.audit_runner,)
+        self.shared = SharedAlarms()
+        self.shared_rows: list[dict] = []  # other nodes' alarms, as last read from the shared store
+        self.shared_reads = 0
+        self.shared_runner = TaskRunner(self)
+        self.shared_runner.succeeded.connect(self._show_shared)
+        self.request_runner = TaskRunner(self)
+        self.request_runner.succeeded.connect(self._request_done)
+        self.request_runner.failed.connect(lambda message: self.show_message(f"The request could not be sent: {message}"))
+        self.runners = (self.audit_runner, self.shared_runner, self.request_runner)
         self.audit_entries: list = []
         self.audit_reads = 0  # audit-trail reads shown so far
 
@@ -174,7 +243,7 @@ class AlarmsView(QWidget):
         self.ack_button.clicked.connect(lambda: self.ask_acknowledge(self.selected_machine()))
         self.false_button.clicked.connect(lambda: self.ask_acknowledge(self.selected_machine(), false_alarm=True))
         self.shelve_button.clicked.connect(self._shelve)
-        self.unshelve_button.clicked.connect(lambda: self.unshelve_requested.emit(self.selected_machine()))
+        self.unshelve_button.clicked.connect(self._unshelve)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.export_button = QPushButton("Export…")
@@ -225,6 +294,9 @@ class AlarmsView(QWidget):
         self.audit_timer = QTimer(self)
         self.audit_timer.setInterval(AUDIT_REFRESH_MS)
         self.audit_timer.timeout.connect(self.refresh_audit)
+        self.shared_timer = QTimer(self)
+        self.shared_timer.setInterval(SHARED_REFRESH_MS)
+        self.shared_timer.timeout.connect(self.refresh_shared)
         self._update_buttons()
 
     @property
@@ -248,18 +320,38 @@ class AlarmsView(QWidget):
         if self.node is not None and self.node.alarm_version != self._shown_version:
             self.refresh()
 
+    def _own_machines(self) -> set[str]:
+        return {m.name for m in self.node.machines} if self.node is not None else set()
+
+    def _remote_rows(self, which: str, machine: str | None) -> list[dict]:
+        rows = [row for row in self.shared_rows if machine in (None, row["machine"])]
+        if which == "all":
+            return [row for row in rows if row["state"] != "normal" or not row["reporting"]]
+        rows = [row for row in rows if row["reporting"]]
+        if which == "needs_action":
+            return [row for row in rows if row["needs_action"]]
+        if which == "active":
+            return [row for row in rows if row["active"]]
+        return [row for row in rows if row["state"] == "shelved"]
+
     def refresh(self) -> None:
-        if self.node is None:
+        if self.node is None and not self.shared_rows:
             return
-        self._shown_version = self.node.alarm_version
+        if self.node is not None:
+            self._shown_version = self.node.alarm_version
         machine = None if self.machine.currentIndex() <= 0 else self.machine.currentText()
-        rows = self.node.alarm_list(FILTERS[self.filter.currentText()], machine)
+        which = FILTERS[self.filter.currentText()]
+        own = self.node.alarm_list(which, machine) if self.node is not None else []
+        remote = self._remote_rows(which, machine)
+        rows = [row for row in own if row["current"]] + remote + [row for row in own if not row["current"]]
+        rows.sort(key=lambda row: not row["needs_action"])  # stable: needing action first, wherever served
         selected = self.selected_machine()
         self.table.setRowCount(len(rows))
         for index, row in enumerate(rows):
             values = (_time(row["raised_at"]), row["machine"], _STATE_TEXT.get(row["state"], row["state"]),
                       "—" if row["peak_probability"] is None else f"{row['peak_probability']:.2f}",
-                      row["acknowledged_by"] or "—", "yes" if row["false_alarm"] else "", row["comment"] or "")
+                      row["acknowledged_by"] or "—", "yes" if row["false_alarm"] else "", row["comment"] or "",
+                      row["where"] if row.get("remote") else "this PC")
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.UserRole, row["machine"])
@@ -270,8 +362,12 @@ class AlarmsView(QWidget):
                 self.table.setItem(index, column, item)
             if row["machine"] == selected and row["current"]:
                 self.table.selectRow(index)
-        counts = self.node.alarm_counts()
-        self.counts.setText(" · ".join(f"{_STATE_TEXT.get(k, k)}: {v}" for k, v in counts.items() if v) or "no alarms")
+        counts = self.node.alarm_counts() if self.node is not None else {}
+        for row in self.shared_rows:
+            if row["reporting"]:
+                counts[row["state"]] = counts.get(row["state"], 0) + 1
+        self.counts.setText(" · ".join(f"{_STATE_TEXT.get(k, k)}: {v}" for k, v in counts.items()
+                                       if v and k != "normal") or "no alarms")
         self._beep_on_new(rows)
         self._update_buttons()
 
@@ -287,12 +383,22 @@ class AlarmsView(QWidget):
 
     def _selected_row(self) -> dict | None:
         machine = self.selected_machine()
-        if machine is None or self.node is None:
+        if machine is None:
             return None
-        return self.node.alarm_of(machine)
+        if machine in self._own_machines():
+            return self.node.alarm_of(machine)
+        return self._remote(machine)
+
+    def _remote(self, machine: str | None) -> dict | None:
+        """The other node's published alarm of ``machine`` (None: the machine is this window's or unknown)."""
+        if machine is None or machine in self._own_machines():
+            return None
+        return next((row for row in self.shared_rows if row["machine"] == machine), None)
 
     def _update_buttons(self) -> None:
         current = self._selected_row()
+        if current is not None and current.get("remote") and not current["reporting"]:
+            current = None  # a node that stopped or does not report: nothing to ask it
         state = current["state"] if current else None
         needs = bool(current and current["needs_action"])
         self.ack_button.setEnabled(needs)
@@ -305,8 +411,14 @@ class AlarmsView(QWidget):
         if not machine:
             return
         dialog = AcknowledgeDialog(machine, false_alarm, self)
-        if dialog.exec():
-            self.acknowledge_requested.emit(machine, dialog.comment.text().strip(), dialog.false_alarm.isChecked())
+        if not dialog.exec():
+            return
+        comment, false_alarm = dialog.comment.text().strip(), dialog.false_alarm.isChecked()
+        remote = self._remote(machine)
+        if remote is not None:
+            self.send_request(machine, "false_alarm" if false_alarm else "acknowledge", comment, remote["alarm_id"])
+        else:
+            self.acknowledge_requested.emit(machine, comment, false_alarm)
 
     def ask_tool_change(self, machine: str | None = None) -> None:
         machines = [m.name for m in self.node.machines] if self.node is not None else []
@@ -320,8 +432,72 @@ class AlarmsView(QWidget):
 
     def _shelve(self) -> None:
         machine = self.selected_machine()
-        if machine:
+        if not machine:
+            return
+        if self._remote(machine) is not None:
+            self.send_request(machine, "shelve", "", minutes=self.shelve_minutes.value())
+        else:
             self.shelve_requested.emit(machine, self.shelve_minutes.value(), "")
+
+    def _unshelve(self) -> None:
+        machine = self.selected_machine()
+        if not machine:
+            return
+        if self._remote(machine) is not None:
+            self.send_request(machine, "unshelve", "")
+        else:
+            self.unshelve_requested.emit(machine)
+
+    # -- other nodes' alarms (the shared store) ------------------------------------------------
+    def _store_url(self) -> str | None:
+        return self.state.settings.feature_store_url or None
+
+    def send_request(self, machine: str, action: str, comment: str, alarm_id: str | None = None,
+                     minutes: float | None = None) -> None:
+        """Ask the node serving ``machine`` (another PC) to act; written and awaited in a worker."""
+        from ...store.database import os_user
+
+        remote = self._remote(machine)
+        where = remote["where"] if remote else "the node serving it"
+        self.message.setText(f"{machine}: request sent to {where}…")
+        self.request_runner.start(send_request, self.shared, self._store_url(), machine, action, os_user(), comment,
+                                  alarm_id, minutes)
+
+    def _request_done(self, request) -> None:
+        from ...live.alarms import ACTION_TEXT
+
+        remote = self._remote(request.machine)
+        where = remote["where"] if remote else "the node serving it"
+        if request.outcome == "applied":
+            text = f"{request.machine}: {ACTION_TEXT[request.action]} by {where} (request #{request.id})"
+        elif request.outcome is None:
+            text = (f"{request.machine}: request #{request.id} is queued: {where} has not applied it yet; "
+                    "the list shows it once it has")
+        else:
+            text = f"{request.machine}: {where} {request.outcome} request #{request.id}: {request.detail}"
+        self.show_message(text)
+        self.refresh_shared()
+
+    def refresh_shared(self) -> None:
+        """Read the other nodes' alarms in a worker, while the view is shown."""
+        if self.isVisible() and not self.shared_runner.running:
+            self.shared_runner.start(read_shared, self.shared, self._store_url())
+
+    def _show_shared(self, alarms: list) -> None:
+        own_node = self.node.node_id if self.node is not None else None
+        own = self._own_machines()
+        rows = [shared_row(alarm) for alarm in alarms  # a stopped node's alarms ended with it: not listed
+                if alarm.node != own_node and alarm.machine not in own and alarm.stopped_at is None]
+        self.shared_reads += 1
+        known = {self.machine.itemText(i) for i in range(1, self.machine.count())}
+        new = sorted({row["machine"] for row in rows} - known)
+        if new:
+            self.machine.blockSignals(True)
+            self.machine.addItems(new)
+            self.machine.blockSignals(False)
+        if rows != self.shared_rows:
+            self.shared_rows = rows
+            self.refresh()
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -357,8 +533,11 @@ class AlarmsView(QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.audit_timer.start()
+        self.shared_timer.start()
         self.refresh_audit()
+        self.refresh_shared()
 
     def hideEvent(self, event) -> None:
         super().hideEvent(event)
         self.audit_timer.stop()
+        self.shared_timer.stop()
