@@ -51,8 +51,9 @@ def kiosk_style_sheet(px: int) -> str:
 def apply_kiosk_to_alarms(view, on: bool, row_px: int) -> None:
     """The Alarms view in kiosk mode: the list and Acknowledge, False alarm, Shelve (for the time in its
     box, 30 minutes unless maintenance set another) and Tool changed; no Unshelve, no duration box,
-    no audit trail (maintenance reads it on its own PC). Rows a finger can pick."""
+    no audit trail and no Export (maintenance reads and exports them on its own PC). Rows a finger can pick."""
     view.unshelve_button.setVisible(not on)
+    view.export_button.setVisible(not on)
     view.shelve_minutes.setVisible(not on)
     for label in view.findChildren(QLabel):
         if label.text() == "for":  # "… Shelve for [30 min]": the duration box's label

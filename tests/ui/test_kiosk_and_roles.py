@@ -78,6 +78,7 @@ def test_kiosk_shows_the_operator_views_and_actions_only_with_touch_sized_button
     for button in (alarms.ack_button, alarms.false_button, alarms.shelve_button, alarms.tool_button):
         assert button.isVisible(), button.text()
     assert not alarms.unshelve_button.isVisible() and not alarms.audit.isVisible()
+    assert not alarms.export_button.isVisible()
 
     px = touch_target_px(window.screen())
     dpi = window.screen().physicalDotsPerInch()
