@@ -29,6 +29,8 @@ auto-sklearn job and FLAML, see ``automl.jobs.JobEvent``): ``{"event": KIND, …
     {"event": "model-error", "version", "error", "model"}           (it could not be loaded; still scoring "model")
     {"event": "disk-low", "free_bytes", "floor_bytes", "store"}    (raw prediction rows stopped; roll-ups, alarms, audit go on)
     {"event": "disk-ok", "free_bytes", "floor_bytes", "store"}     (raw prediction rows written again)
+    {"event": "store-down", "store", "pending", "error"}           (the prediction log cannot write: rows wait in memory)
+    {"event": "store-up", "store", "pending"}                      (writing again; the waiting rows follow)
     {"event": "stopped", "scored": {machine: n}, "alarms": {machine: state}}   (simulate: published)
 
 Pipeline firings

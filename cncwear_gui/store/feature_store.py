@@ -52,8 +52,8 @@ from ..data.setup import SetupKey
 from ..features.sets import FEATURE_SETS, FeatureSet
 from ..tasks import Task, ensure_task
 from .audit_trail import AuditTrail
-from .database import (STORE_SCHEMA_VERSION, StoreTooNew, aware_utc, creating_tables, default_store_url, open_engine,
-                       os_user, refuse_newer_store, utcnow)
+from .database import (STORE_SCHEMA_VERSION, StoreTooNew, aware_utc, check_connection, creating_tables,
+                       default_store_url, open_engine, os_user, refuse_newer_store, utcnow)
 from .locked_retry import retry_when_locked
 
 SCHEMA_VERSION = STORE_SCHEMA_VERSION
@@ -194,6 +194,7 @@ class FeatureStore:
     def __init__(self, url: str | None = None):
         self.url = url or default_store_url()
         self.engine: Engine = open_engine(self.url)
+        check_connection(self.engine, self.url)
         self._audit: AuditTrail | None = None
         with creating_tables(self.url, self.engine):
             try:
