@@ -80,6 +80,18 @@ def open_stores(url: str | None, limits=None, retention=None) -> dict:
             "floor_runs": FeatureStore(url)}
 
 
+def log_summary(predictions) -> dict:
+    """The prediction log's counts and how long its batches took (ms), for the "stopped" event."""
+    seconds = sorted(predictions.batch_seconds())
+
+    def percentile(q: float) -> float | None:
+        return round(1000 * seconds[min(len(seconds) - 1, int(q * len(seconds)))], 2) if seconds else None
+
+    return {"written": predictions.written, "pending": predictions.pending, "dropped": predictions.dropped,
+            "failed_batches": predictions.failed_batches, "batches": len(seconds), "batch_p50_ms": percentile(0.5),
+            "batch_p99_ms": percentile(0.99), "batch_max_ms": percentile(1.0)}
+
+
 class HeadlessNode:
     def __init__(self, specs: list[MachineSpec], config: LiveConfig, address, *,
                  model: str = "champion", training_data: Callable | None = None, audit_url: str | None = None,
@@ -215,6 +227,8 @@ class HeadlessNode:
                 self.follower.stop()
         stopped = {"event": "stopped", "scored": {m.name: m.monitor.scored for m in node.machines},
                    "alarms": {m.name: node.alarm_of(m.name)["state"] for m in node.machines}}
+        if node.predictions is not None:
+            stopped["log"] = log_summary(node.predictions)
         self.on_event(stopped)
         return stopped
 

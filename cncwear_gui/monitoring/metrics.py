@@ -168,8 +168,9 @@ class AppMetrics:
             "written, only their roll-ups (alarms and the audit trail are).", registry=registry)
         self.store_up = Gauge(
             name("store_up"), "1 while the prediction log's last write to its database succeeded, 0 while "
-            "writing fails (server down or restarting: the rows wait in memory and are written when it is back).",
-            registry=registry)
+            "writing fails (server down or restarting: the rows wait in memory and are written when it is back); "
+            "NaN: no prediction log.", registry=registry)
+        self.store_up.set(float("nan"))
         self.log_pending = Gauge(
             name("prediction_log_pending_rows"), "Prediction rows queued and not yet committed to the store.",
             registry=registry)

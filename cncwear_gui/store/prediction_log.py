@@ -127,6 +127,7 @@ class PredictionLog:
         self._rejected = 0
         self._dropped = 0
         self._failed_batches = 0
+        self._batch_seconds: deque[float] = deque(maxlen=100_000)  # how long each committed batch took
         self._flush_target = 0  # flush() wants rows up to here done
         self._retry_at = 0.0  # monotonic; after a failure, no attempt before this
         # a failed batch waits one interval, then longer up to RETRY_CAP_S; jittered, so the nodes that
@@ -158,6 +159,10 @@ class PredictionLog:
     def failed_batches(self) -> int:
         """Batch attempts the database refused (each retried)."""
         return self._failed_batches
+
+    def batch_seconds(self) -> list[float]:
+        """How long each committed batch took (insert and commit), the newest 100,000."""
+        return list(self._batch_seconds)
 
     @property
     def outage(self) -> tuple[float, str] | None:
@@ -307,6 +312,7 @@ class PredictionLog:
             last_attempt = time.monotonic()
             try:
                 self._write(batch)
+                self._batch_seconds.append(time.monotonic() - last_attempt)
             except Exception as error:  # locked, disk full, server gone: keep the rows, retry later
                 with self._cond:
                     self._failed_batches += 1
