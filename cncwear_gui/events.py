@@ -29,7 +29,11 @@ auto-sklearn job and FLAML, see ``automl.jobs.JobEvent``): ``{"event": KIND, …
     {"event": "model-error", "version", "error", "model"}           (it could not be loaded; still scoring "model")
     {"event": "disk-low", "free_bytes", "floor_bytes", "store"}    (raw prediction rows stopped; roll-ups, alarms, audit go on)
     {"event": "disk-ok", "free_bytes", "floor_bytes", "store"}     (raw prediction rows written again)
-    {"event": "stopped", "scored": {machine: n}, "alarms": {machine: state}}   (simulate: published)
+    {"event": "store-down", "store", "pending", "error"}           (the prediction log cannot write: rows wait in memory)
+    {"event": "store-up", "store", "pending"}                      (writing again; the waiting rows follow)
+    {"event": "stopped", "scored": {machine: n}, "alarms": {machine: state},
+     "log": {"written", "pending", "dropped", "failed_batches", "batches", "batch_p50_ms", "batch_p99_ms",
+             "batch_max_ms"}}                                            (simulate: published; "log" unless --no-log)
 
 Pipeline firings
     {"firing": {"id", "trigger", "status": "running" | "skipped"}}   ``pipeline run --progress-json``: first,

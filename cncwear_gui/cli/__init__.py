@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cncwear {args.command}: cancelled", file=sys.stderr)
         return 130
     except Exception as error:  # reported, logged with traceback in verbose mode
-        from ..store.database import StoreTooNew
+        from ..store.database import StoreTooNew, StoreUnreachable
 
-        if isinstance(error, StoreTooNew):  # the store the user pointed at is not for this version
+        if isinstance(error, (StoreTooNew, StoreUnreachable)):  # the store given: not for this version, or not there
             print(f"cncwear {args.command}: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
         log.debug("failure", exc_info=True)

@@ -253,6 +253,7 @@ class LiveNode:
                 self._score(batches)
         if self.predictions is not None:  # measured by the log's writer thread: no disk access here
             self.metrics.set_storage(self.predictions.storage())
+            self.metrics.set_log_state(self.predictions.outage is None, self.predictions.pending)
         if self.shared_alarms is not None:
             self._publish_shared()
         if self._drift_requested.is_set():

@@ -82,6 +82,18 @@ def open_stores(url: str | None, limits=None, retention=None) -> dict:
             "floor_runs": FeatureStore(url), "shared_alarms": SharedAlarmStore(url)}
 
 
+def log_summary(predictions) -> dict:
+    """The prediction log's counts and how long its batches took (ms), for the "stopped" event."""
+    seconds = sorted(predictions.batch_seconds())
+
+    def percentile(q: float) -> float | None:
+        return round(1000 * seconds[min(len(seconds) - 1, int(q * len(seconds)))], 2) if seconds else None
+
+    return {"written": predictions.written, "pending": predictions.pending, "dropped": predictions.dropped,
+            "failed_batches": predictions.failed_batches, "batches": len(seconds), "batch_p50_ms": percentile(0.5),
+            "batch_p99_ms": percentile(0.99), "batch_max_ms": percentile(1.0)}
+
+
 class HeadlessNode:
     def __init__(self, specs: list[MachineSpec], config: LiveConfig, address, *,
                  model: str = "champion", training_data: Callable | None = None, audit_url: str | None = None,
@@ -104,6 +116,7 @@ class HeadlessNode:
         self.follower = None
         self.stores: list = []
         self._raw_paused = False
+        self._store_down = False
 
     def start(self) -> None:
         """Open the endpoint, load the model and its reference, open the machines and the stores."""
@@ -116,6 +129,8 @@ class HeadlessNode:
             self.endpoint.start()  # first, so a busy port is reported before minutes of model loading
         except MetricsEndpointError as error:
             raise NodeInputError(str(error)) from None
+        # the stores next, also before the model: a store that is down or refuses the login is said at once
+        stores = self._open_stores() if self.keep_log else {}
         model = load_model(self.model_spec, self.training_data, self.audit_url)
         describe_model(self.metrics, model, model_evaluation(model.run_id))
         try:
@@ -127,13 +142,24 @@ class HeadlessNode:
             machines = [open_machine(spec, model, self.metrics, self.config, reference) for spec in self.specs]
         except ValueError as error:
             raise NodeInputError(str(error)) from None
-        stores = open_stores(self.store_url or None, self.config.limits, self.config.retention) if self.keep_log else {}
-        self.stores += list(stores.values())
         self.node = LiveNode(machines, model, self.metrics, self.config, **stores)
         if "predictions" in stores:
             self.node.listeners.append(self._watch_disk)
+            self.node.listeners.append(self._watch_store)
         if self.model_spec == "champion" and self.champion_check_s > 0:
             self.follower = self._champion_follower()
+
+    def _open_stores(self) -> dict:
+        """The stores at ``store_url``; one that cannot be reached is :class:`NodeInputError` (the
+        message names the URL, password hidden)."""
+        from ..store.database import StoreUnreachable
+
+        try:
+            stores = open_stores(self.store_url or None, self.config.limits, self.config.retention)
+        except StoreUnreachable as error:
+            raise NodeInputError(f"--store: {error}") from None
+        self.stores += list(stores.values())
+        return stores
 
     def _champion_follower(self):
         """Serve the champion that is promoted while serving: load it in a thread, swap it in, say so."""
@@ -163,8 +189,25 @@ class HeadlessNode:
         status = log_.storage()
         if status.raw_paused != self._raw_paused:
             self._raw_paused = status.raw_paused
+            from ..store.database import redacted
+
             self.on_event({"event": "disk-low" if status.raw_paused else "disk-ok", "free_bytes": status.free_bytes,
-                           "floor_bytes": status.floor_bytes, "store": log_.url})
+                           "floor_bytes": status.floor_bytes, "store": redacted(log_.url)})
+
+    def _watch_store(self, _views, _now) -> None:
+        """Say "store-down" when the prediction log cannot write to its database (the rows wait in
+        memory), "store-up" when it writes again."""
+        log_ = self.node.predictions
+        outage = log_.outage
+        if (outage is not None) != self._store_down:
+            self._store_down = outage is not None
+            from ..store.database import redacted
+
+            event = {"event": "store-down" if outage else "store-up", "store": redacted(log_.url),
+                     "pending": log_.pending}
+            if outage:
+                event["error"] = outage[1]
+            self.on_event(event)
 
     @property
     def url(self) -> str:
@@ -186,6 +229,8 @@ class HeadlessNode:
                 self.follower.stop()
         stopped = {"event": "stopped", "scored": {m.name: m.monitor.scored for m in node.machines},
                    "alarms": {m.name: node.alarm_of(m.name)["state"] for m in node.machines}}
+        if node.predictions is not None:
+            stopped["log"] = log_summary(node.predictions)
         self.on_event(stopped)
         return stopped
 

@@ -166,6 +166,14 @@ class AppMetrics:
         self.raw_log_paused = Gauge(
             name("prediction_log_raw_paused"), "1 while the disk is under its floor: raw prediction rows are not "
             "written, only their roll-ups (alarms and the audit trail are).", registry=registry)
+        self.store_up = Gauge(
+            name("store_up"), "1 while the prediction log's last write to its database succeeded, 0 while "
+            "writing fails (server down or restarting: the rows wait in memory and are written when it is back); "
+            "NaN: no prediction log.", registry=registry)
+        self.store_up.set(float("nan"))
+        self.log_pending = Gauge(
+            name("prediction_log_pending_rows"), "Prediction rows queued and not yet committed to the store.",
+            registry=registry)
 
         # Explanations.
         self.explanation_latency = Histogram(
@@ -249,6 +257,11 @@ class AppMetrics:
         self.disk_free.set(nan if status.free_bytes is None else status.free_bytes)
         self.disk_floor.set(status.floor_bytes)
         self.raw_log_paused.set(1 if status.raw_paused else 0)
+
+    def set_log_state(self, up: bool, pending: int) -> None:
+        """Whether the prediction log writes to its database, and how many rows wait."""
+        self.store_up.set(1 if up else 0)
+        self.log_pending.set(pending)
 
     def set_alarm_state(self, machine: str, state: str) -> None:
         for known in ALARM_STATES:

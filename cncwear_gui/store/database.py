@@ -53,6 +53,15 @@ class StoreTooNew(RuntimeError):
     does not know): refused, nothing written."""
 
 
+class StoreUnreachable(RuntimeError):
+    """The store's database cannot be reached or refuses the login (a server that is down or not
+    there, a wrong password, a missing SQLite folder); the message names the URL, password hidden."""
+
+
+#: Seconds a PostgreSQL connection attempt may take before it fails (a server that does not answer
+#: must not hold a writer, or a starting node, for the operating system's two minutes).
+CONNECT_TIMEOUT_S = 10
+
 
 def default_store_url() -> str:
     """cncwear's own SQL stores share one SQLite file in the user data directory by default."""
@@ -60,8 +69,13 @@ def default_store_url() -> str:
 
 
 def open_engine(url) -> Engine:
-    """An engine for ``url``; SQLite connections get WAL mode and a busy timeout."""
-    engine = create_engine(url, future=True)
+    """An engine for ``url``; SQLite connections get WAL mode and a busy timeout, PostgreSQL ones
+    a connect timeout (``CONNECT_TIMEOUT_S`` unless the URL sets ``connect_timeout``)."""
+    parsed = make_url(url)
+    connect_args = {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+    engine = create_engine(parsed, future=True, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", sqlite_pragmas)
     return engine
@@ -136,6 +150,32 @@ def store_info(conn: Connection) -> dict[str, str]:
     if not inspect(conn).has_table("store_info"):
         return {}
     return dict(conn.execute(_store_info.select()).tuples().all())
+
+
+def connection_problem(url: str, error: BaseException) -> str:
+    """What the driver said about a failed connection, on one line, with the URL's password hidden."""
+    reason = str(getattr(error, "orig", None) or error).split("(Background on this error")[0]
+    reason = " ".join(reason.split())
+    password = make_url(url).password if "://" in str(url) else None
+    if password:
+        reason = reason.replace(str(password), "***")
+    return f"cannot connect to the store at {redacted(str(url))}: {reason}"
+
+
+def check_connection(engine: Engine, url: str) -> None:
+    """Connect once to a database server; one that is down or not there, or a refused login, raises
+    :class:`StoreUnreachable` naming the URL (password hidden) and what the driver said. (A SQLite
+    file opens lazily and says what is wrong itself.)"""
+    from sqlalchemy.exc import OperationalError
+
+    if engine.dialect.name == "sqlite":
+        return
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as error:
+        engine.dispose()
+        raise StoreUnreachable(connection_problem(url, error)) from None
 
 
 def refuse_newer_store(conn: Connection, url: str) -> None:
@@ -267,10 +307,12 @@ def _missing_tables(engine: Engine, metadata: MetaData) -> list[str]:
 def open_store(url: str | None, metadata: MetaData, after_create: Callable[[Engine], None] | None = None) -> Engine:
     """An engine on a store brought to the head revision (the feature store's database by default),
     then ``after_create(engine)`` (first rows, triggers), all under :func:`creating_tables`.
-    A store a newer cncwear wrote is refused (:class:`StoreTooNew`) before anything is written.
+    A store a newer cncwear wrote is refused (:class:`StoreTooNew`) before anything is written; one
+    that cannot be reached raises :class:`StoreUnreachable`.
     ``metadata``: the caller's tables; one no revision creates is a programming error, said at once."""
     url = url or default_store_url()
     engine = open_engine(url)
+    check_connection(engine, url)
     try:
         with creating_tables(url, engine):
             bring_to_head(engine, url)

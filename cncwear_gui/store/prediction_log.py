@@ -1,9 +1,12 @@
 """The prediction log: every live prediction, written in batches by a background thread.
 
 :meth:`PredictionLog.append` only queues rows; a writer thread inserts them in batches (one
-transaction per batch). A database error (locked, disk full, server gone) is logged and the batch
-retried later, never raised into the scoring loop. Rows still queued when the process dies are
-lost; :meth:`PredictionLog.flush` bounds that window where it matters. It lives in the same
+transaction per batch). A database error (locked, disk full, server gone or restarted) is logged
+and the batch retried later, with a growing delay up to ``RETRY_CAP_S``, never raised into the
+scoring loop; the rows wait in memory meanwhile and are written, in order, once the database takes
+them again (the engine's pool reconnects by itself). :attr:`PredictionLog.outage` says since when
+writing fails. Rows still queued when the process dies are lost; what was committed stays (one
+transaction per batch). :meth:`PredictionLog.flush` bounds that window where it matters. It lives in the same
 database as the feature store by default; any SQLAlchemy URL works.
 """
 
@@ -25,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
 from ..backoff import Backoff
-from .database import aware_utc, open_store, to_utc, utcnow
+from .database import aware_utc, open_store, redacted, to_utc, utcnow
 from .prediction_rollups import merge, rollup
 from .prediction_tables import metadata, prediction_log
 from .retention import Pruner, Retention, StoreStatus, floor_bytes, measure
@@ -33,6 +36,7 @@ from .retention import Pruner, Retention, StoreStatus, floor_bytes, measure
 logger = logging.getLogger(__name__)
 
 WEAR_STATES = ("ok", "worn", "unknown")
+RETRY_CAP_S = 5.0  # the longest wait between two attempts while the database is away
 PREDICTION_COLUMNS = ("machine", "sample_time", "model_version", "probability", "wear_state", "quality_flags",
                       "run_id")
 __all__ = ["PredictionLog", "make_engine", "prediction_log"]
@@ -114,6 +118,7 @@ class PredictionLog:
         self.max_batch = int(max_batch)
         self.max_pending = int(max_pending)
         self.last_error: str | None = None
+        self._failing_since: float | None = None  # time.time() of the first failure of the current outage
         self._queue: deque[dict] = deque()
         self._cond = threading.Condition()
         self._appended = 0  # rows ever queued (including dropped ones)
@@ -122,10 +127,13 @@ class PredictionLog:
         self._rejected = 0
         self._dropped = 0
         self._failed_batches = 0
+        self._batch_seconds: deque[float] = deque(maxlen=100_000)  # how long each committed batch took
         self._flush_target = 0  # flush() wants rows up to here done
         self._retry_at = 0.0  # monotonic; after a failure, no attempt before this
-        # a failed batch waits one interval, however often it failed (used by the writer thread only)
-        self._retry_delay = Backoff(first=self.flush_interval_s, cap=self.flush_interval_s, factor=1.0)
+        # a failed batch waits one interval, then longer up to RETRY_CAP_S; jittered, so the nodes that
+        # lost the same server do not all come back in the same instant (used by the writer thread only)
+        self._retry_delay = Backoff(first=self.flush_interval_s, cap=max(self.flush_interval_s, RETRY_CAP_S),
+                                    factor=2.0, jitter=0.2)
         self._closed = False
         self._stop = False
         self.retention = retention
@@ -151,6 +159,16 @@ class PredictionLog:
     def failed_batches(self) -> int:
         """Batch attempts the database refused (each retried)."""
         return self._failed_batches
+
+    def batch_seconds(self) -> list[float]:
+        """How long each committed batch took (insert and commit), the newest 100,000."""
+        return list(self._batch_seconds)
+
+    @property
+    def outage(self) -> tuple[float, str] | None:
+        """While writing fails: (since, as time.time(); the last error); None while it works."""
+        since, error = self._failing_since, self.last_error
+        return None if since is None or error is None else (since, error)
 
     @property
     def rejected(self) -> int:
@@ -294,19 +312,29 @@ class PredictionLog:
             last_attempt = time.monotonic()
             try:
                 self._write(batch)
+                self._batch_seconds.append(time.monotonic() - last_attempt)
             except Exception as error:  # locked, disk full, server gone: keep the rows, retry later
                 with self._cond:
                     self._failed_batches += 1
                     self._retry_at = time.monotonic() + self._retry_delay.next_delay()
                     first = self.last_error is None
-                    self.last_error = f"{type(error).__name__}: {error}"
+                    said = f"{type(error).__name__}: {error}".split("(Background on this error")[0]
+                    self.last_error = " ".join(said.split())  # one line, without SQLAlchemy's link
+                    if first:
+                        self._failing_since = time.time()
                 (logger.warning if first else logger.debug)(
-                    "prediction log: writing %d rows failed, retrying: %s", len(batch), self.last_error)
+                    "prediction log: writing %d rows to %s failed, keeping them and retrying: %s", len(batch),
+                    redacted(self.url), self.last_error)
                 continue
             self._retry_delay.reset()
             if self.last_error is not None:
-                logger.info("prediction log: writing again after %s", self.last_error)
-                self.last_error = None
+                since = self._failing_since
+                logger.warning("prediction log: writing to %s again after %.0f s of %s; %d rows still queued",
+                               redacted(self.url), time.time() - since if since else 0.0, self.last_error,
+                               len(self._queue))
+                with self._cond:
+                    self.last_error = None
+                    self._failing_since = None
 
     def _below_floor(self) -> bool:
         """Measure the store and the disk; say so loudly when the floor is crossed either way."""
