@@ -61,6 +61,12 @@ def main() -> int:
     if upgraded.returncode != 0 or current.returncode != 0 or "state: current" not in current.stdout:
         failures.append(f"db upgrade/current on a new store: {upgraded.stderr[-500:]}{current.stderr[-500:]}")
 
+    # PostgreSQL: the driver is in the bundle when the answer is the closed port, not a missing module
+    closed = run(bundle, ["db", "current", "--store", "postgresql+psycopg://smoke@127.0.0.1:9/none"], env, 120)
+    print(f"[smoke] PostgreSQL driver: {closed.stderr.strip()[-200:]}")
+    if closed.returncode != 2 or "Connection refused" not in closed.stderr:
+        failures.append(f"db current on a closed PostgreSQL port: exit {closed.returncode}: {closed.stderr[-500:]}")
+
     runtime = run(bundle, ["-c", RUNTIME_PROBE], env, 300)
     print(f"[smoke] AutoML runtime: {runtime.stdout.strip()}")
     if runtime.returncode != 0:
