@@ -31,7 +31,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -324,12 +324,21 @@ def _timestamps(values: Sequence[Any], arrow_type):
     import pyarrow.compute as pc
 
     if not any(isinstance(value, str) for value in values):
-        return pa.array(values, type=arrow_type)
+        return pa.array([_naive_utc(value) for value in values], type=arrow_type)
     text = pa.array(values, type=pa.string())
     try:
         return pc.cast(pc.cast(text, pa.timestamp(arrow_type.unit)), arrow_type)  # naive text is UTC
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # another writer's format: value by value
-        return pa.array([to_utc(value) for value in values], type=arrow_type)
+        return pa.array([_naive_utc(to_utc(value)) for value in values], type=arrow_type)
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    """An aware time as naive UTC, which pyarrow stores as it is. Aware ones it would convert itself,
+    but not once PYARROW_IGNORE_TIMEZONE is set — and importing FLAML sets it for the whole process,
+    so a PostgreSQL export after a FLAML training came out shifted by the server's UTC offset."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 class _ParquetWriter:

@@ -67,9 +67,8 @@ def predictions(store_url):
     return stored
 
 
-def test_the_prediction_log_round_trips_with_filters(request, tmp_path, store_url, predictions):
-    if store_url.startswith("postgresql"):  # failed in a full clean-clone run, passed alone: not diagnosed yet
-        request.applymarker(pytest.mark.xfail(reason="PostgreSQL round-trip failed once in a full-suite run, under investigation"))
+def test_the_prediction_log_round_trips_with_filters(monkeypatch, tmp_path, store_url, predictions):
+    monkeypatch.setenv("PYARROW_IGNORE_TIMEZONE", "1")  # as importing FLAML does: times must not shift
     round_trip(tmp_path, "predictions", store_url, predictions)
     since, until = T0 + timedelta(seconds=50), T0 + timedelta(seconds=150)
     wanted = [r for r in predictions if r["machine"] == "mill-2" and since <= r["logged_at"] < until]
@@ -82,9 +81,8 @@ def test_the_prediction_log_round_trips_with_filters(request, tmp_path, store_ur
     round_trip(tmp_path, "predictions", store_url, [], machines=["mill-9"])
 
 
-def test_audit_alarms_tool_changes_and_labels_round_trip(request, tmp_path, store_url, bundled_dataset):
-    if store_url.startswith("postgresql"):  # failed in a full clean-clone run, passed alone: not diagnosed yet
-        request.applymarker(pytest.mark.xfail(reason="PostgreSQL round-trip failed once in a full-suite run, under investigation"))
+def test_audit_alarms_tool_changes_and_labels_round_trip(monkeypatch, tmp_path, store_url, bundled_dataset):
+    monkeypatch.setenv("PYARROW_IGNORE_TIMEZONE", "1")  # as importing FLAML does: times must not shift
     with AuditTrail(store_url) as trail:
         trail.record("alarm.raised", "mill-1#1", None, "unacknowledged", "mill-1")
         trail.record("model.promoted", "cncwear-wear", "2", "3", comment="gate passed")
