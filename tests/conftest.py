@@ -44,17 +44,35 @@ def bundled_dataset(bundled_dir):
 
 
 @pytest.fixture(scope="session")
-def champion(tmp_path_factory, bundled_dataset):
-    """A first-start champion (a real Random Forest on the bundled data), trained once in its own home."""
+def champion_home(tmp_path_factory, bundled_dataset):
+    """A user data dir whose registry already has a champion: a first-start Random Forest on the
+    bundled data, trained once per test process, for real. Tests may add runs and challengers to
+    it; none promotes another champion in it."""
     from cncwear_gui.models.champion import ensure_champion
 
-    home = tmp_path_factory.mktemp("champion-home")
+    home = tmp_path_factory.mktemp("home-with-champion")
     previous = os.environ["CNCWEAR_HOME"]
     os.environ["CNCWEAR_HOME"] = str(home)
     try:
-        return ensure_champion(bundled_dataset)
+        ensure_champion(bundled_dataset)
     finally:
         os.environ["CNCWEAR_HOME"] = previous
+    return home
+
+
+@pytest.fixture(scope="session")
+def champion(champion_home, bundled_dataset):
+    """That first-start champion, loaded (the model object the tests score with)."""
+    from cncwear_gui.models.champion import ensure_champion
+
+    previous = os.environ["CNCWEAR_HOME"]
+    os.environ["CNCWEAR_HOME"] = str(champion_home)
+    try:
+        model = ensure_champion(bundled_dataset)
+    finally:
+        os.environ["CNCWEAR_HOME"] = previous
+    assert model.version == "1", f"a test promoted another champion in the shared home (version {model.version})"
+    return model
 
 
 @pytest.fixture

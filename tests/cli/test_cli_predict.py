@@ -15,18 +15,9 @@ WORN = 6  # train.csv: experiment 6 is worn
 
 
 @pytest.fixture(scope="module")
-def model_home(tmp_path_factory, bundled_dataset):
-    """A user data directory holding a first-start champion (trained once for the module)."""
-    from cncwear_gui.models.champion import ensure_champion
-
-    home = tmp_path_factory.mktemp("predict-home")
-    previous = os.environ["CNCWEAR_HOME"]
-    os.environ["CNCWEAR_HOME"] = str(home)
-    try:
-        ensure_champion(bundled_dataset)
-    finally:
-        os.environ["CNCWEAR_HOME"] = previous
-    return home
+def model_home(champion_home):
+    """A user data directory holding a first-start champion (the session's, trained once)."""
+    return champion_home
 
 
 @pytest.fixture
