@@ -2,7 +2,6 @@
 unlabelled files, the verdict per run and phase, --out written whole or not at all, bad input."""
 
 import json
-import os
 import shutil
 
 import numpy as np
