@@ -9,6 +9,13 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Several pytest-xdist workers share the cores: each (and the processes it starts) gets its share of
+# threads. OpenMP (HistGradientBoosting, LightGBM) and OpenBLAS spin-wait when oversubscribed: two
+# workers' benchmark runs took 94 s at the default and 36 s at one thread each on 2 cores.
+if (workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))) > 1:
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, threads)
 os.environ.pop("CNCWEAR_MLFLOW_URI", None)
 
 from helpers import BUNDLED, ROOT  # noqa: F401  (re-exported for tests)
