@@ -58,12 +58,9 @@ def champion_home(tmp_path_factory, bundled_dataset):
     from cncwear_gui.models.champion import ensure_champion
 
     home = tmp_path_factory.mktemp("home-with-champion")
-    previous = os.environ["CNCWEAR_HOME"]
-    os.environ["CNCWEAR_HOME"] = str(home)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CNCWEAR_HOME", str(home))
         ensure_champion(bundled_dataset)
-    finally:
-        os.environ["CNCWEAR_HOME"] = previous
     return home
 
 
@@ -72,12 +69,9 @@ def champion(champion_home, bundled_dataset):
     """That first-start champion, loaded (the model object the tests score with)."""
     from cncwear_gui.models.champion import ensure_champion
 
-    previous = os.environ["CNCWEAR_HOME"]
-    os.environ["CNCWEAR_HOME"] = str(champion_home)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CNCWEAR_HOME", str(champion_home))
         model = ensure_champion(bundled_dataset)
-    finally:
-        os.environ["CNCWEAR_HOME"] = previous
     assert model.version == "1", f"a test promoted another champion in the shared home (version {model.version})"
     return model
 

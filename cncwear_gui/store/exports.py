@@ -31,7 +31,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -329,16 +329,16 @@ def _timestamps(values: Sequence[Any], arrow_type):
     try:
         return pc.cast(pc.cast(text, pa.timestamp(arrow_type.unit)), arrow_type)  # naive text is UTC
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # another writer's format: value by value
-        return pa.array([_naive_utc(to_utc(value)) for value in values], type=arrow_type)
+        return pa.array([_naive_utc(value) for value in values], type=arrow_type)
 
 
-def _naive_utc(value: datetime | None) -> datetime | None:
-    """An aware time as naive UTC, which pyarrow stores as it is. Aware ones it would convert itself,
-    but not once PYARROW_IGNORE_TIMEZONE is set — and importing FLAML sets it for the whole process,
-    so a PostgreSQL export after a FLAML training came out shifted by the server's UTC offset."""
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+def _naive_utc(value: Any) -> datetime | None:
+    """A time as naive UTC (``to_utc``, then without its zone), which pyarrow stores as it is. Aware
+    ones it would convert itself, but not once PYARROW_IGNORE_TIMEZONE is set — and importing FLAML
+    sets it for the whole process, so a PostgreSQL export after a FLAML training came out shifted
+    by the server's UTC offset."""
+    utc = to_utc(value)
+    return None if utc is None else utc.replace(tzinfo=None)
 
 
 class _ParquetWriter:

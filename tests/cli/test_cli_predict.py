@@ -13,15 +13,9 @@ from cncwear_gui.cli import main
 WORN = 6  # train.csv: experiment 6 is worn
 
 
-@pytest.fixture(scope="module")
-def model_home(champion_home):
-    """A user data directory holding a first-start champion (the session's, trained once)."""
-    return champion_home
-
-
 @pytest.fixture
-def cli(model_home, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("CNCWEAR_HOME", str(model_home))
+def cli(champion_home, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("CNCWEAR_HOME", str(champion_home))  # the session's first-start champion
     monkeypatch.setenv("CNCWEAR_CONFIG_DIR", str(tmp_path / "config"))
 
     def run(*args):
