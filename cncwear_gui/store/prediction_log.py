@@ -119,6 +119,7 @@ class PredictionLog:
         self.max_pending = int(max_pending)
         self.last_error: str | None = None
         self._failing_since: float | None = None  # time.time() of the first failure of the current outage
+        self._ended_outage: tuple[float | None, str] | None = None  # (since, error) of an outage just ended, to log
         self._queue: deque[dict] = deque()
         self._cond = threading.Condition()
         self._appended = 0  # rows ever queued (including dropped ones)
@@ -327,14 +328,12 @@ class PredictionLog:
                     redacted(self.url), self.last_error)
                 continue
             self._retry_delay.reset()
-            if self.last_error is not None:
-                since = self._failing_since
+            with self._cond:
+                ended, self._ended_outage = self._ended_outage, None
+            if ended is not None:
+                since, error = ended
                 logger.warning("prediction log: writing to %s again after %.0f s of %s; %d rows still queued",
-                               redacted(self.url), time.time() - since if since else 0.0, self.last_error,
-                               len(self._queue))
-                with self._cond:
-                    self.last_error = None
-                    self._failing_since = None
+                               redacted(self.url), time.time() - since if since else 0.0, error, self.pending)
 
     def _below_floor(self) -> bool:
         """Measure the store and the disk; say so loudly when the floor is crossed either way."""
@@ -381,7 +380,13 @@ class PredictionLog:
                 self._consumed(1, 0)
 
     def _consumed(self, written: int, rejected: int, written_raw: bool = True) -> None:
+        """Take committed rows off the queue. The outage ends in the same step, so whoever a flush
+        wakes never sees rows done and the outage still on."""
         with self._cond:
+            if self.last_error is not None:
+                self._ended_outage = (self._failing_since, self.last_error)
+                self.last_error = None
+                self._failing_since = None
             for _ in range(written + rejected):
                 self._queue.popleft()
             self._written += written if written_raw else 0
