@@ -5,7 +5,8 @@
 
 A 10 ms heartbeat QTimer records the gap between its ticks; the largest gap beyond 10 ms is the
 longest stall of the GUI thread. Runs offscreen in a fresh user data dir, so the first-start
-training (a Random Forest, logged and registered in MLflow) is part of what it measures.
+training (a Random Forest, logged and registered in MLflow) is part of what it measures: its
+predictions are on screen before it is registered, then relabelled once it is.
 """
 
 from __future__ import annotations
@@ -50,12 +51,24 @@ def main() -> None:
     started = time.perf_counter()
     window = MainWindow()
     window.show()
-    window.state.scores_changed.connect(lambda _: QTimer.singleShot(500, app.quit))
+    milestones: dict[str, float] = {}
+
+    def reached(what: str) -> None:
+        milestones.setdefault(what, time.perf_counter() - started)
+
+    window.state.dataset_changed.connect(lambda _: reached("data loaded"))
+    window.state.model_changed.connect(lambda model: reached(f"model {model.label}"))
+    window.state.scores_changed.connect(lambda scores: reached(f"predictions of {scores.model_label} on screen"))
+    # done once the predictions on screen are of a registered model (a first start's model is shown before)
+    window.state.scores_changed.connect(
+        lambda scores: QTimer.singleShot(500, app.quit) if scores.model_label.endswith(" v1") else None)
     app.exec()
-    pipeline = time.perf_counter() - started
+    pipeline = milestones[next(name for name in milestones if name.startswith("predictions"))]
     heartbeat.stop()
+    print("; ".join(f"{name} at {seconds:.1f} s" for name, seconds in milestones.items()))
     stalls = np.asarray(gaps[5:]) - 10  # skip the first ticks (window creation and first paint)
-    print(f"load + first-start training + scoring took {pipeline:.1f} s with the window open")
+    print(f"load + first-start training + scoring: predictions on screen {pipeline:.1f} s after the window was created "
+          "(fresh install; target <= 10 s)")
     worst = np.argsort(stalls)[-3:][::-1]
     print("longest stalls: " + "; ".join(f"{stalls[i]:.0f} ms during '{stages[i + 5]}'" for i in worst))
     print(f"main-thread stall: max {stalls.max():.0f} ms, 99th percentile {np.percentile(stalls, 99):.0f} ms over {len(stalls)} heartbeats (target max <= 50 ms)")

@@ -43,6 +43,9 @@ Pipeline firings
     {"fired": false, "trigger", "reason", "context"}                ``pipeline run``: the trigger did not fire
     {"fired": true, "trigger", "firing_id", "status", "reason", "error"}   ``pipeline watch``: each pipeline it ran
 
+Interim results
+    {"first_start": {…}}  ``champion``: a first start's model, fitted and verified, before it is registered
+
 Results (the last line with ``--progress-json``)
     {"champion": {…}}  {"training": {…}}  {"registry": {…}}  {"promotion": {"decision", "promoted", "registry"}}
     {"snapshot": {…}}  (``cncwear monitor``)

@@ -96,8 +96,12 @@ def cmd_champion(args) -> int:
     from ..models.champion import resolve_champion
     from ..tasks import Task
 
+    def fitted_first(reference) -> None:  # a first start's model, fitted and verified, still being registered
+        emit(args, {"first_start": reference.to_json()})
+
+    task = Task(progress_printer(args), fitted_first if args.progress_json else None)
     try:
-        champion = resolve_champion(lambda: loaded_or_bad_input(args), Task(progress_printer(args)), audit_url())
+        champion = resolve_champion(lambda: loaded_or_bad_input(args), task, audit_url())
     except ValueError as error:
         raise BadInput(str(error)) from None
     emit(args, {"champion": champion.to_json()},

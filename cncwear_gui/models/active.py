@@ -6,7 +6,7 @@ issue's sidecar predictor will satisfy the same contract, so nothing downstream 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,8 @@ import pandas as pd
 from ..features.sets import FeatureSet
 
 WORN = 1
+FIRST_START_VERSION = "first start, being registered"  # fitted and verified, not in the registry yet
+FIRST_START_FAILED_VERSION = "first start, not registered"  # its registration failed or was cancelled
 
 
 @dataclass
@@ -28,7 +30,17 @@ class ActiveModel:
 
     @property
     def label(self) -> str:
+        if self.version in (FIRST_START_VERSION, FIRST_START_FAILED_VERSION):
+            return f"{self.name} ({self.version})"
         return f"{self.name} v{self.version}"
+
+    @property
+    def first_start_unregistered(self) -> bool:
+        """A first start's model the registry does not have (yet): no live machine scores with it."""
+        return self.version in (FIRST_START_VERSION, FIRST_START_FAILED_VERSION)
+
+    def registration_failed(self) -> ActiveModel:
+        return replace(self, version=FIRST_START_FAILED_VERSION) if self.version == FIRST_START_VERSION else self
 
     def worn_probability(self, samples: pd.DataFrame) -> np.ndarray:
         """P(worn) per row of ``Dataset.samples()``-shaped data."""

@@ -17,14 +17,16 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable
 
 from ..data.dataset import Dataset
+from ..paths import resources_dir
 from ..features.sets import get_feature_set, training_matrix
 from ..store.audit_trail import audit_promotion
 from ..store.tracking import TrustedModelFile
 from ..tasks import Task, ensure_task
-from .active import ActiveModel
+from .active import FIRST_START_VERSION, ActiveModel
 from .evaluation import evaluation_from_predictions, seed_split
 
 log = logging.getLogger(__name__)
@@ -133,61 +135,157 @@ def load_active_model(ref: ChampionRef) -> ActiveModel:
     )
 
 
-def select_feature_set(dataset: Dataset, seed: int = 0, task: Task | None = None) -> tuple[str, dict[str, float]]:
+@dataclass(frozen=True)
+class Selection:
+    chosen: str
+    scores: dict[str, float]  # grouped k-fold accuracy per candidate
+    source: str  # "computed", or which record the figures come from
+    recorded_loeo: dict[str, float] | None = None  # the first-start recipe's LOEO metrics on the chosen set, if recorded
+
+
+def select_feature_set(dataset: Dataset, seed: int = 0, task: Task | None = None, use_record: bool = True) -> Selection:
     """The candidate feature set with the best grouped k-fold accuracy (experiments held out
-    whole), and every candidate's figure."""
+    whole), every candidate's figure, and where the figures come from.
+
+    The figures are a function of the training matrices, the seed and scikit-learn's version (up
+    to tie-breaks of the forests' threaded votes: a few rows in 25,000), so the ones recorded for exactly these inputs (``selection_record()``: the bundled dataset, where
+    a fresh install starts) are used instead of refitting; ``use_record=False`` always refits. The
+    record also holds the first-start forest's LOEO figures, which the promotion gate needs.
+    """
+    task = ensure_task(task)
+    matrices = candidate_matrices(dataset)
+    if any(len(set(groups)) < 2 for _X, _y, groups in matrices.values()):
+        return Selection(QUICK_FEATURE_SET, {}, "too few experiments to compare")
+    key = selection_key(matrices, seed)
+    entry = _recorded_entry(key) if use_record else None
+    if entry is None:
+        scores = _grouped_accuracies(matrices, seed, task)
+        selection = Selection(_best(scores), scores, "computed")
+    else:
+        scores = {name: float(entry["scores"][name]) for name in QUICK_CANDIDATES}
+        loeo = entry.get("first_start_loeo")
+        selection = Selection(_best(scores), scores, f"recorded for these exact training rows "
+                              f"({selection_record().name}, key {key[:12]})",
+                              {name: float(value) for name, value in loeo.items()} if loeo else None)
+    task.progress(1.0, "feature set chosen")
+    return selection
+
+
+def _best(scores: dict[str, float]) -> str:
+    return max(scores, key=lambda name: (scores[name], name == QUICK_FEATURE_SET))
+
+
+def quick_forest(seed: int = 0):
+    """The first-start champion's recipe."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_estimators=QUICK_TREES, n_jobs=-1, random_state=seed, min_samples_leaf=2)
+
+
+def candidate_matrices(dataset: Dataset) -> dict[str, tuple]:
+    """(X, y, groups) of every candidate feature set."""
+    samples = dataset.samples()
+    return {name: training_matrix(samples, get_feature_set(name)) for name in QUICK_CANDIDATES}
+
+
+def _grouped_accuracies(matrices: dict, seed: int, task: Task) -> dict[str, float]:
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.model_selection import GroupKFold, cross_val_predict
 
-    task = ensure_task(task)
-    samples = dataset.samples()
     scores = {}
-    for index, name in enumerate(QUICK_CANDIDATES):
-        task.progress(index / len(QUICK_CANDIDATES), f"{name}: grouped {SELECTION_FOLDS}-fold by experiment")
-        X, y, groups = training_matrix(samples, get_feature_set(name))
-        folds = min(SELECTION_FOLDS, len(set(groups)))
-        if folds < 2:
-            return QUICK_FEATURE_SET, {}
+    for index, (name, (X, y, groups)) in enumerate(matrices.items()):
+        task.progress(index / len(matrices), f"{name}: grouped {SELECTION_FOLDS}-fold by experiment")
         forest = RandomForestClassifier(n_estimators=SELECTION_TREES, n_jobs=-1, random_state=seed, min_samples_leaf=2)
-        predicted = cross_val_predict(forest, X, y, groups=groups, cv=GroupKFold(folds))
+        cv = GroupKFold(min(SELECTION_FOLDS, len(set(groups))))
+        predicted = cross_val_predict(forest, X, y, groups=groups, cv=cv)
         scores[name] = float((predicted == y).mean())
-    task.progress(1.0, "feature set chosen")
-    return max(scores, key=lambda name: (scores[name], name == QUICK_FEATURE_SET)), scores
+    return scores
+
+
+def selection_key(matrices: dict, seed: int) -> str:
+    """What the selection's figures (and the first-start forest's LOEO figures) depend on: every
+    candidate's rows, labels and groups, the protocols, the recipes and scikit-learn's version."""
+    import hashlib
+    import json
+
+    import numpy as np
+    import sklearn
+
+    digest = hashlib.sha256(json.dumps({"folds": SELECTION_FOLDS, "trees": SELECTION_TREES, "seed": seed,
+                                        "min_samples_leaf": 2, "quick_trees": QUICK_TREES,
+                                        "sklearn": sklearn.__version__}).encode())
+    for name, arrays in sorted(matrices.items()):
+        digest.update(name.encode())
+        for array in arrays:
+            digest.update(str((array.dtype, array.shape)).encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def selection_record() -> Path:
+    """Recorded selection figures (packaging/record_first_start_selection.py writes them)."""
+    return resources_dir() / "models" / "first_start_selection.json"
+
+
+def _recorded_entry(key: str) -> dict | None:
+    import json
+
+    try:
+        entries = json.loads(selection_record().read_text(encoding="utf-8"))["entries"]
+    except (OSError, ValueError, KeyError) as error:
+        log.warning("no recorded feature-set selection (%s): computing it", error)
+        return None
+    for entry in entries:
+        if entry.get("key") == key and set(entry.get("scores", {})) == set(QUICK_CANDIDATES):
+            return entry
+    return None
 
 
 def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int = 0,
                          audit_url: str | None = None) -> ChampionRef:
     """Choose the feature set by grouped k-fold, fit a Random Forest on every labelled sample,
-    log and register it as the champion."""
-    from sklearn.ensemble import RandomForestClassifier
+    evaluate it under the seed protocol, log and register it as the champion.
+
+    The model is handed over as soon as it is fitted (``task.interim``: a ChampionRef with version
+    ``FIRST_START_VERSION`` whose file is verified like a registered one), so a fresh install shows
+    predictions while the evaluation, the logging and the registration go on; the MLflow store is
+    opened in a thread beside the evaluation. The return value is the registered champion.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..store.tracking import write_first_start_file
 
     task = ensure_task(task)
-    chosen, selection = select_feature_set(dataset, seed, task.child(0.0, 0.2, "choosing the feature set: "))
-    feature_set = get_feature_set(chosen)
-    X, y, groups = training_matrix(dataset.samples(), feature_set)
+    with ThreadPoolExecutor(1, thread_name_prefix="open-mlflow-store") as opener:
+        selection = select_feature_set(dataset, seed, task.child(0.0, 0.3, "choosing the feature set: "))
+        feature_set = get_feature_set(selection.chosen)
+        X, y, groups = training_matrix(dataset.samples(), feature_set)
+        task.progress(0.3, f"training a Random Forest on {len(y):,} samples")
+        model = quick_forest(seed)
+        started = time.perf_counter()
+        model.fit(X, y)
+        fit_seconds = time.perf_counter() - started
+        trained_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        if task.wants_interim:
+            task.interim(ChampionRef(REGISTERED_NAME, FIRST_START_VERSION, "scikit-learn RandomForest",
+                                     feature_set.key, trained_at, "", write_first_start_file(model)))
+        # now, not beside the fit: importing mlflow holds the GIL the forest's threads need (fit 2.0 s alone, 4.7 s beside it)
+        experiment = opener.submit(_open_models_experiment)
+        # The seed protocol's figure, so monitoring and the gate have a recorded number.
+        task.progress(0.5, f"evaluating a Random Forest on {feature_set.key}, seed protocol's held-out 20 %")
+        train_rows, test_rows = seed_split(y, seed)
+        held_out = quick_forest(seed).fit(X[train_rows], y[train_rows])
+        seed_figures = evaluation_from_predictions("seed", y[test_rows], held_out.predict(X[test_rows]),
+                                                   groups[test_rows])
+        held_out_p_worn = held_out.predict_proba(X[test_rows])[:, list(held_out.classes_).index(1)]
+        del held_out
+        task.progress(0.6, "logging the model to MLflow")
+        experiment_id = experiment.result()
 
-    def forest():
-        return RandomForestClassifier(n_estimators=QUICK_TREES, n_jobs=-1, random_state=seed, min_samples_leaf=2)
-
-    # The seed protocol's figure first, so monitoring and the gate have a recorded number.
-    task.progress(0.2, f"evaluating a Random Forest on {feature_set.key}, seed protocol's held-out 20 %")
-    train_rows, test_rows = seed_split(y, seed)
-    held_out = forest().fit(X[train_rows], y[train_rows])
-    seed_figures = evaluation_from_predictions("seed", y[test_rows], held_out.predict(X[test_rows]), groups[test_rows])
-    held_out_p_worn = held_out.predict_proba(X[test_rows])[:, list(held_out.classes_).index(1)]
-    del held_out
-    task.progress(0.3, f"training a Random Forest on {len(y):,} samples")
-    model = forest()
-    started = time.perf_counter()
-    model.fit(X, y)
-    fit_seconds = time.perf_counter() - started
-    task.progress(0.5, "logging the model to MLflow")
-
-    from ..store.tracking import ensure_experiment, log_trusted_model, mlflow_client
+    from ..store.tracking import log_trusted_model, mlflow_client
 
     mlflow = mlflow_client()
-    trained_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    with mlflow.start_run(experiment_id=ensure_experiment(MODELS_EXPERIMENT), run_name="quick-random-forest"):
+    with mlflow.start_run(experiment_id=experiment_id, run_name="quick-random-forest"):
         mlflow.set_tags(
             {
                 "cncwear.engine": "scikit-learn RandomForest",
@@ -196,28 +294,39 @@ def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int =
                 "cncwear.trained_at": trained_at,
                 "cncwear.purpose": "first-start champion",
                 "cncwear.selected_by": f"grouped {SELECTION_FOLDS}-fold by experiment accuracy among "
-                                       f"{', '.join(QUICK_CANDIDATES)}",
+                                       f"{', '.join(QUICK_CANDIDATES)}; figures {selection.source}",
             }
         )
+        if selection.recorded_loeo:  # what the gate would otherwise refit 18 forests for, on these exact rows
+            mlflow.set_tag("cncwear.loeo_source", selection.source)
+            mlflow.log_metrics({f"loeo_{name}": value for name, value in selection.recorded_loeo.items()})
         mlflow.log_params({"n_estimators": QUICK_TREES, "min_samples_leaf": 2, "rows": len(y), "seed": seed})
-        mlflow.log_metrics({f"selection_grouped_accuracy_{name}": value for name, value in selection.items()})
+        mlflow.log_metrics({f"selection_grouped_accuracy_{name}": value for name, value in selection.scores.items()})
         mlflow.log_metric("fit_seconds", fit_seconds)
         mlflow.log_metrics({f"seed_{name}": value for name, value in seed_figures.metrics.items()})
         from ..monitoring.evaluation_data import log_evaluation_predictions
 
         log_evaluation_predictions(mlflow, "seed", y[test_rows], held_out_p_worn)
-        task.progress(0.6, "storing the training reference for drift checks")
+        task.progress(0.7, "storing the training reference for drift checks")
         from ..monitoring.reference import build_model_reference, log_reference
 
         log_reference(mlflow, build_model_reference(
             ActiveModel(REGISTERED_NAME, "local", "scikit-learn RandomForest", feature_set, model), dataset))
-        task.progress(0.7, "registering the model")
+        task.progress(0.8, "registering the model")
         logged = log_trusted_model(model, name="model", registered_model_name=REGISTERED_NAME)
     mlflow.MlflowClient().set_registered_model_alias(REGISTERED_NAME, CHAMPION_ALIAS, logged.registered_version)
     audit_promotion(audit_url, REGISTERED_NAME, None, logged.registered_version,
                     f"first start: no champion yet, a quick Random Forest on {feature_set.key} (best grouped k-fold)")
     task.progress(1.0, "model registered")
     return find_champion()
+
+
+def _open_models_experiment() -> str:
+    """Import mlflow, create (or open) the tracking store and the models experiment: seconds on a
+    fresh install, so it runs beside the training."""
+    from ..store.tracking import ensure_experiment
+
+    return ensure_experiment(MODELS_EXPERIMENT)
 
 
 def resolve_champion(dataset: Dataset | Callable[[], Dataset], task: Task | None = None,
@@ -227,8 +336,11 @@ def resolve_champion(dataset: Dataset | Callable[[], Dataset], task: Task | None
     ``dataset`` may be a callable, so the data is only loaded when training is needed. A first-start
     champion's promotion goes to the audit trail at ``audit_url`` (None: the default store).
     """
+    from ..store.tracking import fresh_local_store
+
     task = ensure_task(task)
-    champion = find_champion(task.child(0.0, 0.3))
+    # a fresh install has no store to look in: training starts at once, the store is created beside it
+    champion = None if fresh_local_store() else find_champion(task.child(0.0, 0.3))
     if champion is None:
         data = dataset() if callable(dataset) else dataset
         champion = train_quick_champion(data, task.child(0.3, 1.0, "first start: "), audit_url=audit_url)

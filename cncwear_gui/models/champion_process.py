@@ -1,7 +1,9 @@
 """Resolving the champion in a child process, so mlflow never loads into the GUI process.
 
-The child is ``cncwear champion --progress-json``: progress lines while it works, then
-``{"champion": {...}}``; it exits 2 with a message on stderr for bad input. Cancel kills it.
+The child is ``cncwear champion --progress-json``: progress lines while it works, on a first start
+``{"first_start": {...}}`` once the model is fitted (handed to ``task.interim``: the caller may
+predict with it while the child evaluates, logs and registers it), then ``{"champion": {...}}``;
+it exits 2 with a message on stderr for bad input. Cancel kills it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ def resolve_champion_in_subprocess(data_paths: list[Path], task: Task | None = N
     def on_message(message: dict) -> None:
         if "champion" in message:
             found.append(ChampionRef.from_json(message["champion"]))
+        elif "first_start" in message and task is not None:
+            task.interim(ChampionRef.from_json(message["first_start"]))
 
     run_cli_process(["champion", "--progress-json", "--data", *map(str, data_paths)], on_message, task)
     if not found:

@@ -4,8 +4,8 @@ A newly trained, registered model becomes the ``challenger``. It replaces the ``
 when it is not worse on the configured protocol and metric: challenger >= champion - margin.
 Every decision (and why) is written to the challenger's run as tags and metrics, whether the
 model was promoted or not. Metrics are read from the runs (``<protocol>_<metric>``); a champion
-trained before metrics were recorded (the first-start model) is evaluated once under the
-protocol and the figure is added to its run.
+without the protocol's figure (a first-start model on data other than the bundled dataset, whose
+LOEO figure is recorded) is evaluated once under the protocol and the figure is added to its run.
 """
 
 from __future__ import annotations

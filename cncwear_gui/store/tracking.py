@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,13 @@ def tracking_uri() -> str:
     if override:
         return override
     return f"sqlite:///{user_data_dir() / 'mlflow.db'}"
+
+
+def fresh_local_store() -> bool:
+    """The tracking store is the local SQLite file and it does not exist yet (a fresh install):
+    no run and no champion can be in it, so nobody needs to wait for it to be created."""
+    uri = tracking_uri()
+    return uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists()
 
 
 def artifact_root() -> Path:
@@ -111,15 +119,23 @@ class LoggedModel:
     registered_version: str | None = None  # when logged with registered_model_name
 
 
+def _trusted_types(data: bytes) -> tuple[str, ...]:
+    """The skops types a serialised model needs; ModelTrustError if any is outside the policy."""
+    import skops.io
+
+    types = tuple(sorted(skops.io.get_untrusted_types(data=data)))
+    foreign = [t for t in types if not t.startswith(TRUSTED_TYPE_PREFIXES)]
+    if foreign:
+        raise ModelTrustError(f"refusing to log a model with types outside scikit-learn/NumPy/SciPy: {foreign}")
+    return types
+
+
 def log_trusted_model(model, name: str = "model", **log_kwargs) -> LoggedModel:
     """Log a scikit-learn model in the active run under the trust policy above."""
     import skops.io
 
     mlflow = mlflow_client()
-    types = tuple(sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model))))
-    foreign = [t for t in types if not t.startswith(TRUSTED_TYPE_PREFIXES)]
-    if foreign:
-        raise ModelTrustError(f"refusing to log a model with types outside scikit-learn/NumPy/SciPy: {foreign}")
+    types = _trusted_types(skops.io.dumps(model))
     # Explicit requirements: otherwise MLflow infers them by loading the model in a fresh
     # interpreter, which costs 5-10 s per logged model.
     log_kwargs.setdefault("pip_requirements", _sklearn_requirements())
@@ -194,6 +210,39 @@ def trusted_model_file(model_id: str) -> TrustedModelFile:
     file_format = tags.get(FORMAT_TAG, SKOPS)
     path = local / "artifacts" / AUTOSKLEARN_FILE if file_format == AUTOSKLEARN_PICKLE else local / MODEL_FILE
     return TrustedModelFile(model_id, str(path), tags[SHA_TAG], tuple(json.loads(tags[TYPES_TAG])), file_format)
+
+
+FIRST_START_PREFIX = "first-start-"
+
+
+def write_first_start_file(model) -> TrustedModelFile:
+    """The first-start model as a verified file before MLflow has it (no mlflow import).
+
+    The window shows predictions from it while the same process logs and registers the model;
+    its hash and types are recorded by the writer exactly as for a logged model, and the reader
+    checks them the same way (``load_verified``). The file is removed once it has been read
+    (``discard_first_start_file``); leftovers of an interrupted first start go on a later one.
+    """
+    import skops.io
+
+    data = skops.io.dumps(model)
+    types = _trusted_types(data)
+    folder = user_data_dir() / "model-files"
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(f"{FIRST_START_PREFIX}*"):  # an hour old: not another first start's, still unread
+        if time.time() - stale.stat().st_mtime > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{FIRST_START_PREFIX}", dir=folder))
+    (staging / MODEL_FILE).write_bytes(data)
+    digest = file_sha256(staging / MODEL_FILE)
+    model_id = f"{FIRST_START_PREFIX}{digest[:16]}"
+    staging.rename(folder / model_id)
+    return TrustedModelFile(model_id, str(folder / model_id / MODEL_FILE), digest, types)
+
+
+def discard_first_start_file(file: TrustedModelFile) -> None:
+    if file.model_id.startswith(FIRST_START_PREFIX):
+        shutil.rmtree(Path(file.path).parent, ignore_errors=True)
 
 
 def _cached_model_dir(mlflow, model_id: str) -> Path:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,11 +100,31 @@ def _load_and_prepare(paths: list[Path], task) -> Dataset:
 
 def _champion(paths: list[Path], task) -> ActiveModel:
     """In the worker: the registry work in a child process (mlflow stays out of the GUI process),
-    then the model file is verified and loaded here."""
+    then the model file is verified and loaded here.
+
+    On a first start the child hands over the fitted model before it registers it: that one is
+    loaded (verified the same way) and passed on as ``task.interim``, and once the child has
+    registered it, the same estimator comes back under its registered version."""
     from ..models.champion import load_active_model
     from ..models.champion_process import resolve_champion_in_subprocess
+    from ..store.tracking import discard_first_start_file
 
-    reference = resolve_champion_in_subprocess(paths, task.child(0.0, 0.9))
+    first: list[ActiveModel] = []
+
+    def fitted_first(reference) -> None:
+        try:
+            model = load_active_model(reference)
+        except Exception as error:  # e.g. the file is gone: the registered model follows anyway
+            log.warning("the first-start model could not be loaded before its registration: %s", error)
+            return
+        finally:
+            discard_first_start_file(reference.model)
+        first.append(model)
+        task.interim(model)
+
+    reference = resolve_champion_in_subprocess(paths, task.child(0.0, 0.9, on_interim=fitted_first))
+    if first:  # the model already loaded is the one the child just registered
+        return replace(first[0], version=reference.version, trained_at=reference.trained_at, run_id=reference.run_id)
     task.progress(0.9, f"loading {reference.name} v{reference.version}")
     return load_active_model(reference)
 
@@ -211,6 +232,10 @@ class MainWindow(QMainWindow):
             runner.running_changed.connect(self._on_running)
         self.loader.succeeded.connect(self._on_loaded)
         self.modeller.succeeded.connect(self._on_model)
+        self.modeller.interim.connect(self._on_first_start_model)
+        self.modeller.failed.connect(self._first_start_not_registered)
+        self.modeller.cancelled.connect(self._first_start_not_registered)
+        self._relabel: tuple[str, str] | None = None  # scores of a first-start model: its label once registered
         self.scorer.succeeded.connect(self._on_scored)
         self.state.model_changed.connect(lambda m: self.model_label.setText(f"model: {m.label} · {m.engine} · trained {m.trained_at or '—'}"))
 
@@ -292,20 +317,32 @@ class MainWindow(QMainWindow):
     def load(self, paths: list[Path]) -> None:
         self._paths = paths
         self.loader.start(_load_and_prepare, paths)
+        if self.state.model is None and not self.modeller.running:  # the champion's child runs beside the load
+            self.modeller.start(_champion, paths)
 
     def _on_loaded(self, dataset: Dataset) -> None:
         self.state.set_dataset(dataset)
         if self.state.model is None:
-            self.modeller.start(_champion, self._paths)
+            if not self.modeller.running:
+                self.modeller.start(_champion, self._paths)
         else:
             self._score()
             if not self.machine_specs():  # the demo replays the loaded dataset
                 self.start_live()
 
+    def _on_first_start_model(self, model: ActiveModel) -> None:
+        """A first start's model, fitted and verified, still being registered: predict with it now
+        (the live machines start once it is registered)."""
+        self.state.set_model(model)
+        self._score()
+
     def _on_model(self, model: ActiveModel) -> None:
         previous = self.state.model
         self.state.set_model(model)
-        self._score()
+        if previous is not None and previous.first_start_unregistered and previous.estimator is model.estimator:
+            self._relabel_scores(previous.label, model.label)  # the same model, now registered: no rescoring
+        else:
+            self._score()
         if self.live.node is None:
             self.start_live()
         else:
@@ -318,16 +355,34 @@ class MainWindow(QMainWindow):
         if self.state.dataset is not None and self.state.model is not None:
             self.scorer.start(_score_in_worker, self.state.model, self.state.dataset, self.state.settings.worn_threshold)
 
+    def _relabel_scores(self, old: str, new: str) -> None:
+        self._relabel = (old, new)
+        if not self.scorer.running and self.state.scores is not None:
+            self._on_scored(self.state.scores)
+
     def _on_scored(self, scores: ScoredDataset) -> None:
+        if self._relabel is not None and scores.model_label == self._relabel[0]:
+            scores = replace(scores, model_label=self._relabel[1])
         self.state.set_scores(scores)
+
+    def _first_start_not_registered(self, *_reason) -> None:
+        """The child failed or was cancelled after handing over a first-start model: say what it is."""
+        model = self.state.model
+        if model is not None and model.first_start_unregistered and not self.modeller.running:
+            failed = model.registration_failed()
+            self.state.set_model(failed)
+            self._relabel_scores(model.label, failed.label)
+            self.statusBar().showMessage("The first-start model was not registered: its predictions are shown, "
+                                         "it is trained and registered again on the next start", 60_000)
 
     # -- live machines ---------------------------------------------------------------------------
     def machine_specs(self) -> list[str]:
         return self.machines_override if self.machines_override is not None else list(self.state.settings.machines)
 
     def start_live(self) -> None:
-        """(Re)start the live engine: the configured machines, or the demo on the loaded dataset."""
-        if self.state.model is None:
+        """(Re)start the live engine: the configured machines, or the demo on the loaded dataset.
+        Not with a first start's model the registry does not have: every logged row names a version."""
+        if self.state.model is None or self.state.model.first_start_unregistered:
             return
         self.live.start(self.state.settings, self.state.model, self.state.dataset, self.machine_specs())
 

@@ -1,7 +1,7 @@
 """Running core work off the GUI thread: one task at a time, progress, cancel, errors shown.
 
 Core functions take a ``cncwear_gui.tasks.Task``; ``TaskRunner`` gives them one whose progress
-becomes a Qt signal and whose cancel flag is set by ``cancel()``. Starting a new task cancels the
+(and interim results) become Qt signals and whose cancel flag is set by ``cancel()``. Starting a new task cancels the
 running one; ``shutdown()`` cancels and waits, for closing windows.
 """
 
@@ -21,15 +21,18 @@ log = logging.getLogger(__name__)
 
 class TaskRunner(QObject):
     progress = Signal(float, str)
+    interim = Signal(object)  # Task.interim(result) of the running task, in the GUI thread
     succeeded = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
     running_changed = Signal(bool)
+    _interim_from_worker = Signal(object, object)  # (task, result): queued to the GUI thread
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._task: Task | None = None
         self._worker = None
+        self._interim_from_worker.connect(self._forward_interim)
 
     @property
     def running(self) -> bool:
@@ -38,7 +41,8 @@ class TaskRunner(QObject):
     def start(self, function: Callable, *args, **kwargs) -> None:
         """Run ``function(*args, task=..., **kwargs)`` in the thread pool."""
         self.cancel()
-        task = Task(on_progress=lambda fraction, message: self.progress.emit(fraction, message))
+        task = Task(on_progress=lambda fraction, message: self.progress.emit(fraction, message),
+                    on_interim=lambda result: self._interim_from_worker.emit(task, result))
         self._task = task
         self.running_changed.emit(True)
         # Handlers passed in _connect (not connected later), or superqt re-raises errors.
@@ -68,6 +72,10 @@ class TaskRunner(QObject):
             WorkerBase.await_workers(timeout_ms)
         except RuntimeError as error:  # a step that cannot be interrupted (a model load, an import): close anyway
             log.warning("closing with a background task still running: %s", error)
+
+    def _forward_interim(self, task: Task, result) -> None:
+        if task is self._task:  # not from a task cancelled or replaced since
+            self.interim.emit(result)
 
     def _finish(self, task: Task, result) -> None:
         if task is not self._task:  # a cancelled task finished late: ignore its result

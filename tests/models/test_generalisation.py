@@ -103,7 +103,37 @@ def test_the_live_tracker_agrees_with_the_verdict_and_starts_over_with_a_new_run
 def test_the_first_start_champion_is_chosen_by_grouped_folds(bundled_dataset):
     from cncwear_gui.models.champion import QUICK_CANDIDATES, select_feature_set
 
-    chosen, scores = select_feature_set(bundled_dataset)
-    assert set(scores) == set(QUICK_CANDIDATES)
-    assert scores[chosen] == max(scores.values())
-    assert all(0 <= value <= 1 for value in scores.values())
+    computed = select_feature_set(bundled_dataset, use_record=False)
+    assert computed.source == "computed" and set(computed.scores) == set(QUICK_CANDIDATES)
+    assert computed.scores[computed.chosen] == max(computed.scores.values())
+    assert all(0 <= value <= 1 for value in computed.scores.values()) and computed.recorded_loeo is None
+    # a fresh install reuses the figures recorded for exactly these rows: they must be these (up to
+    # tie-breaks of the forests' threaded votes, a few rows in 25,000)
+    recorded = select_feature_set(bundled_dataset)
+    assert recorded.source.startswith("recorded for these exact training rows"), (
+        "resources/models/first_start_selection.json is stale: run packaging/record_first_start_selection.py")
+    assert recorded.chosen == computed.chosen
+    assert recorded.scores == pytest.approx(computed.scores, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_the_recorded_first_start_loeo_figures_are_what_the_gate_would_compute(bundled_dataset):
+    """The gate compares a challenger with the first-start champion's LOEO figure: the recorded one
+    must be what the gate's own evaluation of that champion gives (promotion._evaluate_champion)."""
+    from cncwear_gui.features.sets import get_feature_set, training_matrix
+    from cncwear_gui.models.champion import quick_forest, select_feature_set
+    from cncwear_gui.models.evaluation import evaluate_loeo
+
+    recorded = select_feature_set(bundled_dataset)
+    X, y, groups = training_matrix(bundled_dataset.samples(), get_feature_set(recorded.chosen))
+    evaluated = evaluate_loeo(quick_forest(0), X, y, groups, refit=False)
+    assert recorded.recorded_loeo == pytest.approx(evaluated.metrics, abs=1e-3)
+
+
+def test_a_selection_recorded_for_other_rows_is_not_used(bundled_dataset):
+    from cncwear_gui.data.dataset import Dataset
+    from cncwear_gui.models.champion import select_feature_set
+
+    last = max(bundled_dataset.experiments)
+    fewer = Dataset({number: e for number, e in bundled_dataset.experiments.items() if number != last})
+    assert select_feature_set(fewer).source == "computed"

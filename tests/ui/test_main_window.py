@@ -18,13 +18,25 @@ def test_first_start_trains_a_champion_with_visible_progress(qtbot, home):
 
     window = MainWindow()
     qtbot.addWidget(window)
-    seen = []
+    seen, scored = [], []
     window.modeller.progress.connect(lambda fraction, message: seen.append(message))
+    window.scorer.succeeded.connect(lambda scores: scored.append((scores.model_label, window.live.node)))
     qtbot.waitUntil(lambda: window.state.scores is not None, timeout=180_000)
+    # predictions come from the fitted model while the child still evaluates, logs and registers it
+    assert window.state.scores.model_label == "cncwear-tool-wear (first start, being registered)"
+    assert scored == [("cncwear-tool-wear (first start, being registered)", None)]  # no live machine scores with it yet
+    early = window.state.model.estimator
+    qtbot.waitUntil(lambda: window.state.model.version == "1", timeout=180_000)
     assert any(message.startswith("first start: ") for message in seen)
-    assert window.state.model.label == "cncwear-tool-wear v1"
+    assert window.state.model.label == "cncwear-tool-wear v1" and window.state.model.run_id
+    assert window.state.model.estimator is early and len(scored) == 1  # the same model: relabelled, not rescored
+    assert window.state.scores.model_label == "cncwear-tool-wear v1"
     assert "cncwear-tool-wear v1" in window.model_label.text()
-    assert window.progress.format() == "ready"
+    qtbot.waitUntil(lambda: window.live.node is not None, timeout=60_000)  # the demo machines start once registered
+    qtbot.waitUntil(lambda: window.progress.format() == "ready", timeout=30_000)
+    from cncwear_gui.paths import user_data_dir
+
+    assert not list((user_data_dir() / "model-files").glob("first-start-*"))  # read, then removed
     window.close()
     # the next start finds the champion instead of training again
     again = MainWindow()
@@ -101,6 +113,26 @@ def test_operator_tiles_state_in_text_and_shape(qtbot, champion_home, monkeypatc
     finally:
         window.close()
     assert window.live.node is None  # closing the window stopped the engine
+
+
+@pytest.mark.slow
+def test_a_first_start_cancelled_before_registration_keeps_its_predictions_and_says_so(qtbot, home):
+    from cncwear_gui.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    try:
+        # cancelled the moment the fitted model is handed over: the child is killed before it registers it
+        window.modeller.interim.connect(lambda _model: window.modeller.cancel())
+        qtbot.waitUntil(lambda: window.state.scores is not None, timeout=180_000)
+        assert not window.modeller.running
+        assert window.state.model.label == "cncwear-tool-wear (first start, not registered)"
+        assert window.state.scores.model_label == window.state.model.label  # the predictions stay, relabelled
+        assert "was not registered" in window.statusBar().currentMessage()
+        window.start_live()
+        assert window.live.node is None  # no machine is scored, nothing logged under a version the registry lacks
+    finally:
+        window.close()
 
 
 @pytest.mark.slow
@@ -224,7 +256,8 @@ def test_a_champion_promoted_outside_the_window_is_loaded(qtbot, home, monkeypat
     monkeypatch.setattr(main_window, "WATCHER_CHECK_MS", 300)
     window = main_window.MainWindow()
     qtbot.addWidget(window)
-    qtbot.waitUntil(lambda: window.state.scores is not None, timeout=300_000)  # first start: champion v1
+    qtbot.waitUntil(lambda: window.state.scores is not None and window.state.scores.model_label.endswith(" v1"),
+                    timeout=300_000)  # first start: champion v1 (its predictions show before it is registered)
     assert window.state.model.version == "1"
     first_scores = window.state.scores
     done = run_cli("train", "--engine", "flaml", "--budget", "5", "--skip-loeo", "--protocol", "seed",

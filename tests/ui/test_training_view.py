@@ -319,7 +319,8 @@ def test_the_window_reloads_the_champion_after_a_promotion(qtbot, home):
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: window.state.scores is not None, timeout=180_000)  # first start: a quick champion v1
+    qtbot.waitUntil(lambda: window.state.scores is not None and window.state.scores.model_label.endswith(" v1"),
+                    timeout=180_000)  # first start: a quick champion v1 (its predictions show before it is registered)
     view = window.training_view
     assert window.tabs.tabText(window.tabs.indexOf(view)) == "Training"
     assert view.trainer in window.runners  # the status bar's Cancel and the error messages cover it
