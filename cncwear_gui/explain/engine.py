@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..models.small_batches import for_small_batches
 from ..tasks import Task
 from .anchor_method import AnchorExplainer
 from .dependence import dependence
@@ -45,6 +46,7 @@ class ExplanationEngine:
         (default: the last class, "worn"). ``categorical``: {column: {code: name}}; by default the
         phase column."""
         self.predictor = predictor
+        self._batched = for_small_batches(predictor)  # a row, LIME's and Anchor's batches: without the per-tree overhead
         self.feature_names = list(feature_names)
         if len(set(self.feature_names)) != len(self.feature_names):
             raise ExplanationInputError("the feature names are not unique")
@@ -68,7 +70,7 @@ class ExplanationEngine:
         """One call to the model for all rows of X (stopping first if the task was cancelled)."""
         if task is not None:
             task.check()
-        proba = np.asarray(self.predictor.predict_proba(np.ascontiguousarray(X, dtype=float)), float)
+        proba = np.asarray(self._batched.predict_proba(np.ascontiguousarray(X, dtype=float)), float)
         if proba.shape != (len(X), len(self.class_names)):
             raise ValueError(f"the model returned probabilities of shape {proba.shape} for {len(X)} rows; "
                              f"expected one column per class ({', '.join(self.class_names)})")

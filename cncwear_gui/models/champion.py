@@ -35,7 +35,7 @@ CHAMPION_ALIAS = "champion"
 MODELS_EXPERIMENT = "cncwear-models"
 QUICK_FEATURE_SET = "signals"  # what an older run without the tag used
 QUICK_CANDIDATES = ("signals", "process")
-QUICK_TREES = 100
+QUICK_TREES = 30  # LOEO as good as 100 trees here, TreeSHAP 15 ms per row instead of 46 (benchmarks/first_start_depth.py)
 SELECTION_FOLDS = 3  # grouped by experiment: six experiments held out per fold
 SELECTION_TREES = 30
 

@@ -15,9 +15,8 @@ WORN_EXPERIMENT, ROW = 6, 400  # experiment 6 is worn (train.csv); row 400 is in
 
 
 @pytest.fixture(scope="module")
-def champion_env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("explain-home")
-    env = {"CNCWEAR_HOME": str(home)}
+def champion_env(champion_home):
+    env = {"CNCWEAR_HOME": str(champion_home)}  # the process's first-start champion: found, not trained
     done = run_cli("champion", "--json", env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     champion = json.loads(done.stdout.strip().splitlines()[-1])["champion"]
