@@ -25,7 +25,7 @@ os.environ.setdefault("CNCWEAR_HOME", tempfile.mkdtemp())
 from cncwear_gui.data.dataset import load_dataset  # noqa: E402
 from cncwear_gui.explain import ExplanationEngine  # noqa: E402
 from cncwear_gui.features.sets import get_feature_set, training_matrix  # noqa: E402
-from cncwear_gui.models.champion import quick_forest  # noqa: E402
+from cncwear_gui.models.first_start import quick_forest  # noqa: E402
 from cncwear_gui.models.evaluation import evaluate_loeo, seed_split  # noqa: E402
 from cncwear_gui.paths import bundled_dataset_dir  # noqa: E402
 

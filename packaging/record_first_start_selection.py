@@ -4,7 +4,7 @@ figures, for the bundled dataset.
     .venv/bin/python packaging/record_first_start_selection.py
 
 A fresh install starts on the bundled dataset; its selection figures (grouped k-fold by
-experiment, see ``models.champion.select_feature_set``) and the LOEO figures of the forest it
+experiment, see ``models.first_start.select_feature_set``) and the LOEO figures of the forest it
 then trains (which the promotion gate compares a challenger with: 18 refits) depend only on the
 training rows, the recipes, the seed and scikit-learn's version, so they are computed here once
 and the app reuses them when the key matches. ``tests/models/test_generalisation.py`` recomputes them and fails when this file is
@@ -18,7 +18,7 @@ import json
 from cncwear_gui import __version__
 from cncwear_gui.data.dataset import load_dataset
 from cncwear_gui.features.sets import get_feature_set, training_matrix
-from cncwear_gui.models.champion import (candidate_matrices, quick_forest, select_feature_set, selection_key,
+from cncwear_gui.models.first_start import (candidate_matrices, quick_forest, select_feature_set, selection_key,
                                          selection_record)
 from cncwear_gui.models.evaluation import evaluate_loeo
 from cncwear_gui.paths import bundled_dataset_dir

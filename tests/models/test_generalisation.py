@@ -101,7 +101,7 @@ def test_the_live_tracker_agrees_with_the_verdict_and_starts_over_with_a_new_run
 
 
 def test_the_first_start_champion_is_chosen_by_grouped_folds(bundled_dataset):
-    from cncwear_gui.models.champion import QUICK_CANDIDATES, select_feature_set
+    from cncwear_gui.models.first_start import QUICK_CANDIDATES, select_feature_set
 
     computed = select_feature_set(bundled_dataset, use_record=False)
     assert computed.source == "computed" and set(computed.scores) == set(QUICK_CANDIDATES)
@@ -121,7 +121,7 @@ def test_the_recorded_first_start_loeo_figures_are_what_the_gate_would_compute(b
     """The gate compares a challenger with the first-start champion's LOEO figure: the recorded one
     must be what the gate's own evaluation of that champion gives (promotion._evaluate_champion)."""
     from cncwear_gui.features.sets import get_feature_set, training_matrix
-    from cncwear_gui.models.champion import quick_forest, select_feature_set
+    from cncwear_gui.models.first_start import quick_forest, select_feature_set
     from cncwear_gui.models.evaluation import evaluate_loeo
 
     recorded = select_feature_set(bundled_dataset)
@@ -132,7 +132,7 @@ def test_the_recorded_first_start_loeo_figures_are_what_the_gate_would_compute(b
 
 def test_a_selection_recorded_for_other_rows_is_not_used(bundled_dataset):
     from cncwear_gui.data.dataset import Dataset
-    from cncwear_gui.models.champion import select_feature_set
+    from cncwear_gui.models.first_start import select_feature_set
 
     last = max(bundled_dataset.experiments)
     fewer = Dataset({number: e for number, e in bundled_dataset.experiments.items() if number != last})
