@@ -37,7 +37,7 @@ class Task:
         """A task for one step of this one: progress maps into [start, end], cancel is shared;
         interim results go to ``on_interim`` if given (it may pass them on), else up to this task."""
         child = Task(lambda fraction, message: self.progress(start + (end - start) * fraction, label + message),
-                     on_interim or (self.interim if self.wants_interim else None))
+                     on_interim or self._on_interim)
         child._cancel = self._cancel
         return child
 
@@ -45,7 +45,7 @@ class Task:
         """A child that reports progress but ignores cancel: for a step that must not stop halfway
         (writing a run to the tracking store). Cancel takes effect after it."""
         return Task(lambda fraction, message: self._report(start + (end - start) * fraction, label + message),
-                    self.interim if self.wants_interim else None)
+                    self._on_interim)
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress (0..1) and stop here if cancellation was requested."""

@@ -30,9 +30,7 @@ class ActiveModel:
 
     @property
     def label(self) -> str:
-        if self.version in (FIRST_START_VERSION, FIRST_START_FAILED_VERSION):
-            return f"{self.name} ({self.version})"
-        return f"{self.name} v{self.version}"
+        return f"{self.name} ({self.version})" if self.first_start_unregistered else f"{self.name} v{self.version}"
 
     @property
     def first_start_unregistered(self) -> bool:

@@ -144,20 +144,21 @@ def train_quick_champion(dataset: Dataset, task: Task | None = None, seed: int =
     from ..store.tracking import write_first_start_file
 
     task = ensure_task(task)
+    selection = select_feature_set(dataset, seed, task.child(0.0, 0.3, "choosing the feature set: "))
+    feature_set = get_feature_set(selection.chosen)
+    X, y, groups = training_matrix(dataset.samples(), feature_set)
+    task.progress(0.3, f"training a Random Forest on {len(y):,} samples")
+    model = quick_forest(seed)
+    started = time.perf_counter()
+    model.fit(X, y)
+    fit_seconds = time.perf_counter() - started
+    trained_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    if task.wants_interim:
+        task.interim(ChampionRef(REGISTERED_NAME, FIRST_START_VERSION, "scikit-learn RandomForest",
+                                 feature_set.key, trained_at, "", write_first_start_file(model)))
+    # The store opens now, not beside the fit: importing mlflow holds the GIL the forest's threads
+    # need (the fit took 2.0 s alone, 4.7 s beside it).
     with ThreadPoolExecutor(1, thread_name_prefix="open-mlflow-store") as opener:
-        selection = select_feature_set(dataset, seed, task.child(0.0, 0.3, "choosing the feature set: "))
-        feature_set = get_feature_set(selection.chosen)
-        X, y, groups = training_matrix(dataset.samples(), feature_set)
-        task.progress(0.3, f"training a Random Forest on {len(y):,} samples")
-        model = quick_forest(seed)
-        started = time.perf_counter()
-        model.fit(X, y)
-        fit_seconds = time.perf_counter() - started
-        trained_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        if task.wants_interim:
-            task.interim(ChampionRef(REGISTERED_NAME, FIRST_START_VERSION, "scikit-learn RandomForest",
-                                     feature_set.key, trained_at, "", write_first_start_file(model)))
-        # now, not beside the fit: importing mlflow holds the GIL the forest's threads need (fit 2.0 s alone, 4.7 s beside it)
         experiment = opener.submit(_open_models_experiment)
         # The seed protocol's figure, so monitoring and the gate have a recorded number.
         task.progress(0.5, f"evaluating a Random Forest on {feature_set.key}, seed protocol's held-out 20 %")

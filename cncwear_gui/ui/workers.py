@@ -1,8 +1,8 @@
 """Running core work off the GUI thread: one task at a time, progress, cancel, errors shown.
 
 Core functions take a ``cncwear_gui.tasks.Task``; ``TaskRunner`` gives them one whose progress
-(and interim results) become Qt signals and whose cancel flag is set by ``cancel()``. Starting a new task cancels the
-running one; ``shutdown()`` cancels and waits, for closing windows.
+(and interim results) become Qt signals and whose cancel flag is set by ``cancel()``. Starting a
+new task cancels the running one; ``shutdown()`` cancels and waits, for closing windows.
 """
 
 from __future__ import annotations
