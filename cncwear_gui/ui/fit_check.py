@@ -7,6 +7,7 @@ The size test (tests/ui/test_screen_sizes.py) and the screenshot mode use it."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QAbstractButton, QLabel, QStackedWidget, QWidget
 
 SLACK_PX = 1  # rounding in the style's margins
@@ -14,6 +15,7 @@ SLACK_PX = 1  # rounding in the style's margins
 
 def fit_problems(window: QWidget, width: int, height: int) -> list[str]:
     """What does not fit in ``window`` (shown, its current tab laid out) at ``width`` × ``height``."""
+    settle_layouts()
     problems = []
     minimum = window.minimumSizeHint().expandedTo(window.minimumSize())
     if minimum.width() > width or minimum.height() > height:
@@ -26,6 +28,16 @@ def fit_problems(window: QWidget, width: int, height: int) -> list[str]:
             if problem := _cut_text(widget):
                 problems.append(f"{_name(widget)}: {problem}")
     return problems
+
+
+def settle_layouts(rounds: int = 3) -> None:
+    """Lay out what is waiting to be, before measuring or grabbing: a live tile's text set a moment
+    ago has its new height only once its layout request is handled, each layout handled may ask its
+    parent's for a round, and a view's scroll page follows the view's new minimum on a zero timer."""
+    for _ in range(rounds):
+        QCoreApplication.sendPostedEvents(None, QEvent.LayoutRequest)
+        QCoreApplication.processEvents()
+    QCoreApplication.sendPostedEvents(None, QEvent.LayoutRequest)
 
 
 def _cut_text(widget: QWidget) -> str | None:

@@ -137,8 +137,9 @@ def _teach_demo(window) -> set:
 
 def _grab(window, path: Path) -> None:
     """The PNG, and on stderr what does not fit the window's screen size (fit_check: cut texts)."""
-    from .fit_check import fit_problems
+    from .fit_check import fit_problems, settle_layouts
 
+    settle_layouts()  # the texts the machines set a moment ago at their heights, not mid-layout
     window.grab().save(str(path))
     print(path)
     width, height = getattr(window, "screenshot_size", None) or (window.width(), window.height())

@@ -137,12 +137,7 @@ SCALED_SCREENS = {"1.5": ["911x512", "1280x720"], "2": ["683x384", "960x540"]}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("scale", [
-    "1.5",
-    # known gap (issue 26 scope 4): at 683 × 384 logical two wrapped notes of the Training view's
-    # baseline comparison are cut; strict, so the fix shows up as an XPASS to remove this mark
-    pytest.param("2", marks=pytest.mark.xfail(strict=True, reason="Training view's baseline notes cut at 200 %")),
-])
+@pytest.mark.parametrize("scale", ["1.5", "2"])
 def test_every_view_fits_at_150_and_200_percent_display_scaling(champion_home, scale, tmp_path):
     """QT_SCALE_FACTOR 1.5 and 2 (read once, when Qt starts: a process of its own, tests/ui/fit_at_scale.py):
     the real window at the logical size of each screen; the window within it, no text cut, the

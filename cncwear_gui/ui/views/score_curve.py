@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QGraphicsItem
 
 from ..theme import CANDIDATE_DOTS
 
+MIN_HEIGHT_PX = 150  # the title, four grid lines and the time axis readable
+
 
 class ScoreCurve(pg.PlotWidget):
     def __init__(self, parent=None):
@@ -22,6 +24,7 @@ class ScoreCurve(pg.PlotWidget):
         # would repaint them; from a pixmap cache they are re-drawn only when the range or size changes.
         for axis in ("left", "bottom", "right", "top"):
             self.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setMinimumHeight(MIN_HEIGHT_PX)  # a short screen scrolls the view rather than flatten the plot
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.addLegend(offset=(10, 10))  # top left: early candidates score low, so it stays clear
@@ -39,8 +42,9 @@ class ScoreCurve(pg.PlotWidget):
     def reset(self, budget_s: float, metric: str = "accuracy") -> None:
         self.budget_s = float(budget_s)
         self.setLabel("left", f"validation {metric}")
-        self.setTitle(f"Each candidate's {metric} on the search's validation experiments (held out whole from its training rows)",
-                      size="10pt")
+        self.setTitle(f"Each candidate's {metric} on validation experiments held out whole", size="10pt")
+        self.setToolTip(f"Each candidate's {metric} on the search's validation experiments, held out whole from "
+                        "its training rows, against the search time; the line is the best so far.")
         self._times, self._scores, self._drawn = [], [], 0
         self._x_end = self.budget_s
         self.trials.clear()

@@ -64,6 +64,8 @@ class TrainingView(QWidget):
         self.results_tabs.setDocumentMode(True)
         self.results_tabs.addTab(self.comparison_panel, "Comparison with the baselines")
         self.results_tabs.addTab(self.paired_panel, "Paired protocol (taught monitor)")
+        for panel in (self.comparison_panel, self.paired_panel):  # their captions and notes whole: at 200 %
+            fit_wrapped_height(panel)  # scaling a short splitter pane would squeeze them into the table
         splitter.addWidget(self.results_tabs)
         splitter.setSizes([330, 170, 300])  # the talk's table whole: its four rows and two-line header
         self._right = QWidget()
