@@ -18,6 +18,8 @@ def cmd_explain(args) -> int:
     if args.file:
         args.data = [args.file]
     _check_machine(args.machine)
+    if args.out:
+        _check_out(args.out)  # before a minute of explaining, not after
     dataset = loaded_or_bad_input(args)
     experiment = args.experiment_number
     if experiment is None:
@@ -129,7 +131,7 @@ def _describe(method: str, result) -> str:
     return "\n".join(lines)
 
 
-def _write_report(report, out: str) -> None:
+def _check_out(out: str) -> None:
     from pathlib import Path
 
     path = Path(out)
@@ -137,6 +139,13 @@ def _write_report(report, out: str) -> None:
         raise BadInput(f"--out: '{out}' must end in .html or .pdf")
     if not path.parent.is_dir():
         raise BadInput(f"--out: the folder {path.parent} does not exist")
+
+
+def _write_report(report, out: str) -> None:
+    from pathlib import Path
+
+    _check_out(out)  # the folder may have gone meanwhile
+    path = Path(out)
     if path.suffix.lower() == ".pdf":
         from ..ui.report_pdf import write_pdf
 
