@@ -108,8 +108,9 @@ case "$command" in
         setup xvfb xauth prometheus desktop-file-utils postgresql   # Xvfb for real-X UI tests; Prometheus for the scrape test; the desktop entry check; PostgreSQL for the store tests on both engines
         export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
         # one worker per core (CNCWEAR_TEST_WORKERS=N to choose, or pass -n 0); a module's tests stay
-        # together, so its module-scoped fixtures (a trained model, a benchmark run) are built once
-        exec .venv/bin/python -m pytest -n "${CNCWEAR_TEST_WORKERS:-auto}" --dist loadscope "$@"
+        # together, so its module-scoped fixtures (a trained model, a benchmark run) are built once;
+        # the heaviest modules first (tests/conftest.py orders them), which xdist keeps as it is
+        exec .venv/bin/python -m pytest -n "${CNCWEAR_TEST_WORKERS:-auto}" --dist loadscope --no-loadscope-reorder "$@"
         ;;
     *) echo "usage: bash packaging/dev.sh gui|test|setup [args]" >&2; exit 2 ;;
 esac

@@ -20,6 +20,59 @@ os.environ.pop("CNCWEAR_MLFLOW_URI", None)
 
 from helpers import BUNDLED, ROOT  # noqa: F401  (re-exported for tests)
 
+# -- the order modules run in -----------------------------------------------------------------------
+# With --dist loadscope a module runs whole on one worker, and a worker takes the next module when it
+# is done. Run in collection order, the heaviest modules (tests/ui/ is collected last) started last
+# and one worker ran on alone for minutes. So the modules run heaviest first, by their seconds in
+# the last recorded full run (tests/module_seconds.json; packaging/dev.sh passes
+# --no-loadscope-reorder so that xdist keeps this order). A module not recorded yet runs last.
+MODULE_SECONDS = Path(__file__).parent / "module_seconds.json"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--record-module-seconds", metavar="PATH", default=None,
+                     help="write each module's seconds (setup + call + teardown of its tests) to PATH as JSON, "
+                          "e.g. tests/module_seconds.json after a full run")
+
+
+def _module_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    if not MODULE_SECONDS.exists():
+        return
+    import json
+
+    seconds = json.loads(MODULE_SECONDS.read_text())
+    first_seen = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(_module_of(item.nodeid), index)
+    items.sort(key=lambda item: (-seconds.get(_module_of(item.nodeid), 0.0), first_seen[_module_of(item.nodeid)]))
+
+
+class _ModuleSeconds:
+    """Sums each module's test seconds as reports reach the controller, and writes them at the end."""
+
+    def __init__(self, path: Path):
+        self.path, self.seconds = path, {}
+
+    def pytest_runtest_logreport(self, report):
+        module = _module_of(report.nodeid)
+        self.seconds[module] = self.seconds.get(module, 0.0) + report.duration
+
+    def pytest_sessionfinish(self, session):
+        import json
+
+        ordered = sorted(self.seconds.items(), key=lambda kv: -kv[1])
+        self.path.write_text(json.dumps({module: round(s, 1) for module, s in ordered}, indent=1) + "\n")
+
+
+def pytest_configure(config):
+    path = config.getoption("--record-module-seconds")
+    if path and not hasattr(config, "workerinput"):  # in the xdist controller (or a run without workers)
+        config.pluginmanager.register(_ModuleSeconds(Path(path)), "cncwear-module-seconds")
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_home(tmp_path_factory):
