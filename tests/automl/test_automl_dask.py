@@ -70,9 +70,9 @@ def test_auto_sklearn_fits_its_candidates_on_the_dask_cluster(small_table, home,
     python, address = dask_cluster
     X, y, groups, names = small_table
     _, before = _cluster_counts(python, address)
-    events = []
-    result = run_autosklearn_job(X, y, groups, names, SearchConfig(budget_s=30, seed=1, dask_address=address),
-                                 on_event=events.append)
+    events = []  # tree ensembles, 25 s a candidate: on a busy machine the first candidates still finish in time
+    config = SearchConfig(budget_s=30, seed=1, dask_address=address, search_space="tree-ensembles", per_run_s=25)
+    result = run_autosklearn_job(X, y, groups, names, config, on_event=events.append)
     kinds = [e.kind for e in events]
     assert kinds[-1] == "done" and "best" in kinds, kinds  # at least one candidate fitted and scored
     assert result.model_path.is_file()

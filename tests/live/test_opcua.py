@@ -94,7 +94,8 @@ def test_simulator_and_source_deliver_the_file_rows_in_order(rows):
     assert (frame["feedrate"] == 6.0).all() and (frame["clamp_pressure"] == 4.0).all()
     assert (frame["phase"] >= 0).all()
     spacing = np.diff(frame["sample_time"].to_numpy())
-    assert (spacing > 0).all() and abs(np.median(spacing) - 0.1 / 5) < 0.01
+    # paced at the replay speed, never faster (a busy machine may publish slower: no upper bound)
+    assert (spacing > 0).all() and np.median(spacing) >= 0.9 * 0.1 / 5
     assert source.wake.is_set()
     assert health.state is SourceState.CONNECTED and health.detail == simulator.url
     assert health.received >= 40 and health.rejected == {} and health.reconnects == 0

@@ -153,8 +153,8 @@ def test_bad_windows_are_refused_with_a_clear_message(samples, features, referen
 
 
 @pytest.mark.slow
-def test_cli_drift_per_setup_says_no_drift_and_unfamiliar_where_the_pooled_mode_flags(home, bundled_dir, tmp_path):
-    env = {"CNCWEAR_HOME": str(home)}
+def test_cli_drift_per_setup_says_no_drift_and_unfamiliar_where_the_pooled_mode_flags(champion_home, bundled_dir, tmp_path):
+    env = {"CNCWEAR_HOME": str(champion_home)}  # the champion's training runs are the per-setup reference
     files = [str(bundled_dir / "experiment_01.csv"), str(bundled_dir / "experiment_09.csv")]
     done = run_cli("drift", *files, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
