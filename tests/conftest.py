@@ -22,8 +22,8 @@ from helpers import BUNDLED, ROOT  # noqa: F401  (re-exported for tests)
 
 # -- the order modules run in -----------------------------------------------------------------------
 # With --dist loadscope a module runs whole on one worker, and a worker takes the next module when it
-# is done. Run in collection order, the heaviest modules (tests/ui/ is collected last) started last
-# and one worker ran on alone for minutes. So the modules run heaviest first, by their seconds in
+# is done. xdist's own order (most tests first) can leave a heavy module with few tests (a whole
+# window, a benchmark run) for last, one worker running on alone. So modules run heaviest first, by their seconds in
 # the last recorded full run (tests/module_seconds.json; packaging/dev.sh passes
 # --no-loadscope-reorder so that xdist keeps this order). A module not recorded yet runs last.
 MODULE_SECONDS = Path(__file__).parent / "module_seconds.json"
