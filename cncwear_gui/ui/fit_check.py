@@ -2,15 +2,23 @@
 
 ``fit_problems`` names a window larger than the requested size and every shown label or button
 whose text is cut: a word-wrapped label whose text needs more height at its width than it got
-(the rows below it then overlap it), a one-line label or a button narrower or lower than its text.
+(the rows below it then overlap it) or has a word wider than the label (a long feature name: wrapping
+cannot break it, its end is cut off), a one-line label or a button narrower or lower than its text,
+and a pane that scrolls sideways (its right side cut off until the operator scrolls: up and down is
+fine, a wrapped text or a tile row read sideways is not). A whole view may scroll sideways only on a
+screen narrower than the smallest panel PC's 1024 px (a 1366 × 768 panel at 200 % is 683 px wide
+to the app); a pane within it never.
 The size test (tests/ui/test_screen_sizes.py) and the screenshot mode use it."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent
-from PySide6.QtWidgets import QAbstractButton, QLabel, QStackedWidget, QWidget
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtGui import Qt as QtGui_Qt  # mightBeRichText lives in QtGui's Qt namespace
+from PySide6.QtGui import QTextDocument, QTextOption
+from PySide6.QtWidgets import QAbstractButton, QLabel, QScrollArea, QStackedWidget, QTabWidget, QWidget
 
 SLACK_PX = 1  # rounding in the style's margins
+PANEL_MIN_WIDTH = 1024  # the narrowest panel PC (issue 26): from here up no view scrolls sideways
 
 
 def fit_problems(window: QWidget, width: int, height: int) -> list[str]:
@@ -27,6 +35,11 @@ def fit_problems(window: QWidget, width: int, height: int) -> list[str]:
         if isinstance(widget, (QLabel, QAbstractButton)) and _shown(widget, window):
             if problem := _cut_text(widget):
                 problems.append(f"{_name(widget)}: {problem}")
+        elif isinstance(widget, QScrollArea) and _shown(widget, window) and widget.widget() is not None:
+            content, shown = widget.widget().width(), widget.viewport().width()
+            if content > shown + SLACK_PX and (width >= PANEL_MIN_WIDTH or not _is_view(widget, window)):
+                problems.append(f"{_name_of(widget.widget())}: scrolls sideways, its content is {content} px wide, "
+                                f"the pane shows {shown}")
     return problems
 
 
@@ -49,11 +62,35 @@ def _cut_text(widget: QWidget) -> str | None:
         needed = widget.heightForWidth(size.width())
         if needed > size.height() + SLACK_PX:
             return f"word-wrapped text needs {needed} px height at {size.width()} px width, has {size.height()}"
-        return None
+        return _unbroken_word(widget)
     hint = widget.sizeHint() if isinstance(widget, QAbstractButton) else widget.minimumSizeHint()
     if hint.width() > size.width() + SLACK_PX or hint.height() > size.height() + SLACK_PX:
         return f"text needs {hint.width()} × {hint.height()} px, has {size.width()} × {size.height()}"
     return None
+
+
+def _unbroken_word(label: QLabel) -> str | None:
+    """A wrapped label's text laid out at the label's text width the way Qt wraps it: its widest line
+    wider than that width is a word that could not be broken, drawn past the label's edge."""
+    width = label.contentsRect().width() - 2 * max(label.margin(), 0) - max(label.indent(), 0)
+    document = QTextDocument()
+    document.setDocumentMargin(0)
+    document.setDefaultFont(label.font())
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WordWrap)
+    document.setDefaultTextOption(option)
+    rich = label.textFormat() == Qt.RichText or (label.textFormat() == Qt.AutoText and QtGui_Qt.mightBeRichText(label.text()))
+    document.setHtml(label.text()) if rich else document.setPlainText(label.text())
+    document.setTextWidth(width)
+    if document.idealWidth() > width + SLACK_PX:
+        return f"a word of the wrapped text needs {document.idealWidth():.0f} px width, the label has {width}"
+    return None
+
+
+def _is_view(area: QScrollArea, window: QWidget) -> bool:
+    """Is ``area`` one of the window's tabs (a whole view), not a pane within a view?"""
+    tabs = getattr(window, "tabs", None)
+    return tabs is not None and any(QTabWidget.widget(tabs, i) is area for i in range(tabs.count()))
 
 
 def _shown(widget: QWidget, window: QWidget) -> bool:

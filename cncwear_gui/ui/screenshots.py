@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from PySide6.QtWidgets import QScrollArea
+
 SCREENSHOT_TIMEOUT_S = 600  # first start trains a model; the bundled data takes ~20 s here
 SCREENSHOT_REPLAY_SPEED = 20  # the demo machines in screenshot mode: 4 minutes of machining in 12 s
 SCREENSHOT_MACHINING_S = 240  # how much machining the Operator view shows (its trend covers 5 minutes)
@@ -158,15 +160,23 @@ def _grab_training(app, window, target: Path) -> None:
 
 
 def _grab_explanations(app, window, target: Path, deadline: float) -> bool:
-    """explanations.png with the first global tab, then one more PNG per other global tab."""
+    """explanations.png with the first global tab, then one more PNG per other global tab, the view
+    scrolled down to it when the screen is too short to show it under LIME, SHAP and the anchor."""
     view = window.explanations_view
+    area = view.parentWidget()
+    while area is not None and not isinstance(area, QScrollArea):
+        area = area.parentWidget()
     for tab in range(view.global_tabs.count()):
         view.global_tabs.setCurrentIndex(tab)
         if not _wait_for(window, lambda: view.loaded, deadline):
             return False
         app.processEvents()
+        if tab and area is not None:
+            area.ensureWidgetVisible(view.global_tabs, 0, 0)
         suffix = "" if tab == 0 else "_" + view.global_tabs.tabText(tab).lower().replace(" ", "_").replace("/", "")
         _grab(window, target / f"explanations{suffix}.png")
+    if area is not None:
+        area.verticalScrollBar().setValue(0)
     return True
 
 

@@ -1,7 +1,7 @@
 """Every view fits the panel PCs' screens (1024 × 768 and up) with every text whole (issue 26)."""
 
 import pytest
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from cncwear_gui.ui.fit_check import fit_problems
 
@@ -11,7 +11,8 @@ SCREENS = [(1024, 768), (1280, 800), (1366, 768), (1920, 1080)]
 
 def test_the_check_names_a_window_too_large_and_cut_texts(qtbot):
     """The check itself can fail: a minimum wider than the screen, a wrapped label squeezed into
-    one line, a button narrower than its text."""
+    one line, a word wider than its wrapped label, a button narrower than its text, a pane that scrolls
+    sideways."""
     window = QWidget()
     qtbot.addWidget(window)
     layout = QVBoxLayout(window)
@@ -20,9 +21,18 @@ def test_the_check_names_a_window_too_large_and_cut_texts(qtbot):
     wrapped = QLabel("a long sentence that needs three lines at this width, " * 3)
     wrapped.setWordWrap(True)
     wrapped.setFixedSize(200, 16)
+    unbroken = QLabel("IF M1_CURRENT_PROGRAM_NUMBER_AND_MORE > 1")  # wrapping cannot break the name
+    unbroken.setWordWrap(True)
+    unbroken.setFixedSize(120, 200)
     button = QPushButton("Acknowledge the alarm…")
     button.setFixedWidth(40)
-    for widget in (wide, wrapped, button):
+    pane = QScrollArea()
+    pane.setFixedWidth(150)
+    pane.setWidgetResizable(True)
+    card = QLabel("a card as wide as its minimum")
+    card.setMinimumWidth(300)
+    pane.setWidget(card)
+    for widget in (wide, wrapped, unbroken, button, pane):
         layout.addWidget(widget)
     window.resize(1024, 768)
     window.show()
@@ -30,8 +40,12 @@ def test_the_check_names_a_window_too_large_and_cut_texts(qtbot):
     problems = "\n".join(fit_problems(window, 1024, 768))
     assert "the window needs at least 13" in problems and "the window is 13" in problems
     assert "word-wrapped text needs" in problems and "a long sentence" in problems
+    assert "a word of the wrapped text needs" in problems and "M1_CURRENT" in problems
     assert "'Acknowledge the alarm…'" in problems
+    assert "scrolls sideways, its content is 300 px wide" in problems
     wide.hide()
+    pane.setWidget(QLabel("a card that fits"))
+    unbroken.setText("IF M1_\u200bCURRENT_\u200bPROGRAM_\u200bNUMBER_\u200bAND_\u200bMORE > 1")  # as the anchor card sets it
     wrapped.setFixedSize(800, 200)
     button.setMinimumWidth(0)
     button.setMaximumWidth(16_777_215)
@@ -140,8 +154,9 @@ SCALED_SCREENS = {"1.5": ["911x512", "1280x720"], "2": ["683x384", "960x540"]}
 @pytest.mark.parametrize("scale", ["1.5", "2"])
 def test_every_view_fits_at_150_and_200_percent_display_scaling(champion_home, scale, tmp_path):
     """QT_SCALE_FACTOR 1.5 and 2 (read once, when Qt starts: a process of its own, tests/ui/fit_at_scale.py):
-    the real window at the logical size of each screen; the window within it, no text cut, the
-    operator state text still 12 mm high (the screen's physical DPI divided by the scale)."""
+    the real window at the logical size of each screen; the window within it, no text cut, no pane
+    scrolling sideways (a whole view may below 1024 logical px: 683 × 384 is narrower than any panel
+    at 100 %), the operator state text still 12 mm high (the screen's physical DPI divided by the scale)."""
     import json
     import os
     import subprocess

@@ -176,6 +176,12 @@ class WaterfallPanel(QWidget):
             f"(additivity error {result.additivity_error:.1e})<br>from the average prediction to this sample's")
 
 
+def _breakable(text: str) -> str:
+    """A zero-width space after each underscore: a feature name (M1_CURRENT_PROGRAM_NUMBER) is one word
+    to Qt's wrapping, wider than a narrow card, and was cut at its edge; now it breaks after a part."""
+    return text.replace("_", "_\u200b")
+
+
 class AnchorCard(QFrame):
     """The anchor rule with its precision and coverage; a warning when the threshold was not met."""
 
@@ -199,7 +205,7 @@ class AnchorCard(QFrame):
         layout.addStretch(1)
 
     def show_result(self, result) -> None:
-        conditions = ("<br>AND ".join(html.escape(c) for c in result.rule) if result.rule
+        conditions = ("<br>AND ".join(_breakable(html.escape(c)) for c in result.rule) if result.rule
                       else "(empty rule: the prediction holds almost everywhere)")
         self.rule.setText(f"IF {conditions}<br>THEN <b>{result.predicted.upper()}</b>")
         figures = (f"precision {result.precision:.1%} (target {result.threshold:.0%}) · "

@@ -70,10 +70,13 @@ class ExplanationsView(QWidget):
         self.lime = LimePanel()
         self.waterfall = WaterfallPanel()
         self.anchor = AnchorCard()
-        self.anchor.setMinimumWidth(220)
+        self.anchor.setMinimumWidth(200)  # with its scroll bar, LIME and SHAP: the view within 1024 px
         fit_wrapped_height(self.anchor)  # the rule whole: a short splitter pane scrolls it instead of cutting it
         local = QSplitter(Qt.Horizontal)
-        for panel in (self.lime, self.waterfall, scroll_area(self.anchor)):
+        anchor_area = scroll_area(self.anchor)  # as wide as the card and its scroll bar: a splitter would give
+        anchor_area.setMinimumWidth(  # a scroll area less, cutting the rule at the pane's edge (1024 × 768)
+            self.anchor.minimumWidth() + anchor_area.verticalScrollBar().sizeHint().width())
+        for panel in (self.lime, self.waterfall, anchor_area):
             local.addWidget(panel)
         local.setSizes([780, 520, 300])
         self.taught = TaughtCard()  # the taught monitor's sentence under the model's
