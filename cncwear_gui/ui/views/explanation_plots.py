@@ -39,6 +39,7 @@ from ..theme import (
 
 MAX_WATERFALL_BARS = 12
 MAX_SUMMARY_FEATURES = 15
+LIME_TABLE_MIN_WIDTH = 600  # px of the LIME panel from which its value table fits beside the bars
 LOW_LOCAL_FIT = 0.3  # below this R², LIME's linear surrogate says little about the sample
 
 
@@ -63,6 +64,8 @@ class HorizontalBars(pg.PlotWidget):
         self.label_font.setPointSize(8)
         self.getAxis("left").setStyle(tickFont=self.label_font)
         self._items: list = []
+        self._extent = (0.0, 1.0, 0.0)  # the bars' low and high, and their value texts' width in px
+        self.getViewBox().sigResized.connect(lambda _box: self._fit_x_range())
 
     def show_bars(self, labels: list[str], starts, widths, texts: list[str] | None = None) -> None:
         """No plot title: pyqtgraph widens the plot to a title's full text, past the widget's edge
@@ -87,16 +90,40 @@ class HorizontalBars(pg.PlotWidget):
         metrics = QFontMetrics(self.label_font)
         fitted = [metrics.elidedText(label, Qt.ElideMiddle, self.max_label_width - 16) for label in labels]
         self.getAxis("left").setTicks([list(zip(y, fitted))])
+        widest = max((metrics.horizontalAdvance(label) for label in fitted), default=0)
+        self.getAxis("left").setWidth(min(self.max_label_width, widest + 16))  # the rest of the width to the bars
         low = min(0.0, float(np.min(starts)), float(np.min(starts + widths))) if count else 0.0
         high = max(0.0, float(np.max(starts)), float(np.max(starts + widths))) if count else 1.0
-        pad = (high - low) * 0.45 or 0.1  # room for the value printed beyond each bar's end
-        self.setXRange(low - (pad if low < 0 else pad * 0.1), high + pad, padding=0)
+        text_px = max((QFontMetrics(QFont()).horizontalAdvance(t) for t in texts or []), default=0) + 8
+        self._extent = (low, high, text_px)
+        self._fit_x_range()
         self.setYRange(-0.9, max(count - 0.1, 0.9), padding=0)  # pyqtgraph hides labels that touch the edge
 
+    def _fit_x_range(self) -> None:
+        """Room beyond the bars for the values printed at their ends, in pixels at the plot's width:
+        a share of the data range was too little on a narrow plot (1024 × 768), the texts were cut."""
+        low, high, text_px = self._extent
+        span = (high - low) or 0.1
+        sides = 2 if low < 0 else 1  # a negative bar's value is printed left of its end
+        plot_px = max(self.getViewBox().width(), 1.0)
+        share = min(sides * text_px / plot_px, 0.8)  # the bars keep a fifth of the width at least
+        total = span / (1 - share)
+        pad = (total - span) / sides
+        self.setXRange(low - (pad if low < 0 else span * 0.02), high + pad, padding=0)
+
     def add_marker(self, x: float, text: str, position: float = 0.97) -> None:
-        """A dashed vertical line labelled at ``position`` (0 bottom … 1 top of the plot)."""
+        """A dashed vertical line labelled at ``position`` (0 bottom … 1 top of the plot), the text on
+        the side with more room; without the text where it would run past the plot's edge (a narrow
+        pane: the panel's header gives the same figure)."""
+        (x_min, x_max), _ = self.getViewBox().viewRange()
+        left, right = x - x_min, x_max - x
+        room_px = max(left, right) / ((x_max - x_min) or 1.0) * self.getViewBox().width()
+        anchor = (1, 0.5) if left > right else (0, 0.5)
+        fits = QFontMetrics(QFont()).horizontalAdvance(text) + 4 <= room_px
         line = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen(REFERENCE_LINE, width=1, style=Qt.DashLine),
-                               label=text, labelOpts={"position": position, "color": REFERENCE_TEXT})
+                               label=text if fits else None,
+                               labelOpts={"position": position, "color": REFERENCE_TEXT, "anchors": [anchor, anchor]})
+        line.setToolTip(text)
         self.addItem(line)
         self._items.append(line)
 
@@ -139,6 +166,12 @@ class LimePanel(QWidget):
         layout.addWidget(self.header)
         layout.addLayout(body, 1)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """The feature values beside the bars only when the bars keep room for their values' texts;
+        on a narrow pane (1024 × 768) the bars get the width (the SHAP labels carry the values too)."""
+        super().resizeEvent(event)
+        self.values.setVisible(event.size().width() >= LIME_TABLE_MIN_WIDTH)
+
     def show_result(self, result) -> None:
         probabilities = " · ".join(f"P({name}) = {p:.2f}" for name, p in result.probabilities.items())
         fit = f"local fit R² = {result.local_fit_score:.2f}"
@@ -173,7 +206,8 @@ class WaterfallPanel(QWidget):
         self.header.setText(
             f"<b>SHAP</b> ({result.explainer_kind}) — base {result.base_value:.3f} + contributions "
             f"{total - result.base_value:+.3f} = <b>{total:.3f}</b>; the model says {result.model_output:.3f} "
-            f"(additivity error {result.additivity_error:.1e})<br>from the average prediction to this sample's")
+            f"(additivity error {result.additivity_error:.1e}); dashed: the base and the output"
+            f"<br>from the average prediction to this sample's")
 
 
 def _breakable(text: str) -> str:

@@ -42,8 +42,8 @@ if TYPE_CHECKING:
 
 SUMMARY_STYLE = "font-size: 14pt; padding: 6px;"
 TAUGHT_BARS_MAX_HEIGHT = 190  # the taught strip's seven bars, ~24 px each
-LOCAL_MIN_HEIGHT = 260  # LIME, SHAP and the anchor: their headers and a readable plot of the top conditions
-GLOBAL_MIN_HEIGHT = 240  # the global tabs: their controls and a plot
+LOCAL_MIN_HEIGHT = 300  # LIME, SHAP and the anchor: their headers and the top conditions' labels apart (~14 px)
+GLOBAL_MIN_HEIGHT = 300  # the global tabs: their controls and a plot, the global SHAP's 15 labels apart
 WORN_STYLE = SUMMARY_STYLE + f"background: {WORN_BACKGROUND};"  # colour only beside the word WORN
 
 

@@ -51,7 +51,7 @@ STATE_TEXT_MM = 12.0  # the state text's size on the screen, never scaled down: 
 STATE_SYMBOL_SCALE = 1.3  # the symbol beside it (● ▲ —), a little larger
 ONE_ACTION_ROW_WIDTH = 330  # a tile this wide has Acknowledge, Tool change and Teach on one row (they need 312 px)
 TILE_MIN_WIDTH = 300  # narrower screens get fewer columns (three at 1024 px) and scroll down to the rest
-TREND_MIN_HEIGHT = 70  # the five-minute trend stays readable; the texts above it are never squeezed
+TREND_MIN_HEIGHT = 100  # the five-minute trend and its axis label readable; the texts above it are never squeezed
 
 _LOOK = {
     WearState.OK: ("●", "TOOL OK", *TILE_COLOURS["ok"]),
@@ -134,6 +134,7 @@ class MachineTile(QFrame):
         self.trend.setMinimumHeight(TREND_MIN_HEIGHT)
         self.trend.hideButtons()
         self.trend.setYRange(0, 1, padding=0.02)
+        self._set_y_ticks([0, 0.5, 1])
         self.trend.setLabel("left", "P(worn)")
         self.trend.setLabel("bottom", "minutes ago")
         self.curve = self.trend.plot(pen=pg.mkPen(TREND_INK, width=2))
@@ -322,6 +323,7 @@ class MachineTile(QFrame):
                 self.band.setRegion(view.taught_band)
             top = max(200.0, float(np.nanmax(loads)) * 1.05, 110 + (limits.alarm_pct if limits else 30))
             self.trend.setYRange(0, top, padding=0.02)
+            self._set_y_ticks([0, 100, *([100 * int(top // 100)] if top >= 300 else [])])
             seconds = np.arange(len(loads)) - len(loads) + 1
             self.curve.setData(seconds * 2.0 / 60, loads)  # one point per 2 s window
             return
@@ -332,10 +334,16 @@ class MachineTile(QFrame):
             for item in (self.band, self.warn_line, self.alarm_line):
                 item.setVisible(False)
             self.trend.setYRange(0, 1, padding=0.02)
+            self._set_y_ticks([0, 0.5, 1])
         if view.trend_values is not None:
             values = view.trend_values[-int(TREND_SECONDS / SAMPLE_PERIOD_S):]
             minutes_ago = (np.arange(len(values)) - len(values) + 1) * SAMPLE_PERIOD_S / 60
             self.curve.setData(minutes_ago, values)
+
+    def _set_y_ticks(self, values: list[float]) -> None:
+        """Two or three labelled levels (0, the taught 100 %, the top): pyqtgraph's own choice stacked
+        five labels into a short tile's trend."""
+        self.trend.getAxis("left").setTicks([[(v, f"{v:g}") for v in values], []])
 
     @staticmethod
     def _verdict_text(verdict) -> str:
