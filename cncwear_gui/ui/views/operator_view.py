@@ -51,7 +51,7 @@ STATE_TEXT_MM = 12.0  # the state text's size on the screen, never scaled down: 
 STATE_SYMBOL_SCALE = 1.3  # the symbol beside it (● ▲ —), a little larger
 ONE_ACTION_ROW_WIDTH = 330  # a tile this wide has Acknowledge, Tool change and Teach on one row (they need 312 px)
 TILE_MIN_WIDTH = 300  # narrower screens get fewer columns (three at 1024 px) and scroll down to the rest
-TREND_MIN_HEIGHT = 100  # the five-minute trend and its axis label readable; the texts above it are never squeezed
+TREND_MIN_HEIGHT = 70  # the five-minute trend stays readable; the texts above it are never squeezed
 
 _LOOK = {
     WearState.OK: ("●", "TOOL OK", *TILE_COLOURS["ok"]),
@@ -323,7 +323,7 @@ class MachineTile(QFrame):
                 self.band.setRegion(view.taught_band)
             top = max(200.0, float(np.nanmax(loads)) * 1.05, 110 + (limits.alarm_pct if limits else 30))
             self.trend.setYRange(0, top, padding=0.02)
-            self._set_y_ticks([0, 100, *([100 * int(top // 100)] if top >= 300 else [])])
+            self._set_y_ticks([0, 100] if top < 400 else [100, 100 * int(top // 100)])  # 0 and 100 apart
             seconds = np.arange(len(loads)) - len(loads) + 1
             self.curve.setData(seconds * 2.0 / 60, loads)  # one point per 2 s window
             return
