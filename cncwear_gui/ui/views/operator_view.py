@@ -341,8 +341,8 @@ class MachineTile(QFrame):
             self.curve.setData(minutes_ago, values)
 
     def _set_y_ticks(self, values: list[float]) -> None:
-        """Two or three labelled levels (0, the taught 100 %, the top): pyqtgraph's own choice stacked
-        five labels into a short tile's trend."""
+        """A few labelled levels (0 and the taught 100 %, or 100 and the top on a tall range; 0, 0.5 and 1
+        for P(worn)): pyqtgraph's own choice stacked five labels into a short tile's trend."""
         self.trend.getAxis("left").setTicks([[(v, f"{v:g}") for v in values], []])
 
     @staticmethod
