@@ -4,14 +4,18 @@ A forest's ``predict_proba`` sends every tree through joblib, a fitted check and
 0.05-0.1 ms per tree whatever the batch (scikit-learn 0.24.2 in the AutoML runtime, 1.x in the
 main one), which is nearly all the cost for the few rows the live engine and the sidecar score.
 :class:`ForestSum` does the same arithmetic without it: each tree's leaf values
-(``tree_.predict``), their first ``n_classes`` columns, normalised to sum to one as the tree's
-own ``predict_proba`` does before scikit-learn 1.4 (whose leaves hold weighted counts; from 1.4
-they hold the class fractions, returned as they are), summed in tree order into float64 zeros and
-divided by the number of trees. The result is bit-identical to scikit-learn's on one thread.
+(what ``tree_.predict`` returns), their first ``n_classes`` columns, normalised to sum to one as
+the tree's own ``predict_proba`` does before scikit-learn 1.4 (whose leaves hold weighted counts;
+from 1.4 they hold the class fractions, returned as they are), summed in tree order into float64
+zeros and divided by the number of trees. The normalising is done once per node when the forest
+is wrapped (a copy of the node values, 16 bytes per node for two classes), not per sample, and
+the leaves' values are gathered at once and summed by ``np.add.accumulate``, which adds one tree
+at a time in order as scikit-learn does (starting from the first tree's values, which is what
+adding them to zeros gives). The result is bit-identical to scikit-learn's on one thread.
 
 Both runtimes import this file: the main one as ``cncwear_gui.automl.forest_sum``
 (models/small_batches.py), the AutoML runtime's sidecar script as a sibling file
-(sidecar_forests.py), where cncwear_gui may not be importable. So it stays numpy only,
+(sidecar_speedups.py), where cncwear_gui may not be importable. So it stays numpy only,
 Python 3.9 compatible, and imports nothing from cncwear_gui.
 """
 
@@ -39,19 +43,25 @@ class ForestSum:
     """``predict_proba`` of a fitted single-output forest classifier, summed tree by tree."""
 
     def __init__(self, forest, sklearn_version):
-        self.trees = [estimator.tree_ for estimator in forest.estimators_]
         self.n_classes = int(forest.n_classes_)
-        self.normalise = not leaves_hold_fractions(sklearn_version)
+        normalise = not leaves_hold_fractions(sklearn_version)
+        self.trees, values = [], []
+        for estimator in forest.estimators_:
+            tree = estimator.tree_
+            node_values = tree.value[:, 0, :self.n_classes]  # tree_.predict's rows, first n_classes columns
+            if normalise:  # as DecisionTreeClassifier.predict_proba does per sample, done once per node
+                node_values = np.array(node_values, dtype=np.float64, order="C")
+                normalizer = node_values.sum(axis=1)[:, np.newaxis]
+                normalizer[normalizer == 0.0] = 1.0
+                node_values /= normalizer
+            self.trees.append(tree)
+            values.append(node_values)
+        self.offsets = np.cumsum([0] + [len(v) for v in values[:-1]])  # each tree's first row in values
+        self.values = np.concatenate(values).astype(np.float64, copy=False)  # every tree's nodes, in tree order
 
     def predict_proba(self, X):
         X32 = np.ascontiguousarray(X, dtype=np.float32)  # what the forest's input check makes of it
-        total = np.zeros((len(X32), self.n_classes), dtype=np.float64)
-        for tree in self.trees:
-            proba = tree.predict(X32)[:, :self.n_classes]
-            if self.normalise:
-                normalizer = proba.sum(axis=1)[:, np.newaxis]
-                normalizer[normalizer == 0.0] = 1.0
-                proba /= normalizer
-            total += proba
+        leaves = np.stack([tree.apply(X32) for tree in self.trees], axis=1) + self.offsets  # (rows, trees)
+        total = np.add.accumulate(self.values[leaves], axis=1)[:, -1]  # one addition at a time, in tree order
         total /= len(self.trees)
         return total

@@ -49,7 +49,7 @@ def automl_python() -> Path | None:
 def sidecar_script() -> Path:
     """The prediction sidecar's script, run as ``<automl python> sidecar_server.py MODEL.pkl``.
 
-    It imports its helpers (sidecar_forests.py, forest_sum.py) as sibling files, so it runs from
+    It imports its helpers (sidecar_speedups.py, forest_sum.py) as sibling files, so it runs from
     this folder as it is, in the source tree and in the bundle (packaging/cncwear.spec ships it as
     source).
     """

@@ -3,14 +3,15 @@
     <automl python> sidecar_server.py MODEL.pkl
 
 Protocol over stdin/stdout (binary, little-endian float64 matrices):
-    sidecar → {"ready": true, "classes": [...], "fast_forests": k}\\n    once, after loading
+    sidecar → {"ready": true, "classes": [...], "fast_steps": {"forests": i, ...}}\\n
+                                                                          once, after loading
     client  → {"op": "predict_proba"|"predict", "rows": n, "cols": m}\\n + n*m*8 bytes
     sidecar → {"ok": true, "rows": n, "cols": k}\\n + n*k*8 bytes         or {"ok": false, "error": "..."}\\n
     client  → {"op": "ping"}\\n   → {"ok": true, "rows": 0, "cols": 0}\\n
     client  → {"op": "shutdown"}\\n (or closes stdin)                      the sidecar exits
 Anything the model prints goes to stderr: stdout carries only the protocol.
 This file must stay importable by Python 3.9 and must not import cncwear_gui: its helpers
-(sidecar_forests.py, forest_sum.py) are imported as sibling files. runtime.sidecar_script() is
+(sidecar_speedups.py, forest_sum.py) are imported as sibling files. runtime.sidecar_script() is
 its path, for the client (models/predictor.py).
 """
 
@@ -28,16 +29,17 @@ def main(model_path):
 
     import numpy as np
 
-    from sidecar_forests import speed_up_forests  # a sibling file: this script's folder is on sys.path
+    from sidecar_speedups import OneThreadForSmallBatches, speed_up  # a sibling file: this script's folder is on sys.path
 
     with open(model_path, "rb") as handle:
         model = pickle.load(handle)
-    fast_forests = speed_up_forests(model)
+    fast_steps = speed_up(model)
+    one_thread = OneThreadForSmallBatches()
 
     def send(header, payload=b""):
         protocol_out.write(json.dumps(header).encode() + b"\n" + payload)
 
-    send({"ready": True, "classes": np.asarray(model.classes_).tolist(), "fast_forests": fast_forests})
+    send({"ready": True, "classes": np.asarray(model.classes_).tolist(), "fast_steps": fast_steps})
     while True:
         line = requests.readline()
         if not line:
@@ -53,12 +55,13 @@ def main(model_path):
         payload = requests.read(rows * cols * 8)
         try:
             X = np.frombuffer(payload, dtype="<f8").reshape(rows, cols)
-            if op == "predict_proba":
-                result = np.asarray(model.predict_proba(X), dtype="<f8")
-            elif op == "predict":
-                result = np.asarray(model.predict(X), dtype="<f8").reshape(-1, 1)
-            else:
-                raise ValueError("unknown op %r" % op)
+            with one_thread(rows):
+                if op == "predict_proba":
+                    result = np.asarray(model.predict_proba(X), dtype="<f8")
+                elif op == "predict":
+                    result = np.asarray(model.predict(X), dtype="<f8").reshape(-1, 1)
+                else:
+                    raise ValueError("unknown op %r" % op)
             result = np.ascontiguousarray(result)
             send({"ok": True, "rows": result.shape[0], "cols": result.shape[1]}, result.tobytes())
         except Exception as error:

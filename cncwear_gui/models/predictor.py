@@ -113,7 +113,7 @@ class SidecarPredictor(ClassifierContract):
         self.call_timeout = call_timeout
         self.start_timeout = start_timeout
         self._classes: np.ndarray | None = None  # the model's, told by the sidecar when it starts
-        self.fast_forests = 0  # forests the sidecar scores small batches of without joblib (sidecar_forests.py)
+        self.fast_steps: dict[str, int] = {}  # steps the sidecar scores small batches through fast (sidecar_speedups.py)
         self.restarts = 0
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
@@ -207,7 +207,7 @@ class SidecarPredictor(ClassifierContract):
             self._stop()
             raise SidecarError(f"the sidecar did not start: {error}; {self._last_stderr()}") from error
         self._classes = np.asarray(ready["classes"])
-        self.fast_forests = int(ready.get("fast_forests", 0))
+        self.fast_steps = {kind: int(count) for kind, count in ready.get("fast_steps", {}).items()}
 
     def _read_line(self, deadline: float) -> bytes:
         line = b""

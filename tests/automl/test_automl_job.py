@@ -170,7 +170,7 @@ def test_the_sidecar_serves_the_model_through_the_predictor_interface(small_tabl
         proba = predictor.predict_proba(X[:200])  # a small batch: forests take the sidecar's own fast path
         np.testing.assert_array_equal(proba, _direct_proba(result.model_path, X[:200]))  # exact, json round-trips floats
         forests = sum(m["model"] in ("RandomForest", "ExtraTreesClassifier") for m in result.ensemble["members"])
-        assert (predictor.fast_forests > 0) == (forests > 0)
+        assert (predictor.fast_steps["forests"] > 0) == (forests > 0)
         np.testing.assert_array_equal(predictor.predict_proba(X[:300]), _direct_proba(result.model_path, X[:300]))
         assert list(predictor.classes_) == [0, 1]
         labels = predictor.predict(X[:200])
