@@ -12,6 +12,9 @@ row the live engine sends (scikit-learn 0.24.2, the version auto-sklearn 0.15 pi
 - **feature selection by a model** (the extra-trees and linear-SVC preprocessors) recomputes
   the model's feature importances on every call, about 12 ms for a 100-tree forest; the mask
   they give depends on the fitted model only, so it is computed once.
+- **the data preprocessor's column split** (a ``ColumnTransformer``) validates, indexes and stacks
+  the columns on every call; when one branch takes every column in order (all-numerical data, as
+  here) small batches go to that branch directly.
 - **random-trees embedding** applies its trees through joblib as a forest does; small batches
   go through each tree's own ``apply``.
 - **histogram gradient boosting** (up to 512 iterations) builds a partial function and an output
@@ -20,8 +23,8 @@ row the live engine sends (scikit-learn 0.24.2, the version auto-sklearn 0.15 pi
   over rows, and starting its threads costs more than one row's work: :class:`OneThreadForSmallBatches`
   runs small batches with OpenMP on one thread (each row is computed alone either way).
 
-Each step is checked on probe rows (dense and sparse) when it is sped up, and keeps
-scikit-learn's own method if the results ever differ, so predictions stay bit-identical.
+Each step is checked on probe rows (dense and sparse) when it is sped up (:func:`_install_checked`),
+and keeps scikit-learn's own method if the results ever differ, so predictions stay bit-identical.
 
 Runs in the AutoML runtime (Python 3.9): numpy and scipy only at import, imported by
 sidecar_server.py as a sibling module (and forest_sum.py as its sibling), without cncwear_gui
@@ -52,6 +55,7 @@ def speed_up(model):
 
 def speed_up_pipelines(pipelines):
     """:func:`speed_up` for auto-sklearn pipelines (``SimpleClassificationPipeline``) themselves."""
+    from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import RandomTreesEmbedding
     from sklearn.ensemble._forest import ForestClassifier
     from sklearn.ensemble._hist_gradient_boosting.gradient_boosting import HistGradientBoostingClassifier  # experimental in 0.24
@@ -72,6 +76,8 @@ def speed_up_pipelines(pipelines):
                 counts["preprocessors"] += _install_selection(inner)
             elif isinstance(inner, RandomTreesEmbedding):
                 counts["preprocessors"] += _install_embedding(inner)
+            elif isinstance(getattr(component, "column_transformer", None), ColumnTransformer):
+                counts["preprocessors"] += _install_column_split(component.column_transformer)
     return counts
 
 
@@ -98,17 +104,38 @@ def _pipelines(model):
 
 
 def _probes(n_features):
+    """Dense probe rows, the same rows made sparse, and dense rows near zero."""
     dense = np.random.default_rng(0).normal(scale=3.0, size=(PROBE_ROWS, n_features))
-    return dense, csr_matrix(np.where(np.abs(dense) < 3.0, 0.0, dense))
+    return dense, csr_matrix(np.where(np.abs(dense) < 3.0, 0.0, dense)), dense / 30.0
 
 
-def _same_on_probes(fast, scikit_learns, n_features):
-    for probe in _probes(n_features):
-        a, b = fast(probe), scikit_learns(probe)
-        a, b = (a.toarray() if issparse(a) else a), (b.toarray() if issparse(b) else b)
-        if not np.array_equal(a, b):
-            return False
-    return True
+def _install_checked(owner, name, fast, call, n_features, sparse=True):
+    """Set ``owner.<name> = fast`` if ``call`` (the public method that uses it, looked up on each
+    call) gives the same on
+    the probes (:func:`_probes`; without ``sparse``, the dense ones) before and after, or refuses
+    a probe with the same kind of error both times (a probe may be far outside what a step was
+    fitted on), and at least one probe was compared. Otherwise the class's own method stays."""
+    dense, sparse_probe, small = _probes(n_features)
+    probes = (dense, sparse_probe, small) if sparse else (dense, small)
+    before = [_outcome(call, probe) for probe in probes]
+    setattr(owner, name, fast)
+    after = [_outcome(call, probe) for probe in probes]
+    compared = [isinstance(b, np.ndarray) for b in before]
+    same = all(type(a) is type(b) and (not isinstance(b, np.ndarray) or np.array_equal(a, b))
+               for a, b in zip(after, before))
+    if same and any(compared):
+        return True
+    delattr(owner, name)  # back to the class's own method
+    return False
+
+
+def _outcome(call, probe):
+    """What ``call(probe)`` gives, as a dense array, or the error it raised."""
+    try:
+        result = call(probe)
+    except (ValueError, FloatingPointError) as error:
+        return error
+    return result.toarray() if issparse(result) else np.asarray(result)
 
 
 def _small_dense(X, n_features):
@@ -133,23 +160,34 @@ def _install_forest(forest):
         X32 = _small_dense(X, forest.n_features_)
         return scikit_learns(X) if X32 is None else forest_sum.predict_proba(X32)
 
-    if not _same_on_probes(predict_proba, scikit_learns, forest.n_features_):
-        return False
-    forest.predict_proba = predict_proba
-    return True
+    return _install_checked(forest, "predict_proba", predict_proba, lambda X: forest.predict_proba(X),
+                            forest.n_features_)
 
 
 def _install_selection(selector):
     mask = selector._get_support_mask()  # depends on the fitted model only
-    probes = _probes(len(mask))
-    expected = [selector.transform(probe) for probe in probes]
-    selector._get_support_mask = lambda: mask
-    for probe, before in zip(probes, expected):
-        after = selector.transform(probe)
-        if not np.array_equal(*(a.toarray() if issparse(a) else a for a in (after, before))):
-            del selector._get_support_mask  # back to the class's own method
-            return False
-    return True
+    return _install_checked(selector, "_get_support_mask", lambda: mask, selector.transform, len(mask))
+
+
+def _install_column_split(split):
+    branches = [(name, branch, columns) for name, branch, columns in split.transformers_
+                if not (isinstance(branch, str) and branch == "drop")]
+    if len(branches) != 1 or split.sparse_output_:
+        return False
+    _, branch, columns = branches[0]
+    n_features = len(columns)
+    if list(columns) != list(range(n_features)) or getattr(split, "n_features_in_", n_features) != n_features:
+        return False  # not one branch taking every column in order
+    scikit_learns = split.transform
+
+    def transform(X):
+        if X.shape[0] > MAX_ROWS or issparse(X) or not isinstance(X, np.ndarray) or X.shape[1] != n_features:
+            return scikit_learns(X)
+        out = branch.transform(X[:, columns])  # what the split hands its branch: a copy of the columns
+        return np.hstack([out.toarray() if issparse(out) else out])  # and how it stacks one dense result
+
+    return _install_checked(split, "transform", transform, lambda X: split.transform(X), n_features,
+                            sparse=False)  # sparse input is scikit-learn's
 
 
 def _install_embedding(embedding):
@@ -160,10 +198,7 @@ def _install_embedding(embedding):
         X32 = _small_dense(X, embedding.n_features_)
         return scikit_learns(X) if X32 is None else np.array([tree.apply(X32) for tree in trees]).T
 
-    if not _same_on_probes(apply, scikit_learns, embedding.n_features_):
-        return False
-    embedding.apply = apply
-    return True
+    return _install_checked(embedding, "apply", apply, embedding.transform, embedding.n_features_)
 
 
 def _install_boosting(booster):
@@ -183,10 +218,5 @@ def _install_boosting(booster):
             _predict_from_raw_data(nodes, X, left_cat_bitsets, known_cat_bitsets, f_idx_map, out)
             raw_predictions[k, :] += out
 
-    dense, _ = _probes(booster._n_features)
-    expected = booster.predict_proba(dense)
-    booster._predict_iterations = predict_iterations
-    if not np.array_equal(booster.predict_proba(dense), expected):
-        del booster._predict_iterations
-        return False
-    return True
+    return _install_checked(booster, "_predict_iterations", predict_iterations, booster.predict_proba,
+                            booster._n_features, sparse=False)  # sparse input is scikit-learn's

@@ -31,9 +31,9 @@ def test_each_sped_up_step_predicts_exactly_what_scikit_learn_does(bundled_datas
     report = json.loads((tmp_path / "out.json").read_text())
     counts = {name: report[name]["counts"] for name in report if name != "max_rows"}
     assert counts == {
-        "embedding → forest": {"forests": 1, "boosting": 0, "preprocessors": 1},
-        "extra-trees selection → boosting": {"forests": 0, "boosting": 1, "preprocessors": 1},
-        "linear-SVC selection → extra trees": {"forests": 1, "boosting": 0, "preprocessors": 1},
+        "embedding → forest": {"forests": 1, "boosting": 0, "preprocessors": 2},
+        "extra-trees selection → boosting": {"forests": 0, "boosting": 1, "preprocessors": 2},
+        "linear-SVC selection → extra trees": {"forests": 1, "boosting": 0, "preprocessors": 2},
     }
     for name in counts:
         for size, batch in report[name]["batches"].items():
