@@ -37,9 +37,9 @@ import numpy as np
 from scipy.sparse import csr_matrix, issparse
 
 try:
-    from .forest_sum import MAX_ROWS, ForestSum  # imported as cncwear_gui.automl.sidecar_speedups
+    from .forest_sum import MAX_ROWS, ForestLeaves, ForestSum  # imported as cncwear_gui.automl.sidecar_speedups
 except ImportError:
-    from forest_sum import MAX_ROWS, ForestSum  # a sibling file of the sidecar script
+    from forest_sum import MAX_ROWS, ForestLeaves, ForestSum  # a sibling file of the sidecar script
 
 PROBE_ROWS = 64
 
@@ -103,10 +103,12 @@ def _pipelines(model):
             yield from getattr(member, "estimators_", None) or [member]
 
 
-def _probes(n_features):
-    """Dense probe rows, the same rows made sparse, and dense rows near zero."""
+def _probes(n_features, sparse=True):
+    """Dense probe rows, the same rows made sparse (with ``sparse``) and dense rows near zero, each
+    as a batch and as one row and three rows (the paths for a few rows differ)."""
     dense = np.random.default_rng(0).normal(scale=3.0, size=(PROBE_ROWS, n_features))
-    return dense, csr_matrix(np.where(np.abs(dense) < 3.0, 0.0, dense)), dense / 30.0
+    kinds = [dense, csr_matrix(np.where(np.abs(dense) < 3.0, 0.0, dense)), dense / 30.0][::1 if sparse else 2]
+    return [probe[rows] for probe in kinds for rows in (slice(None), slice(0, 1), slice(1, 4))]
 
 
 def _install_checked(owner, name, fast, call, n_features, sparse=True):
@@ -115,8 +117,7 @@ def _install_checked(owner, name, fast, call, n_features, sparse=True):
     the probes (:func:`_probes`; without ``sparse``, the dense ones) before and after, or refuses
     a probe with the same kind of error both times (a probe may be far outside what a step was
     fitted on), and at least one probe was compared. Otherwise the class's own method stays."""
-    dense, sparse_probe, small = _probes(n_features)
-    probes = (dense, sparse_probe, small) if sparse else (dense, small)
+    probes = _probes(n_features, sparse)
     before = [_outcome(call, probe) for probe in probes]
     setattr(owner, name, fast)
     after = [_outcome(call, probe) for probe in probes]
@@ -192,11 +193,11 @@ def _install_column_split(split):
 
 def _install_embedding(embedding):
     scikit_learns = embedding.apply
-    trees = [estimator.tree_ for estimator in embedding.estimators_]
+    leaves = ForestLeaves(estimator.tree_ for estimator in embedding.estimators_)
 
     def apply(X):
         X32 = _small_dense(X, embedding.n_features_)
-        return scikit_learns(X) if X32 is None else np.array([tree.apply(X32) for tree in trees]).T
+        return scikit_learns(X) if X32 is None else leaves.apply(X32) - leaves.offsets  # each tree's own node index
 
     return _install_checked(embedding, "apply", apply, embedding.transform, embedding.n_features_)
 

@@ -225,5 +225,7 @@ def test_the_one_forest_sum_is_scikit_learns_to_the_bit(small_table):
     X, y, _, _ = small_table
     for kind in (RandomForestClassifier, ExtraTreesClassifier):
         forest = kind(n_estimators=10, n_jobs=1, min_samples_leaf=3, random_state=0).fit(X, y)
-        np.testing.assert_array_equal(ForestSum(forest, sklearn.__version__).predict_proba(X[:256]),
-                                      forest.predict_proba(X[:256]))
+        summed = ForestSum(forest, sklearn.__version__)
+        for rows in (1, 3, summed.leaves.VECTOR_ROWS, summed.leaves.VECTOR_ROWS + 1, 256):  # all trees at once, then per tree
+            batch = X[::7][:rows]
+            np.testing.assert_array_equal(summed.predict_proba(batch), forest.predict_proba(batch), err_msg=f"{rows} rows")
