@@ -11,7 +11,7 @@ EXPLAIN_METHODS = ("lime", "shap", "anchor", "ice", "pdp", "surrogate")
 
 def cmd_explain(args) -> int:
     """Explain one sample (LIME, SHAP, Anchor) or the model (ICE/PDP, surrogate); optionally a report."""
-    from ..explain.service import ExplanationService, SampleNotFound
+    from ..explain.service import ExplanationService, SampleNotFound, check_sample
 
     if args.file and args.data:
         raise BadInput("give either --file (one experiment file) or --data, not both")
@@ -26,6 +26,10 @@ def cmd_explain(args) -> int:
         if len(dataset.experiments) != 1:
             raise BadInput("--experiment is needed when the data holds more than one experiment")
         experiment = next(iter(dataset.experiments))
+    try:
+        check_sample(dataset, experiment, args.row)  # before the model is loaded
+    except SampleNotFound as error:
+        raise BadInput(str(error)) from None
     methods = [m for m in EXPLAIN_METHODS if m != "pdp"] if args.method == "all" else [args.method]  # ice holds the PDP
     service = ExplanationService(explained_model(args.model, dataset), dataset)
     feature = args.feature or ("X1_OutputCurrent" if "X1_OutputCurrent" in service.feature_names else service.feature_names[0])

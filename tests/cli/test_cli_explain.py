@@ -80,6 +80,16 @@ def test_a_model_chosen_by_its_run_id(champion_env):
 @pytest.mark.parametrize("args, message", [
     (("--experiment", "99", "--row", "0"), "experiment 99 is not in the loaded data"),
     (("--experiment", "6", "--row", "99999"), "row 99999 does not exist"),
+])
+def test_a_sample_not_in_the_data_exits_2_before_any_model_is_loaded(tmp_path, args, message):
+    home = tmp_path / "home"  # no champion: loading one would train it on first start
+    done = run_cli("explain", "--method", "lime", *args, env={"CNCWEAR_HOME": str(home)}, timeout=300)
+    assert done.returncode == 2, (done.stdout[-500:], done.stderr[-2000:])
+    assert message in done.stderr and done.stdout == ""
+    assert not (home / "mlflow.db").exists()  # no model store was opened, no model trained
+
+
+@pytest.mark.parametrize("args, message", [
     (("--experiment", "6", "--method", "ice", "--feature", "Spindle_Torque"), "'Spindle_Torque' is not a feature"),
     (("--experiment", "6", "--model", "0123456789abcdef0123456789abcdef"), "--model 0123456789abcdef"),
     (("--experiment", "6", "--out", "/no/such/folder/report.html"), "does not exist"),
