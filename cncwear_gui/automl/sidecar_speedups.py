@@ -26,9 +26,9 @@ one row the live engine sends (scikit-learn 0.24.2, the version auto-sklearn 0.1
 
 Each step is checked on probe rows (dense and sparse; 64 rows, one and three) when it is sped up
 (:func:`_install_checked`), and keeps scikit-learn's own method if the results ever differ, so
-predictions stay bit-identical. Measured on a 9-member ensemble of a 300 s search
-(``benchmarks/automl_job.py --model``): one row 40.7 ms before, 16-18.5 ms after; loading takes
-about 1 s longer.
+predictions stay bit-identical. Measured with ``benchmarks/automl_job.py --model`` (the median of
+40 single rows) on the ensembles of two 300 s searches: 9 members (3,000 rows) 40.7 ms before,
+17.8 ms after; 8 members (6,000 rows) 53.4 ms before, 14.0 ms after. Loading takes about 1 s longer.
 
 Runs in the AutoML runtime (Python 3.9): numpy and scipy only at import, imported by
 sidecar_server.py as a sibling module (and forest_sum.py as its sibling), without cncwear_gui
