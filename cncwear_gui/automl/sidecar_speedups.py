@@ -36,6 +36,7 @@ sidecar_server.py as a sibling module (and forest_sum.py as its sibling), withou
 """
 
 import contextlib
+import sys
 
 import numpy as np
 from scipy.sparse import csr_matrix, issparse
@@ -73,16 +74,27 @@ def speed_up_pipelines(pipelines):
             last = index == len(steps) - 1
             inner = getattr(component, "estimator" if last else "preprocessor", None)
             if last and isinstance(inner, ForestClassifier) and inner.n_outputs_ == 1:
-                counts["forests"] += _install_forest(inner)
+                counts["forests"] += _tried(_install_forest, inner)
             elif last and isinstance(inner, HistGradientBoostingClassifier):
-                counts["boosting"] += _install_boosting(inner)
+                counts["boosting"] += _tried(_install_boosting, inner)
             elif isinstance(inner, SelectFromModel):
-                counts["preprocessors"] += _install_selection(inner)
+                counts["preprocessors"] += _tried(_install_selection, inner)
             elif isinstance(inner, RandomTreesEmbedding):
-                counts["preprocessors"] += _install_embedding(inner)
+                counts["preprocessors"] += _tried(_install_embedding, inner)
             elif isinstance(getattr(component, "column_transformer", None), ColumnTransformer):
-                counts["preprocessors"] += _install_column_split(component.column_transformer)
+                counts["preprocessors"] += _tried(_install_column_split, component.column_transformer)
     return counts
+
+
+def _tried(install, step):
+    """``install(step)``; a step it fails on keeps scikit-learn's own path (said on stderr), and the
+    model is served all the same."""
+    try:
+        return install(step)
+    except Exception as error:  # a model unlike the ones this was written for must still be served
+        print("sidecar: %s keeps scikit-learn's own path: %s: %s" % (type(step).__name__, type(error).__name__, error),
+              file=sys.stderr)
+        return False
 
 
 class OneThreadForSmallBatches:
@@ -124,7 +136,11 @@ def _install_checked(owner, name, fast, call, n_features, sparse=True):
     probes = _probes(n_features, sparse)
     before = [_outcome(call, probe) for probe in probes]
     setattr(owner, name, fast)
-    after = [_outcome(call, probe) for probe in probes]
+    try:
+        after = [_outcome(call, probe) for probe in probes]
+    except Exception:
+        delattr(owner, name)
+        raise
     compared = [isinstance(b, np.ndarray) for b in before]
     same = all(type(a) is type(b) and (not isinstance(b, np.ndarray) or np.array_equal(a, b))
                for a, b in zip(after, before))

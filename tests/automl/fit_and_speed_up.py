@@ -4,7 +4,8 @@
 
 Fits one auto-sklearn pipeline per step sidecar_speedups.py speeds up (each with the component's
 default hyperparameters, on the real rows given), keeps an untouched copy of each, speeds the
-others up, and writes what each predicts for a few batches, from both, to OUT.json.
+others up, and writes what each predicts for a few batches, from both, to OUT.json. Then the same
+for a forest whose fast path fails while it is being installed: it must keep scikit-learn's.
 """
 
 import copy
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "cncwear_gui" / "automl"))  # as the sidecar imports it
+import sidecar_speedups  # noqa: E402
 from sidecar_speedups import MAX_ROWS, speed_up_pipelines  # noqa: E402
 
 PIPELINES = {  # feature preprocessor, classifier
@@ -50,6 +52,18 @@ def main(rows_path, out_path):
             batches[size] = {"fast": fast.predict_proba(batch.copy()).tolist(),
                              "plain": plain.predict_proba(batch.copy()).tolist()}
         report[name] = {"counts": counts, "batches": batches}
+
+    class Broken:
+        def __init__(self, *args):
+            raise RuntimeError("a forest unlike the ones the fast path knows")
+
+    plain = fit(X, y, "no_preprocessing", "random_forest")
+    fast = copy.deepcopy(plain)
+    sidecar_speedups.ForestSum = Broken
+    counts = speed_up_pipelines([fast])
+    batch = X_new[:3]
+    report["failed install"] = {"counts": counts, "batches": {3: {"fast": fast.predict_proba(batch).tolist(),
+                                                                  "plain": plain.predict_proba(batch).tolist()}}}
     Path(out_path).write_text(json.dumps(report))
 
 
