@@ -181,22 +181,18 @@ def test_ten_thousand_rows_from_another_thread_are_stored_once_each(url):
     base = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
     log = PredictionLog(url, flush_interval_s=0.05, max_batch=1000)
     rows = _rows(0, 10_000, base)
-    slowest: list[float] = []
 
-    def producer():
+    def producer():  # that append never waits for the database: the test below, with the database locked
         calls = [rows[i] for i in range(500)]  # single rows, as a 10 Hz loop would
         calls += [rows[i:i + 250] for i in range(500, 9000, 250)]
         calls.append(pd.DataFrame(rows[9000:]))  # and a scored DataFrame
         for call in calls:
-            started = time.perf_counter()
             log.append(call)
-            slowest.append(time.perf_counter() - started)
 
     thread = threading.Thread(target=producer)
     thread.start()
     thread.join(30)
     assert not thread.is_alive()
-    assert max(slowest) < 0.5
     assert log.flush(20)
     assert (log.written, log.pending) == (10_000, 0)
     assert log.count() == 10_000 and log.count(machine="m0") == 3334
