@@ -4,8 +4,8 @@
 
 Fits one auto-sklearn pipeline per step sidecar_speedups.py speeds up (each with the component's
 default hyperparameters, on the real rows given), keeps an untouched copy of each, speeds the
-others up, and writes what each predicts for a few batches, from both, to OUT.json. Then the same
-for a forest whose fast path fails while it is being installed: it must keep scikit-learn's.
+fitted one up, and writes what both predict for a few batch sizes to OUT.json. Then the same for
+a forest whose fast path fails while it is being installed: it must keep scikit-learn's.
 """
 
 import copy
