@@ -58,12 +58,14 @@ class ForestLeaves:
         self.offsets = np.cumsum([0] + [tree.node_count for tree in self.trees[:-1]]).astype(np.intp)
         self.feature = np.concatenate([tree.feature for tree in self.trees]).astype(np.int32)
         self.threshold = np.concatenate([tree.threshold for tree in self.trees])
-        nodes = np.arange(len(self.feature), dtype=np.int32)
         self.is_leaf = np.concatenate([tree.children_left == -1 for tree in self.trees])
-        self.left = np.concatenate([tree.children_left + offset for tree, offset in zip(self.trees, self.offsets)])
-        self.right = np.concatenate([tree.children_right + offset for tree, offset in zip(self.trees, self.offsets)])
-        self.left = np.where(self.is_leaf, nodes, self.left).astype(np.int32)
-        self.right = np.where(self.is_leaf, nodes, self.right).astype(np.int32)
+        nodes = np.arange(len(self.feature), dtype=np.int32)
+
+        def children(side):  # a leaf points at itself, so a finished walk stays put
+            child = np.concatenate([getattr(tree, side) + offset for tree, offset in zip(self.trees, self.offsets)])
+            return np.where(self.is_leaf, nodes, child).astype(np.int32)
+
+        self.left, self.right = children("children_left"), children("children_right")
         self.feature[self.is_leaf] = 0  # a leaf's feature is -2; it is never compared
 
     def apply(self, X32):
